@@ -1,0 +1,97 @@
+# profefe: PostgreSQL extension (PGXS) plus standalone codec tools.
+#
+#   make            build the extension
+#   make install    install it into the server found by pg_config
+#   make test       build, install, run every test suite (scripts/test.sh)
+#   make run        the quickstart: local cluster, extension, example profiles
+#   make fuzz       libFuzzer over the decoder (clang)
+#   make bench      decode benchmark next to the Go reference
+
+EXTENSION   = profefe
+MODULE_big  = profefe
+OBJS        = src/profefe.o src/pprof_codec.o src/pprof_type.o \
+              src/pprof_accessors.o src/proto/profile.pb-c.o
+DATA        = $(wildcard sql/profefe--*.sql)
+PGFILEDESC  = "profefe - pprof profiles in PostgreSQL"
+
+PROTOBUF_CFLAGS := $(shell pkg-config --cflags libprotobuf-c 2>/dev/null)
+PROTOBUF_LIBS   := $(shell pkg-config --libs libprotobuf-c 2>/dev/null || echo -lprotobuf-c)
+
+PG_CPPFLAGS = -Isrc $(PROTOBUF_CFLAGS)
+PG_CFLAGS   = -Wall -Wmissing-prototypes -Wno-unused-parameter
+SHLIB_LINK  = $(PROTOBUF_LIBS) -lz
+EXTRA_CLEAN = src/proto build
+
+PG_CONFIG  ?= pg_config
+PGXS       := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# protoc-c generates the protobuf code at build time, never edited by hand.
+src/proto/profile.pb-c.c src/proto/profile.pb-c.h: proto/profile.proto
+	@mkdir -p src/proto
+	protoc-c --c_out=src/proto -Iproto proto/profile.proto
+
+$(OBJS): src/proto/profile.pb-c.h src/pprof_codec.h
+
+# ---------------------------------------------------------------------------
+# Standalone tools around the plain-C codec (no server needed).
+CODEC_SRC = src/pprof_codec.c src/pprof_arena.c src/proto/profile.pb-c.c
+TOOL_CFLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+              -Wno-missing-field-initializers -Isrc $(PROTOBUF_CFLAGS)
+TOOL_LIBS = $(PROTOBUF_LIBS) -lz
+
+build/codec_test: test/codec_test.c $(CODEC_SRC) src/pprof_codec.h src/pprof_arena.h
+	@mkdir -p build
+	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -o $@ test/codec_test.c $(CODEC_SRC) $(TOOL_LIBS)
+
+build/codec_bench: bench/codec_bench.c $(CODEC_SRC) src/pprof_codec.h src/pprof_arena.h
+	@mkdir -p build
+	$(CC) $(TOOL_CFLAGS) -O3 -DNDEBUG -o $@ bench/codec_bench.c $(CODEC_SRC) $(TOOL_LIBS)
+
+build/fuzz_decode: fuzz/fuzz_decode.c $(CODEC_SRC) src/pprof_codec.h src/pprof_arena.h
+	@mkdir -p build
+	clang $(TOOL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ \
+	    fuzz/fuzz_decode.c $(CODEC_SRC) $(TOOL_LIBS)
+
+FUZZ_SECONDS ?= 60
+fuzz: build/fuzz_decode
+	@mkdir -p build/fuzz-corpus
+	build/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    build/fuzz-corpus fuzz/seeds
+
+codec-test: build/codec_test
+	build/codec_test
+
+bench: all build/codec_bench
+	bench/decode.sh
+
+test:
+	scripts/test.sh
+
+run:
+	scripts/run.sh
+
+.PHONY: fuzz codec-test bench test run
+
+# Test tools: case generators and the codec-only checker.
+build/pprofcheck: test/pprofcheck.c $(CODEC_SRC) src/pprof_codec.h src/pprof_arena.h
+	@mkdir -p build
+	$(CC) $(TOOL_CFLAGS) -o $@ test/pprofcheck.c $(CODEC_SRC) $(TOOL_LIBS)
+
+build/gen_cases: test/gen_cases.c src/proto/profile.pb-c.c
+	@mkdir -p build
+	$(CC) $(TOOL_CFLAGS) -o $@ test/gen_cases.c src/proto/profile.pb-c.c $(TOOL_LIBS)
+
+build/gen_mutants: test/gen_mutants.c
+	@mkdir -p build
+	$(CC) $(TOOL_CFLAGS) -o $@ test/gen_mutants.c
+
+test-tools: build/pprofcheck build/gen_cases build/gen_mutants
+
+.PHONY: test-tools
+
+stop:
+	scripts/run.sh stop
+
+.PHONY: stop

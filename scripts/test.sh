@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# The whole test suite (`make test`): installs what it needs, builds and
+# installs the extension, starts a throwaway cluster as an unprivileged OS
+# user, and runs:
+#   codec        C unit tests of the codec under ASan/UBSan
+#   regress      pg_regress over sql_tests/ + expected/
+#   verdicts     profefe and Go's pprof parser agree on valid/invalid inputs
+#   mutants      ... on thousands of mutated real profiles
+#   meta         accessors equal the Go reference on every real profile
+#   roundtrip    go tool pprof -raw of pprof::bytea equals that of the input
+#   dump         pg_dump/restore of a table with a pprof column
+#   fuzz         a short libFuzzer run over the decoder (when clang is there)
+# Ends with "N passed, M failed" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+scripts/deps.sh test || exit 1
+source scripts/cluster.sh
+
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+
+echo "== build"
+make -s all test-tools build/codec_test PG_CFLAGS="-Wall -Wmissing-prototypes -Wno-unused-parameter -Werror" >/dev/null || exit 1
+$SUDO make -s install >/dev/null || exit 1
+
+export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=${GOCACHE:-$ROOT/build/gocache} GOFLAGS=
+go build -o build/pprofref ./test/ref || exit 1
+
+WORK=$(mktemp -d /tmp/profefe-test.XXXXXX)
+chmod 755 "$WORK"
+PGDIR=$WORK/pg
+cleanup() {
+    cluster_stop "$PGDIR"
+    [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+failures=()
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL: $1"; }
+
+# Fixtures: the committed real profiles plus generated cases.
+FIX=$WORK/fixtures
+mkdir -p "$FIX" "$WORK/scratch"
+cp test/fixtures/*.pb.gz "$FIX"/
+build/gen_cases "$FIX" || exit 1
+chmod -R a+rX "$FIX"
+[ "$(id -u)" = 0 ] && chown postgres: "$WORK/scratch"
+
+echo "== codec (ASan/UBSan)"
+out=$(ASAN_OPTIONS=detect_leaks=1 build/codec_test "$FIX"/* 2>&1)
+echo "$out" | tail -3
+echo "$out" | grep -q "0 failed" && pass || fail "codec unit tests"
+
+cluster_start "$PGDIR" || exit 1
+DB=contrib_regression
+psql -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
+psql -q -d postgres -c "ALTER DATABASE $DB SET search_path = profefe, public" \
+    -c "ALTER DATABASE $DB SET profefe_test.dir = '$FIX'" \
+    -c "ALTER DATABASE $DB SET profefe_test.scratch = '$WORK/scratch'" >/dev/null
+
+echo "== regress"
+mkdir -p "$WORK/regress"
+ln -s "$ROOT/sql_tests" "$WORK/regress/sql"
+ln -s "$ROOT/expected" "$WORK/regress/expected"
+tests=(setup pprof_type accessors)
+REGRESS=$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress
+"$REGRESS" --inputdir="$WORK/regress" --outputdir="$WORK/regress-out" \
+    --bindir="$(pg_config --bindir)" --use-existing --dbname=$DB \
+    --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" "${tests[@]}" \
+    | sed -n '/^ok\|^not ok\|^test \|^ *[a-z_]* *\.\.\.\|tests passed\|failed/p'
+for t in "${tests[@]}"; do
+    if [ -f "$WORK/regress-out/results/$t.out" ] && diff -q "$ROOT/expected/$t.out" "$WORK/regress-out/results/$t.out" >/dev/null; then
+        pass
+    else
+        fail "regress $t"
+    fi
+done
+if [ -s "$WORK/regress-out/regression.diffs" ]; then
+    cp "$WORK/regress-out/regression.diffs" "$ROOT/regression.diffs"
+    head -80 "$ROOT/regression.diffs"
+    [ -n "${UPDATE_EXPECTED:-}" ] && cp "$WORK"/regress-out/results/*.out "$ROOT/expected/"
+fi
+
+q() { psql -X -At -d $DB "$@"; }
+
+echo "== verdicts (hand-built cases: Go's parser vs profefe's SQL cast)"
+build/pprofref check "$FIX"/*.pb "$FIX"/*.pb.gz | awk '{print $1, $2}' | sort > "$WORK/go-verdicts"
+q -F' ' -c "SELECT name, CASE WHEN state = 'ok' THEN 'ok' ELSE 'error:' END, state, coalesce(detail, '') <> ''
+           FROM fixtures, try_pprof(data) ORDER BY name" > "$WORK/sql-verdicts-full"
+awk '{print $1, $2}' "$WORK/sql-verdicts-full" | sort > "$WORK/sql-verdicts"
+if diff "$WORK/go-verdicts" "$WORK/sql-verdicts"; then pass; else fail "verdicts differ from Go's"; fi
+# every refusal: 22P03 (malformed) or 54000 (size) with a detail
+bad=$(awk '$2 == "error:" && !(($3 == "22P03" || $3 == "54000") && $4 == "t")' "$WORK/sql-verdicts-full")
+[ -z "$bad" ] && pass || fail "refusals without errcode/detail: $bad"
+n=$(wc -l < "$WORK/go-verdicts"); echo "$n files agree"
+
+echo "== mutants (mutated real profiles: Go's parser vs profefe's codec)"
+mkdir -p "$WORK/mut"
+i=0
+for src in i1-cpu.pb.gz i2-heap.pb.gz i3-goroutine.pb.gz i4-mutex.pb.gz; do
+    i=$((i + 1))
+    gzip -dc "$FIX/$src" > "$WORK/mut-src.pb"
+    mkdir -p "$WORK/mut/$i"
+    build/gen_mutants "$WORK/mut-src.pb" "$WORK/mut/$i" 1500 "$i"
+done
+mkdir -p "$WORK/mut/5" && build/gen_mutants "$FIX/valid-base.pb" "$WORK/mut/5" 1500 5
+build/pprofref check "$WORK"/mut/*/*.pb > "$WORK/mut-go" 2>&1
+build/pprofcheck "$WORK"/mut/*/*.pb > "$WORK/mut-c" 2>&1
+# The one known difference: Go's pprof skips protobuf field number 0,
+# which the protobuf spec forbids and profefe refuses (docs/decisions.md).
+paste -d'|' "$WORK/mut-go" "$WORK/mut-c" | awk -F'|' '
+    { split($1, g, " "); split($2, c, " ");
+      if (g[2] == c[2]) same++;
+      else if (g[2] == "ok" && $2 ~ /Field number 0/) field0++;
+      else { diff++; print "  differs: " $1 " / " $2 } }
+    END { printf "%d agree, %d differ only by field number 0, %d differ\n", same, field0, diff+0;
+          exit diff > 0 }' && pass || fail "mutant verdicts differ from Go's"
+# The SQL path refuses exactly what the codec refuses (one batch of mutants).
+q -q -c "CREATE TEMP TABLE m AS SELECT name, pg_read_binary_file('$WORK/mut/1/' || name) AS data FROM pg_ls_dir('$WORK/mut/1') name;
+      SELECT name || ' ' || CASE WHEN (try_pprof(data)).state = 'ok' THEN 'ok' ELSE 'error:' END FROM m ORDER BY name" \
+    > "$WORK/mut-sql" 2>&1
+grep '^m.*\.pb' "$WORK/mut-c" | head -1500 | awk '{print $1, $2}' | sort > "$WORK/mut-c1"
+sort "$WORK/mut-sql" > "$WORK/mut-sql1"
+if diff -q "$WORK/mut-c1" "$WORK/mut-sql1" >/dev/null; then pass; else fail "SQL verdicts differ from codec verdicts"; fi
+
+echo "== meta (accessors vs Go's profile package, every real profile)"
+for f in test/fixtures/*.pb.gz; do
+    name=$(basename "$f")
+    build/pprofref meta "$f" > "$WORK/meta-go"
+    q -c "
+      WITH p AS (SELECT data::pprof AS p FROM fixtures WHERE name = '$name')
+      SELECT '$name|sample_types|' || coalesce((SELECT string_agg(type || '/' || unit, ',') FROM pprof_sample_types(p.p)), '') FROM p
+      UNION ALL SELECT '$name|period_type|' || coalesce(pprof_period_type(p), 'NULL') FROM p
+      UNION ALL SELECT '$name|period|' || pprof_period(p) FROM p
+      UNION ALL SELECT '$name|time_us|' || coalesce(((extract(epoch FROM pprof_time(p)) * 1000000)::bigint)::text, 'NULL') FROM p
+      UNION ALL SELECT '$name|duration_us|' || (extract(epoch FROM pprof_duration(p)) * 1000000)::bigint FROM p
+      UNION ALL SELECT '$name|sample_count|' || pprof_sample_count(p) FROM p
+      UNION ALL SELECT '$name|default_sample_type|' || coalesce(pprof_default_sample_type(p), 'NULL') FROM p
+      UNION ALL (SELECT '$name|total:' || t.type || '|' || pprof_total(p, t.type) FROM p, pprof_sample_types(p) WITH ORDINALITY t(type, unit, n) ORDER BY n)
+      UNION ALL SELECT '$name|total:default|' || coalesce(pprof_total(p)::text, 'NULL') FROM p" > "$WORK/meta-sql"
+    if diff "$WORK/meta-go" "$WORK/meta-sql" >/dev/null; then pass; else
+        diff "$WORK/meta-go" "$WORK/meta-sql" | head -5; fail "meta $name"; fi
+done
+echo "$(ls test/fixtures/*.pb.gz | wc -l) profiles compared"
+
+echo "== roundtrip (go tool pprof -raw of pprof::bytea vs the input)"
+rt() { # name, source file as fed to SQL
+    local name=$1 src=$2 expect_raw=$3
+    q -c "SELECT encode(pg_read_binary_file('$src')::pprof::bytea, 'base64')" | base64 -d > "$WORK/rt.pb.gz"
+    go tool pprof -raw "$WORK/rt.pb.gz" > "$WORK/rt-ours" 2>&1
+    go tool pprof -raw "$expect_raw" > "$WORK/rt-ref" 2>&1
+    if [ -s "$WORK/rt-ref" ] && diff -q "$WORK/rt-ref" "$WORK/rt-ours" >/dev/null \
+        && head -c2 "$WORK/rt.pb.gz" | od -An -tx1 | grep -q "1f 8b"; then pass; else fail "roundtrip $name"; fi
+}
+for f in "$FIX"/i1-*.pb.gz "$FIX"/i4-*.pb.gz "$FIX"/large-cpu.pb.gz; do
+    name=$(basename "$f")
+    rt "$name" "$f" "$f"
+    # the same profile sent as raw protobuf: stored gzipped by profefe
+    gzip -dc "$f" > "$WORK/scratch/raw.pb"; chmod a+r "$WORK/scratch/raw.pb"
+    rt "$name (raw)" "$WORK/scratch/raw.pb" "$f"
+done
+
+echo "== dump (pg_dump / restore of a table with a pprof column)"
+q -c "CREATE TABLE public.dumped AS SELECT name, data::pprof AS p FROM fixtures WHERE name NOT LIKE 'bad-%'" >/dev/null
+psql -q -d postgres -c "CREATE DATABASE restored" >/dev/null
+PG_BIN=$(pg_config --bindir)
+"$PG_BIN/pg_dump" -d $DB -t dumped -f "$WORK/dump.sql" \
+  && psql -q -X -d restored -c "CREATE EXTENSION profefe" >/dev/null \
+  && psql -q -X -d restored -v ON_ERROR_STOP=1 -f "$WORK/dump.sql" >/dev/null 2>"$WORK/restore.err"
+a=$(q -c "SELECT md5(string_agg(name || md5(p::bytea), ',' ORDER BY name)) FROM public.dumped")
+b=$(psql -X -At -d restored -c "SELECT md5(string_agg(name || md5(p::bytea), ',' ORDER BY name)) FROM public.dumped")
+if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; else cat "$WORK/restore.err"; fail "dump/restore"; fi
+
+echo "== fuzz (libFuzzer smoke run)"
+if command -v clang >/dev/null && make -s build/fuzz_decode >/dev/null 2>&1; then
+    mkdir -p "$WORK/fuzz-corpus"
+    if build/fuzz_decode -max_total_time="${FUZZ_SECONDS:-20}" -max_len=65536 -print_final_stats=0 \
+        "$WORK/fuzz-corpus" fuzz/seeds > "$WORK/fuzz.log" 2>&1; then
+        grep -E "^Done [0-9]+ runs" "$WORK/fuzz.log" | tail -1; pass
+    else
+        tail -30 "$WORK/fuzz.log"; fail "fuzz found a crash"
+    fi
+else
+    echo "clang not available: skipped"
+fi
+
+echo
+if [ $failed -gt 0 ]; then
+    printf 'failed: %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]

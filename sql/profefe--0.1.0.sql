@@ -1,0 +1,68 @@
+-- profefe 0.1.0: the pprof type and its accessors.
+\echo Use "CREATE EXTENSION profefe" to load this file. \quit
+
+-- Availability: 0.1.0
+CREATE TYPE pprof;
+
+CREATE FUNCTION pprof_in(cstring) RETURNS pprof
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pprof_out(pprof) RETURNS cstring
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pprof_recv(internal) RETURNS pprof
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pprof_send(pprof) RETURNS bytea
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The stored form is gzip-compressed protobuf; TOAST compression would
+-- only spend CPU on already compressed bytes, so STORAGE = external.
+CREATE TYPE pprof (
+    INPUT = pprof_in,
+    OUTPUT = pprof_out,
+    RECEIVE = pprof_recv,
+    SEND = pprof_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = int4,
+    STORAGE = external
+);
+COMMENT ON TYPE pprof IS 'a validated pprof profile, stored as gzip-compressed protobuf';
+
+-- bytea -> pprof validates (and gzips raw protobuf); pprof -> bytea is free
+-- and yields the gzip-compressed protobuf that go tool pprof reads.
+CREATE FUNCTION pprof(bytea) RETURNS pprof
+    AS 'MODULE_PATHNAME', 'pprof_from_bytea' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof(bytea) IS 'validate gzip or raw protobuf bytes as a pprof profile';
+CREATE CAST (bytea AS pprof) WITH FUNCTION pprof(bytea);
+CREATE CAST (pprof AS bytea) WITHOUT FUNCTION;
+
+-- Accessors
+CREATE FUNCTION pprof_sample_types(p pprof, OUT type text, OUT unit text) RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 4;
+COMMENT ON FUNCTION pprof_sample_types(pprof) IS 'the sample types (type, unit) in order';
+
+CREATE FUNCTION pprof_period_type(p pprof) RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_period_type(pprof) IS 'the period type as type/unit, NULL when unset';
+
+CREATE FUNCTION pprof_period(p pprof) RETURNS bigint
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_period(pprof) IS 'the sampling period';
+
+CREATE FUNCTION pprof_time(p pprof) RETURNS timestamptz
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_time(pprof) IS 'when the profile was taken, NULL when unset';
+
+CREATE FUNCTION pprof_duration(p pprof) RETURNS interval
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_duration(pprof) IS 'the time span the profile covers';
+
+CREATE FUNCTION pprof_sample_count(p pprof) RETURNS bigint
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_sample_count(pprof) IS 'the number of samples';
+
+CREATE FUNCTION pprof_default_sample_type(p pprof) RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_default_sample_type(pprof) IS 'the default sample type named by the profile, NULL when none';
+
+CREATE FUNCTION pprof_total(p pprof, sample_type text DEFAULT NULL) RETURNS bigint
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_total(pprof, text) IS 'sum of one sample type''s values; NULL sample_type means pprof''s default';

@@ -1,0 +1,80 @@
+-- The pprof type: ways in (text, binary, cast), ways out, validation.
+
+-- Every hand-built valid case and every real profile is accepted.
+SELECT name, (try_pprof(data)).state
+  FROM fixtures WHERE name NOT LIKE 'bad-%' ORDER BY name;
+
+-- Every malformed case is refused with 22P03 (or 54000 for the bomb)
+-- and a detail naming the problem.
+SELECT name, (try_pprof(data)).*
+  FROM fixtures WHERE name LIKE 'bad-%' ORDER BY name;
+
+-- The session is still usable after all those errors.
+SELECT 1 AS still_alive;
+
+-- Errors as a client sees them.
+SELECT ''::bytea::pprof;
+SELECT '\x00'::pprof;
+SELECT 'not a profile'::pprof;
+SELECT '\x1f8b0800000000000003'::bytea::pprof;
+SELECT data::pprof FROM fixtures WHERE name = 'bad-duplicate-location-id.pb';
+SELECT data::pprof FROM fixtures WHERE name = 'bad-sample-value-count.pb';
+
+-- gzip input is stored exactly as received; pprof::bytea is free.
+SELECT count(*) AS gz_changed
+  FROM fixtures
+ WHERE name LIKE '%.gz' AND name NOT LIKE 'bad-%' AND data::pprof::bytea <> data;
+
+-- Raw protobuf input is stored gzipped and decodes to the same profile.
+SELECT name,
+       substr(data::pprof::bytea, 1, 2) = '\x1f8b'::bytea AS gzipped,
+       pprof_sample_count(data::pprof) = pprof_sample_count(data::pprof::bytea::pprof) AS same_samples
+  FROM fixtures WHERE name LIKE 'valid-%.pb' ORDER BY name;
+
+-- Text round trip (what pg_dump uses) and binary round trip (COPY BINARY).
+CREATE TABLE t (name text PRIMARY KEY, p pprof);
+INSERT INTO t SELECT name, data::pprof FROM fixtures
+ WHERE name LIKE 'i_-%' OR name LIKE 'valid-%' OR name = 'large-cpu.pb.gz';
+SELECT count(*) AS text_mismatch FROM t WHERE (p::text)::pprof::bytea <> p::bytea;
+DO $$
+BEGIN
+    EXECUTE format('COPY t TO %L WITH (FORMAT binary)', current_setting('profefe_test.scratch') || '/t.bin');
+    CREATE TEMP TABLE t2 (LIKE t);
+    EXECUTE format('COPY t2 FROM %L WITH (FORMAT binary)', current_setting('profefe_test.scratch') || '/t.bin');
+    EXECUTE format('COPY t TO %L', current_setting('profefe_test.scratch') || '/t.txt');
+    CREATE TEMP TABLE t3 (LIKE t);
+    EXECUTE format('COPY t3 FROM %L', current_setting('profefe_test.scratch') || '/t.txt');
+END $$;
+SELECT count(*) AS rows, count(*) FILTER (WHERE t2.p::bytea = t.p::bytea) AS binary_same,
+       count(*) FILTER (WHERE t3.p::bytea = t.p::bytea) AS text_same
+  FROM t JOIN t2 USING (name) JOIN t3 USING (name);
+
+-- Binary COPY of something that is not a profile is refused.
+\set SHOW_CONTEXT never
+DO $$
+BEGIN
+    EXECUTE format('COPY (SELECT name, convert_to(name, ''UTF8'') FROM t LIMIT 1) TO %L WITH (FORMAT binary)',
+                   current_setting('profefe_test.scratch') || '/bad.bin');
+    CREATE TEMP TABLE t4 (LIKE t);
+    EXECUTE format('COPY t4 FROM %L WITH (FORMAT binary)', current_setting('profefe_test.scratch') || '/bad.bin');
+END $$;
+\set SHOW_CONTEXT errors
+
+-- Stored with STORAGE external: no TOAST compression over gzip bytes.
+SELECT typstorage FROM pg_type WHERE typname = 'pprof';
+SELECT pg_column_size(p) - octet_length(p::bytea) <= 4 AS stored_as_is
+  FROM t WHERE name = 'large-cpu.pb.gz';
+
+-- The size cap: profefe.max_profile_size, superuser-settable.
+SHOW profefe.max_profile_size;
+SET profefe.max_profile_size = '1MB';
+SELECT (try_pprof(data)).* FROM fixtures WHERE name = 'large-cpu.pb.gz';
+SELECT (try_pprof(data)).* FROM fixtures WHERE name = 'i1-cpu.pb.gz';
+SET profefe.max_profile_size = '100';
+SET profefe.max_profile_size = '2GB';
+RESET profefe.max_profile_size;
+CREATE ROLE profefe_nobody;
+SET ROLE profefe_nobody;
+SET profefe.max_profile_size = '512MB';
+RESET ROLE;
+DROP ROLE profefe_nobody;

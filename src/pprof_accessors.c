@@ -1,0 +1,161 @@
+/*-------------------------------------------------------------------------
+ *
+ * pprof_accessors.c
+ *	  Header facts of a profile: sample types, period, time, duration,
+ *	  sample count, default sample type and totals.
+ *
+ * src/pprof_accessors.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "compat.h"
+
+#include "common/int.h"
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "profefe.h"
+
+PG_FUNCTION_INFO_V1(pprof_sample_types);
+PG_FUNCTION_INFO_V1(pprof_period_type);
+PG_FUNCTION_INFO_V1(pprof_period);
+PG_FUNCTION_INFO_V1(pprof_time);
+PG_FUNCTION_INFO_V1(pprof_duration);
+PG_FUNCTION_INFO_V1(pprof_sample_count);
+PG_FUNCTION_INFO_V1(pprof_default_sample_type);
+PG_FUNCTION_INFO_V1(pprof_total);
+
+/* pprof_sample_types(p) RETURNS TABLE(type text, unit text) */
+Datum
+pprof_sample_types(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PprofProfile prof;
+
+	InitMaterializedSRF(fcinfo, 0);
+	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
+	Assert(rsinfo->setDesc->natts == 2);
+	for (size_t i = 0; i < prof.pb->n_sample_type; i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = PointerGetDatum(pprof_string_to_text(pprof_str(prof.pb, prof.pb->sample_type[i]->type)));
+		values[1] = PointerGetDatum(pprof_string_to_text(pprof_str(prof.pb, prof.pb->sample_type[i]->unit)));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* pprof_period_type(p): 'type/unit', NULL when the profile has none. */
+Datum
+pprof_period_type(PG_FUNCTION_ARGS)
+{
+	PprofProfile prof;
+	const PbValueType *pt;
+	text	   *t,
+			   *u;
+
+	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
+	pt = prof.pb->period_type;
+	if (pt == NULL || (pt->type == 0 && pt->unit == 0))
+		PG_RETURN_NULL();
+	t = pprof_string_to_text(pprof_str(prof.pb, pt->type));
+	u = pprof_string_to_text(pprof_str(prof.pb, pt->unit));
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s/%s", text_to_cstring(t),
+											  text_to_cstring(u))));
+}
+
+Datum
+pprof_period(PG_FUNCTION_ARGS)
+{
+	PprofProfile prof;
+
+	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
+	PG_RETURN_INT64(prof.pb->period);
+}
+
+/* pprof_time(p): time_nanos as timestamptz, NULL when unset (0). */
+Datum
+pprof_time(PG_FUNCTION_ARGS)
+{
+	PprofProfile prof;
+	int64		ns;
+	TimestampTz ts;
+
+	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
+	ns = prof.pb->time_nanos;
+	if (ns == 0)
+		PG_RETURN_NULL();
+	/* Floor division: times before 1970 round down, like Go's time.Unix. */
+	ts = ns / 1000 - (ns % 1000 < 0 ? 1 : 0);
+	ts -= (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	PG_RETURN_TIMESTAMPTZ(ts);
+}
+
+/* pprof_duration(p): duration_nanos as an interval (microsecond precision). */
+Datum
+pprof_duration(PG_FUNCTION_ARGS)
+{
+	PprofProfile prof;
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
+	iv->time = prof.pb->duration_nanos / 1000;
+	PG_RETURN_INTERVAL_P(iv);
+}
+
+Datum
+pprof_sample_count(PG_FUNCTION_ARGS)
+{
+	PprofProfile prof;
+
+	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
+	PG_RETURN_INT64((int64) prof.pb->n_sample);
+}
+
+/* pprof_default_sample_type(p): NULL when the profile names none. */
+Datum
+pprof_default_sample_type(PG_FUNCTION_ARGS)
+{
+	PprofProfile prof;
+
+	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
+	if (prof.pb->default_sample_type == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(pprof_string_to_text(pprof_str(prof.pb, prof.pb->default_sample_type)));
+}
+
+/*
+ * pprof_total(p, sample_type DEFAULT NULL): the sum of one sample type's
+ * values. NULL picks pprof's default; NULL when the profile has no sample
+ * types at all.
+ */
+Datum
+pprof_total(PG_FUNCTION_ARGS)
+{
+	PprofProfile prof;
+	char	   *name;
+	int			idx;
+	int64		total = 0;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	name = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
+	idx = pprof_lookup_sample_type(prof.pb, name);
+	if (idx < 0)
+		PG_RETURN_NULL();
+	for (size_t i = 0; i < prof.pb->n_sample; i++)
+	{
+		if (pg_add_s64_overflow(total, prof.pb->sample[i]->value[idx], &total))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("total of sample type \"%s\" is out of range for type bigint",
+							text_to_cstring(pprof_string_to_text(pprof_str(prof.pb, prof.pb->sample_type[idx]->type))))));
+	}
+	PG_RETURN_INT64(total);
+}

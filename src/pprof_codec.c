@@ -1,0 +1,870 @@
+/*-------------------------------------------------------------------------
+ *
+ * pprof_codec.c
+ *	  gzip and protobuf decoding, validation and encoding of pprof profiles.
+ *
+ * Decoding uses protobuf-c's generated unpacker (proto/profile.proto) and
+ * zlib, both running on the caller's allocator. Validation mirrors what Go's
+ * github.com/google/pprof/profile does in Parse, postDecode and CheckValid,
+ * so that a profile we accept is one `go tool pprof` accepts and vice versa.
+ * Legacy text profile formats, which Go also tries, are not accepted.
+ *
+ * src/pprof_codec.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "pprof_codec.h"
+
+/* Bytes inflated or deflated between two calls of the tick hook. */
+#define PPROF_CHUNK (1024 * 1024)
+
+static PprofStatus
+set_error(PprofError *err, PprofStatus status, const char *fmt,...)
+	__attribute__((format(printf, 3, 4)));
+
+static PprofStatus
+set_error(PprofError *err, PprofStatus status, const char *fmt,...)
+{
+	va_list		ap;
+
+	err->status = status;
+	va_start(ap, fmt);
+	vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+static inline void
+tick(const PprofEnv *env)
+{
+	if (env->tick)
+		env->tick(env->tick_arg);
+}
+
+static inline void *
+env_alloc(const PprofEnv *env, size_t size)
+{
+	return env->alloc.alloc(env->alloc.allocator_data, size);
+}
+
+static inline void
+env_free(const PprofEnv *env, void *p)
+{
+	if (p != NULL && env->alloc.free != NULL)
+		env->alloc.free(env->alloc.allocator_data, p);
+}
+
+static voidpf
+z_alloc(voidpf opaque, uInt items, uInt size)
+{
+	const PprofEnv *env = opaque;
+
+	return env_alloc(env, (size_t) items * size);
+}
+
+static void
+z_free(voidpf opaque, voidpf p)
+{
+	env_free((const PprofEnv *) opaque, p);
+}
+
+bool
+pprof_is_gzip(const uint8_t *data, size_t len)
+{
+	return len >= 2 && data[0] == 0x1f && data[1] == 0x8b;
+}
+
+/* ----------------------------------------------------------------------
+ * gzip
+ * ---------------------------------------------------------------------- */
+
+PprofStatus
+pprof_gunzip(const PprofEnv *env, const uint8_t *in, size_t len,
+			 uint8_t **out, size_t *outlen, PprofError *err)
+{
+	z_stream	zs;
+	size_t		limit = env->max_size;
+	size_t		cap;
+	size_t		used = 0;
+	uint8_t    *buf;
+	int			rc;
+
+	/*
+	 * The buffer never exceeds limit + 1 bytes: filling that last byte is
+	 * how we learn the output is too large without inflating any further.
+	 * The gzip trailer's ISIZE (size mod 2^32 of the last member) is only a
+	 * hint for the first allocation; it is never trusted beyond that.
+	 */
+	cap = len * 4;
+	if (len >= 18)
+	{
+		const uint8_t *t = in + len - 4;
+		size_t		isize = (size_t) t[0] | ((size_t) t[1] << 8) |
+			((size_t) t[2] << 16) | ((size_t) t[3] << 24);
+
+		if (isize > cap)
+			cap = isize;
+	}
+	if (cap < 4096)
+		cap = 4096;
+	if (cap > limit)
+		cap = limit;
+	cap += 1;
+	buf = env_alloc(env, cap);
+
+	memset(&zs, 0, sizeof(zs));
+	zs.zalloc = z_alloc;
+	zs.zfree = z_free;
+	zs.opaque = (voidpf) env;
+	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+		return set_error(err, PPROF_MALFORMED, "Could not initialise the gzip decoder.");
+
+	zs.next_in = (Bytef *) in;
+	zs.avail_in = len > UINT_MAX ? UINT_MAX : (uInt) len;
+
+	for (;;)
+	{
+		size_t		room;
+		size_t		before_in;
+
+		tick(env);
+		if (used == cap)
+		{
+			size_t		ncap;
+			uint8_t    *nbuf;
+
+			if (cap >= limit + 1)
+			{
+				inflateEnd(&zs);
+				return set_error(err, PPROF_TOO_LARGE,
+								 "The decompressed profile is larger than the limit of %zu bytes.",
+								 limit);
+			}
+			ncap = cap > (limit + 1) / 2 ? limit + 1 : cap * 2;
+			nbuf = env_alloc(env, ncap);
+			memcpy(nbuf, buf, used);
+			env_free(env, buf);
+			buf = nbuf;
+			cap = ncap;
+		}
+		room = cap - used;
+		if (room > PPROF_CHUNK)
+			room = PPROF_CHUNK;
+		zs.next_out = buf + used;
+		zs.avail_out = (uInt) room;
+		before_in = zs.avail_in;
+		rc = inflate(&zs, Z_NO_FLUSH);
+		used += room - zs.avail_out;
+
+		if (rc == Z_STREAM_END)
+		{
+			size_t		consumed = (size_t) (zs.next_in - in);
+
+			if (consumed == len)
+				break;
+			/* Another gzip member follows, as Go's multistream reader allows. */
+			if (!pprof_is_gzip(in + consumed, len - consumed))
+			{
+				inflateEnd(&zs);
+				return set_error(err, PPROF_MALFORMED,
+								 "The gzip stream is followed by %zu bytes that are not gzip data.",
+								 len - consumed);
+			}
+			if (inflateReset(&zs) != Z_OK)
+			{
+				inflateEnd(&zs);
+				return set_error(err, PPROF_MALFORMED, "Could not reset the gzip decoder.");
+			}
+			continue;
+		}
+		if (rc == Z_OK)
+		{
+			/* Refill the 32-bit input window when input remains. */
+			if (zs.avail_in == 0)
+			{
+				size_t		consumed = (size_t) (zs.next_in - in);
+
+				if (consumed == len)
+				{
+					inflateEnd(&zs);
+					return set_error(err, PPROF_MALFORMED,
+									 "The gzip stream is truncated after %zu bytes of compressed input.",
+									 len);
+				}
+				zs.avail_in = len - consumed > UINT_MAX ? UINT_MAX : (uInt) (len - consumed);
+			}
+			continue;
+		}
+		if (rc == Z_BUF_ERROR && zs.avail_out > 0 && zs.avail_in == before_in)
+		{
+			/* No progress possible: the input ended mid-stream. */
+			inflateEnd(&zs);
+			return set_error(err, PPROF_MALFORMED,
+							 "The gzip stream is truncated after %zu bytes of compressed input.",
+							 len);
+		}
+		if (rc == Z_BUF_ERROR)
+			continue;
+		inflateEnd(&zs);
+		return set_error(err, PPROF_MALFORMED, "The gzip data is corrupt: %s.",
+						 zs.msg ? zs.msg : "unknown zlib error");
+	}
+	inflateEnd(&zs);
+	if (used > limit)
+		return set_error(err, PPROF_TOO_LARGE,
+						 "The decompressed profile is larger than the limit of %zu bytes.",
+						 limit);
+	*out = buf;
+	*outlen = used;
+	return PPROF_OK;
+}
+
+PprofStatus
+pprof_gzip(const PprofEnv *env, const uint8_t *in, size_t len, int level,
+		   uint8_t **out, size_t *outlen, PprofError *err)
+{
+	z_stream	zs;
+	size_t		cap;
+	uint8_t    *buf;
+	size_t		fed = 0;
+	int			rc;
+
+	memset(&zs, 0, sizeof(zs));
+	zs.zalloc = z_alloc;
+	zs.zfree = z_free;
+	zs.opaque = (voidpf) env;
+	if (deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8,
+					 Z_DEFAULT_STRATEGY) != Z_OK)
+		return set_error(err, PPROF_MALFORMED, "Could not initialise the gzip encoder.");
+
+	cap = deflateBound(&zs, len) + 64;
+	buf = env_alloc(env, cap);
+	zs.next_out = buf;
+	zs.avail_out = (uInt) cap;
+	do
+	{
+		size_t		chunk = len - fed > PPROF_CHUNK ? PPROF_CHUNK : len - fed;
+
+		tick(env);
+		zs.next_in = (Bytef *) in + fed;
+		zs.avail_in = (uInt) chunk;
+		fed += chunk;
+		rc = deflate(&zs, fed == len ? Z_FINISH : Z_NO_FLUSH);
+		if (rc == Z_STREAM_ERROR || (fed < len && zs.avail_in != 0))
+		{
+			deflateEnd(&zs);
+			return set_error(err, PPROF_MALFORMED, "Could not gzip the profile.");
+		}
+	} while (fed < len);
+	if (rc != Z_STREAM_END)
+	{
+		deflateEnd(&zs);
+		return set_error(err, PPROF_MALFORMED, "Could not gzip the profile.");
+	}
+	*out = buf;
+	*outlen = zs.total_out;
+	deflateEnd(&zs);
+	return PPROF_OK;
+}
+
+/* ----------------------------------------------------------------------
+ * protobuf
+ * ---------------------------------------------------------------------- */
+
+static bool
+read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	uint64_t	r = 0;
+
+	for (int i = 0; i < 10; i++)
+	{
+		if (*p >= end)
+			return false;
+		r |= (uint64_t) ((*p)[0] & 0x7f) << (7 * i);
+		if (((*p)++)[0] < 0x80)
+		{
+			*v = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Walks the top-level fields once. protobuf-c keeps the last value of a
+ * repeated scalar, but Go's decoder treats a second time_nanos after a
+ * non-zero one as two concatenated profiles, and so do we. Returns false
+ * when the bytes are not well-formed protobuf (diagnose() then says why).
+ */
+static bool
+scan_top_level(const uint8_t *data, size_t len, bool *concatenated)
+{
+	const uint8_t *p = data;
+	const uint8_t *end = data + len;
+	bool		have_time = false;
+
+	*concatenated = false;
+	while (p < end)
+	{
+		uint64_t	key;
+		uint64_t	v;
+
+		if (!read_varint(&p, end, &key))
+			return false;
+		switch (key & 7)
+		{
+			case 0:
+				if (!read_varint(&p, end, &v))
+					return false;
+				if ((key >> 3) == 9)
+				{
+					if (have_time)
+						*concatenated = true;
+					have_time = v != 0;
+				}
+				break;
+			case 1:
+				if (end - p < 8)
+					return false;
+				p += 8;
+				break;
+			case 2:
+				if (!read_varint(&p, end, &v) || v > (uint64_t) (end - p))
+					return false;
+				p += v;
+				break;
+			case 5:
+				if (end - p < 4)
+					return false;
+				p += 4;
+				break;
+			default:
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * When protobuf-c refuses the data it gives no reason, so we walk the bytes
+ * against the schema to name the first problem for the error detail.
+ */
+typedef enum MsgKind
+{
+	MSG_PROFILE, MSG_VALUE_TYPE, MSG_SAMPLE, MSG_LABEL, MSG_MAPPING,
+	MSG_LOCATION, MSG_LINE, MSG_FUNCTION, MSG_NONE
+} MsgKind;
+
+/* Field kinds: 'v' varint, 'r' repeated varint (packed or not), 'b' bytes, 'm' message */
+typedef struct FieldSpec
+{
+	char		kind;
+	MsgKind		sub;
+} FieldSpec;
+
+#define V {'v', MSG_NONE}
+#define R {'r', MSG_NONE}
+#define B {'b', MSG_NONE}
+#define M(k) {'m', k}
+#define NONE {0, MSG_NONE}
+
+static const char *const msg_names[] = {
+	"Profile", "ValueType", "Sample", "Label", "Mapping", "Location", "Line", "Function"
+};
+static const FieldSpec schema[][16] = {
+	[MSG_PROFILE] = {NONE, M(MSG_VALUE_TYPE), M(MSG_SAMPLE), M(MSG_MAPPING), M(MSG_LOCATION),
+	M(MSG_FUNCTION), B, V, V, V, V, M(MSG_VALUE_TYPE), V, R, V, V},
+	[MSG_VALUE_TYPE] = {NONE, V, V},
+	[MSG_SAMPLE] = {NONE, R, R, M(MSG_LABEL)},
+	[MSG_LABEL] = {NONE, V, V, V, V},
+	[MSG_MAPPING] = {NONE, V, V, V, V, V, V, V, V, V, V},
+	[MSG_LOCATION] = {NONE, V, V, V, M(MSG_LINE), V},
+	[MSG_LINE] = {NONE, V, V, V},
+	[MSG_FUNCTION] = {NONE, V, V, V, V, V},
+};
+
+#undef V
+#undef R
+#undef B
+#undef M
+#undef NONE
+
+static bool
+diagnose(const uint8_t *start, const uint8_t *p, const uint8_t *end,
+		 MsgKind kind, int depth, PprofError *err)
+{
+	if (depth > 8)
+		return set_error(err, PPROF_MALFORMED, "The protobuf data nests too deeply."), false;
+	while (p < end)
+	{
+		const uint8_t *at = p;
+		uint64_t	key,
+					v;
+		uint64_t	field;
+		int			wt;
+		const FieldSpec *fs = NULL;
+
+		if (!read_varint(&p, end, &key))
+			return set_error(err, PPROF_MALFORMED,
+							 "Bad field key at byte %td of the protobuf data.", at - start), false;
+		field = key >> 3;
+		wt = (int) (key & 7);
+		if (field == 0)
+			return set_error(err, PPROF_MALFORMED,
+							 "Field number 0 at byte %td of a %s message is invalid protobuf.",
+							 at - start, msg_names[kind]), false;
+		if (wt != 0 && wt != 1 && wt != 2 && wt != 5)
+			return set_error(err, PPROF_MALFORMED,
+							 "Field %" PRIu64 " of a %s message at byte %td has unsupported wire type %d.",
+							 field, msg_names[kind], at - start, wt), false;
+		if (field < 16 && schema[kind][field].kind != 0)
+			fs = &schema[kind][field];
+		if (fs && !((wt == 0 && (fs->kind == 'v' || fs->kind == 'r')) ||
+					(wt == 2 && fs->kind != 'v')))
+			return set_error(err, PPROF_MALFORMED,
+							 "Field %" PRIu64 " of a %s message at byte %td has wire type %d, which does not fit its type.",
+							 field, msg_names[kind], at - start, wt), false;
+		switch (wt)
+		{
+			case 0:
+				if (!read_varint(&p, end, &v))
+					return set_error(err, PPROF_MALFORMED,
+									 "Bad varint at byte %td of the protobuf data.", p - start), false;
+				break;
+			case 1:
+			case 5:
+				if (end - p < (wt == 1 ? 8 : 4))
+					return set_error(err, PPROF_MALFORMED,
+									 "The protobuf data ends inside a fixed-size field at byte %td.", at - start), false;
+				p += wt == 1 ? 8 : 4;
+				break;
+			case 2:
+				if (!read_varint(&p, end, &v) || v > (uint64_t) (end - p))
+					return set_error(err, PPROF_MALFORMED,
+									 "Field %" PRIu64 " of a %s message at byte %td runs past the end of its message.",
+									 field, msg_names[kind], at - start), false;
+				if (fs && fs->kind == 'm' &&
+					!diagnose(start, p, p + v, fs->sub, depth + 1, err))
+					return false;
+				if (fs && fs->kind == 'r')
+				{
+					const uint8_t *q = p;
+
+					while (q < p + v)
+						if (!read_varint(&q, p + v, &key))
+							return set_error(err, PPROF_MALFORMED,
+											 "A packed field of a %s message at byte %td holds a bad varint.",
+											 msg_names[kind], at - start), false;
+				}
+				p += v;
+				break;
+		}
+	}
+	return true;
+}
+
+/* ----------------------------------------------------------------------
+ * id maps
+ * ---------------------------------------------------------------------- */
+
+typedef struct IdPair
+{
+	uint64_t	id;
+	uint32_t	idx;
+} IdPair;
+
+static int
+idpair_cmp(const void *a, const void *b)
+{
+	uint64_t	x = ((const IdPair *) a)->id;
+	uint64_t	y = ((const IdPair *) b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Builds an id map over n objects whose ids are ids(objs, i). Returns the
+ * first duplicate id via *dup (0 when none); a zero id is reported as a
+ * duplicate of 0 by the caller's earlier check.
+ */
+static bool
+idmap_build(const PprofEnv *env, PprofIdMap *map, size_t n,
+			uint64_t (*get_id) (const void *objs, size_t i), const void *objs,
+			uint64_t *dup)
+{
+	uint64_t	maxid = 0;
+
+	memset(map, 0, sizeof(*map));
+	map->n = n;
+	*dup = 0;
+	for (size_t i = 0; i < n; i++)
+	{
+		uint64_t	id = get_id(objs, i);
+
+		if (id > maxid)
+			maxid = id;
+	}
+
+	/* Dense when the ids are no sparser than four slots per object. */
+	if (maxid <= (uint64_t) n * 4 + 64)
+	{
+		map->ndense = maxid + 1;
+		map->dense = env_alloc(env, map->ndense * sizeof(uint32_t));
+		memset(map->dense, 0, map->ndense * sizeof(uint32_t));
+		for (size_t i = 0; i < n; i++)
+		{
+			uint64_t	id = get_id(objs, i);
+
+			if (map->dense[id] != 0)
+			{
+				*dup = id;
+				return false;
+			}
+			map->dense[id] = (uint32_t) i + 1;
+		}
+		return true;
+	}
+	else
+	{
+		IdPair	   *pairs = env_alloc(env, n * sizeof(IdPair));
+
+		for (size_t i = 0; i < n; i++)
+		{
+			pairs[i].id = get_id(objs, i);
+			pairs[i].idx = (uint32_t) i;
+		}
+		tick(env);
+		qsort(pairs, n, sizeof(IdPair), idpair_cmp);
+		map->sorted_ids = env_alloc(env, n * sizeof(uint64_t));
+		map->sorted_idx = env_alloc(env, n * sizeof(uint32_t));
+		for (size_t i = 0; i < n; i++)
+		{
+			if (i > 0 && pairs[i].id == pairs[i - 1].id)
+			{
+				*dup = pairs[i].id;
+				env_free(env, pairs);
+				return false;
+			}
+			map->sorted_ids[i] = pairs[i].id;
+			map->sorted_idx[i] = pairs[i].idx;
+		}
+		env_free(env, pairs);
+		return true;
+	}
+}
+
+int64_t
+pprof_idmap_find(const PprofIdMap *map, uint64_t id)
+{
+	if (map->dense)
+		return id < map->ndense ? (int64_t) map->dense[id] - 1 : -1;
+	else
+	{
+		size_t		lo = 0,
+					hi = map->n;
+
+		while (lo < hi)
+		{
+			size_t		mid = lo + (hi - lo) / 2;
+
+			if (map->sorted_ids[mid] < id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < map->n && map->sorted_ids[lo] == id)
+			return map->sorted_idx[lo];
+		return -1;
+	}
+}
+
+static uint64_t
+mapping_id(const void *objs, size_t i)
+{
+	return ((PbMapping *const *) objs)[i]->id;
+}
+
+static uint64_t
+location_id(const void *objs, size_t i)
+{
+	return ((PbLocation *const *) objs)[i]->id;
+}
+
+static uint64_t
+function_id(const void *objs, size_t i)
+{
+	return ((PbFunction *const *) objs)[i]->id;
+}
+
+/* ----------------------------------------------------------------------
+ * validation
+ * ---------------------------------------------------------------------- */
+
+/* Checks one string index; what names the field for the error detail. */
+#define CHECK_STR(idx, ...) \
+	do { \
+		int64_t _i = (idx); \
+		if (_i < 0 || (uint64_t) _i >= nstr) \
+		{ \
+			char _what[160]; \
+			snprintf(_what, sizeof(_what), __VA_ARGS__); \
+			return set_error(err, PPROF_MALFORMED, \
+							 "String index %" PRId64 " of %s is out of range: the string table has %zu entries.", \
+							 _i, _what, nstr); \
+		} \
+	} while (0)
+
+PprofStatus
+pprof_validate(const PprofEnv *env, PprofProfile *prof, PprofError *err)
+{
+	const PbProfile *pb = prof->pb;
+	size_t		nstr = pb->n_string_table;
+	uint64_t	dup;
+
+	if (nstr == 0)
+		return set_error(err, PPROF_MALFORMED,
+						 "The string table is empty; its first entry must be the empty string.");
+	if (pb->string_table[0].len != 0)
+		return set_error(err, PPROF_MALFORMED,
+						 "The first entry of the string table is not the empty string.");
+
+	/* Header strings (postDecode). */
+	for (size_t i = 0; i < pb->n_sample_type; i++)
+	{
+		CHECK_STR(pb->sample_type[i]->type, "sample type %zu", i);
+		CHECK_STR(pb->sample_type[i]->unit, "the unit of sample type %zu", i);
+	}
+	CHECK_STR(pb->drop_frames, "drop_frames");
+	CHECK_STR(pb->keep_frames, "keep_frames");
+	if (pb->period_type)
+	{
+		CHECK_STR(pb->period_type->type, "the period type");
+		CHECK_STR(pb->period_type->unit, "the period unit");
+	}
+	for (size_t i = 0; i < pb->n_comment; i++)
+		CHECK_STR(pb->comment[i], "comment %zu", i);
+	CHECK_STR(pb->default_sample_type, "default_sample_type");
+	CHECK_STR(pb->doc_url, "doc_url");
+
+	/* Mappings. */
+	for (size_t i = 0; i < pb->n_mapping; i++)
+	{
+		const PbMapping *m = pb->mapping[i];
+
+		if (m->id == 0)
+			return set_error(err, PPROF_MALFORMED, "Mapping %zu has the reserved id 0.", i);
+		CHECK_STR(m->filename, "the file name of mapping %" PRIu64, m->id);
+		CHECK_STR(m->build_id, "the build id of mapping %" PRIu64, m->id);
+	}
+	if (!idmap_build(env, &prof->mappings, pb->n_mapping, mapping_id, pb->mapping, &dup))
+		return set_error(err, PPROF_MALFORMED,
+						 "Mapping id %" PRIu64 " is used more than once.", dup);
+
+	/* Functions. */
+	for (size_t i = 0; i < pb->n_function; i++)
+	{
+		const PbFunction *f = pb->function[i];
+
+		if (f->id == 0)
+			return set_error(err, PPROF_MALFORMED, "Function %zu has the reserved id 0.", i);
+		CHECK_STR(f->name, "the name of function %" PRIu64, f->id);
+		CHECK_STR(f->system_name, "the system name of function %" PRIu64, f->id);
+		CHECK_STR(f->filename, "the file name of function %" PRIu64, f->id);
+	}
+	if (!idmap_build(env, &prof->functions, pb->n_function, function_id, pb->function, &dup))
+		return set_error(err, PPROF_MALFORMED,
+						 "Function id %" PRIu64 " is used more than once.", dup);
+	tick(env);
+
+	/* Locations: an unknown mapping id means "no mapping", as in Go. */
+	for (size_t i = 0; i < pb->n_location; i++)
+	{
+		const PbLocation *l = pb->location[i];
+
+		if (l->id == 0)
+			return set_error(err, PPROF_MALFORMED, "Location %zu has the reserved id 0.", i);
+		for (size_t j = 0; j < l->n_line; j++)
+		{
+			uint64_t	fid = l->line[j]->function_id;
+
+			if (fid == 0 || pprof_idmap_find(&prof->functions, fid) < 0)
+				return set_error(err, PPROF_MALFORMED,
+								 "Line %zu of location %" PRIu64 " refers to function %" PRIu64 ", which does not exist.",
+								 j, l->id, fid);
+		}
+	}
+	if (!idmap_build(env, &prof->locations, pb->n_location, location_id, pb->location, &dup))
+		return set_error(err, PPROF_MALFORMED,
+						 "Location id %" PRIu64 " is used more than once.", dup);
+	tick(env);
+
+	/* Samples. */
+	if (pb->n_sample > 0 && pb->n_sample_type == 0)
+		return set_error(err, PPROF_MALFORMED,
+						 "The profile has %zu samples but no sample types.", pb->n_sample);
+	for (size_t i = 0; i < pb->n_sample; i++)
+	{
+		const PbSample *s = pb->sample[i];
+
+		if ((i & 0xffff) == 0xffff)
+			tick(env);
+		if (s->n_value != pb->n_sample_type)
+			return set_error(err, PPROF_MALFORMED,
+							 "Sample %zu has %zu values, but the profile has %zu sample types.",
+							 i, s->n_value, pb->n_sample_type);
+		for (size_t j = 0; j < s->n_location_id; j++)
+		{
+			if (pprof_idmap_find(&prof->locations, s->location_id[j]) < 0)
+				return set_error(err, PPROF_MALFORMED,
+								 "Sample %zu refers to location %" PRIu64 ", which does not exist.",
+								 i, s->location_id[j]);
+		}
+		for (size_t j = 0; j < s->n_label; j++)
+		{
+			const PbLabel *l = s->label[j];
+
+			CHECK_STR(l->key, "the key of label %zu of sample %zu", j, i);
+			if (l->str != 0)
+				CHECK_STR(l->str, "the value of label %zu of sample %zu", j, i);
+			else if (l->num_unit != 0)
+				CHECK_STR(l->num_unit, "the unit of label %zu of sample %zu", j, i);
+		}
+	}
+	return PPROF_OK;
+}
+
+PprofStatus
+pprof_decode(const PprofEnv *env, const uint8_t *data, size_t len,
+			 PprofProfile *out, PprofError *err)
+{
+	const uint8_t *raw = data;
+	size_t		rawlen = len;
+	PprofStatus st;
+	bool		concatenated;
+
+	memset(out, 0, sizeof(*out));
+	err->status = PPROF_OK;
+	err->detail[0] = '\0';
+
+	if (len == 0)
+		return set_error(err, PPROF_MALFORMED, "The input is empty.");
+	if (pprof_is_gzip(data, len))
+	{
+		uint8_t    *buf;
+
+		st = pprof_gunzip(env, data, len, &buf, &rawlen, err);
+		if (st != PPROF_OK)
+			return st;
+		raw = buf;
+		if (rawlen == 0)
+			return set_error(err, PPROF_MALFORMED, "The input is empty once decompressed.");
+	}
+	else if (len > env->max_size)
+		return set_error(err, PPROF_TOO_LARGE,
+						 "The profile is larger than the limit of %zu bytes.", env->max_size);
+
+	if (!scan_top_level(raw, rawlen, &concatenated))
+	{
+		if (diagnose(raw, raw, raw + rawlen, MSG_PROFILE, 0, err))
+			set_error(err, PPROF_MALFORMED, "The data is not a protobuf-encoded profile.");
+		return PPROF_MALFORMED;
+	}
+	if (concatenated)
+		return set_error(err, PPROF_MALFORMED,
+						 "The data holds concatenated profiles (time_nanos is set twice).");
+	tick(env);
+	out->pb = perftools__profiles__profile__unpack((ProtobufCAllocator *) &env->alloc, rawlen, raw);
+	if (out->pb == NULL)
+	{
+		if (diagnose(raw, raw, raw + rawlen, MSG_PROFILE, 0, err))
+			set_error(err, PPROF_MALFORMED,
+					  "The data is not a protobuf-encoded profile.");
+		return PPROF_MALFORMED;
+	}
+	out->raw_size = rawlen;
+	if (raw != data)
+		env_free(env, (void *) raw);
+	tick(env);
+	return pprof_validate(env, out, err);
+}
+
+PprofStatus
+pprof_pack(const PprofEnv *env, const PbProfile *pb, uint8_t **out,
+		   size_t *outlen, PprofError *err)
+{
+	size_t		size = perftools__profiles__profile__get_packed_size(pb);
+	uint8_t    *buf;
+
+	if (size > env->max_size)
+		return set_error(err, PPROF_TOO_LARGE,
+						 "The encoded profile would be %zu bytes, more than the limit of %zu bytes.",
+						 size, env->max_size);
+	buf = env_alloc(env, size > 0 ? size : 1);
+	*outlen = perftools__profiles__profile__pack(pb, buf);
+	*out = buf;
+	return PPROF_OK;
+}
+
+int
+pprof_sample_index(const PbProfile *pb, const char *name)
+{
+	size_t		n = pb->n_sample_type;
+
+	if (name == NULL)
+	{
+		if (pb->default_sample_type != 0)
+		{
+			ProtobufCBinaryData d = pprof_str(pb, pb->default_sample_type);
+
+			for (size_t i = 0; i < n; i++)
+			{
+				ProtobufCBinaryData t = pprof_str(pb, pb->sample_type[i]->type);
+
+				if (t.len == d.len && memcmp(t.data, d.data, d.len) == 0)
+					return (int) i;
+			}
+		}
+		return (int) n - 1;
+	}
+	else
+	{
+		size_t		nlen = strlen(name);
+		const char *noinuse = name;
+		size_t		noinuse_len = nlen;
+		char	   *endp;
+		long		v;
+
+		/* A plain decimal number is an index, as strconv.Atoi reads it. */
+		if (nlen > 0 && nlen < 20 &&
+			(name[0] == '-' || name[0] == '+' || (name[0] >= '0' && name[0] <= '9')))
+		{
+			v = strtol(name, &endp, 10);
+			if (*endp == '\0' && endp != name &&
+				!((name[0] == '-' || name[0] == '+') && nlen == 1))
+				return (v >= 0 && (size_t) v < n) ? (int) v : -1;
+		}
+		if (strncmp(name, "inuse_", 6) == 0)
+		{
+			noinuse = name + 6;
+			noinuse_len = nlen - 6;
+		}
+		for (size_t i = 0; i < n; i++)
+		{
+			ProtobufCBinaryData t = pprof_str(pb, pb->sample_type[i]->type);
+
+			if ((t.len == nlen && memcmp(t.data, name, nlen) == 0) ||
+				(t.len == noinuse_len && memcmp(t.data, noinuse, noinuse_len) == 0))
+				return (int) i;
+		}
+		return -1;
+	}
+}

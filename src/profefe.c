@@ -1,0 +1,220 @@
+/*-------------------------------------------------------------------------
+ *
+ * profefe.c
+ *	  Module entry point, settings, and the server glue around the codec:
+ *	  palloc-backed allocators, interrupt checks and error reporting.
+ *
+ * src/profefe.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "compat.h"
+
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "profefe.h"
+
+PG_MODULE_MAGIC;
+
+/* Default cap on a decompressed profile: 256MB. */
+int			profefe_max_profile_size = 256 * 1024 * 1024;
+
+/* gzip level for profiles received uncompressed (zlib's default). */
+#define PROFEFE_GZIP_LEVEL 6
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("profefe.max_profile_size",
+							"Largest decompressed profile profefe will decode.",
+							"Inputs that inflate past this are rejected before "
+							"they can use more memory.",
+							&profefe_max_profile_size,
+							256 * 1024 * 1024,
+							1024,
+							(int) (MaxAllocSize - 1),
+							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+	MarkGUCPrefixReserved("profefe");
+}
+
+static void *
+pg_codec_alloc(void *cxt, size_t size)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (size > MaxAllocSize)
+		return MemoryContextAllocHuge((MemoryContext) cxt, size);
+	return MemoryContextAlloc((MemoryContext) cxt, size);
+}
+
+static void
+pg_codec_free(void *cxt, void *p)
+{
+	pfree(p);
+}
+
+static void
+pg_codec_tick(void *arg)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+void
+pprof_env_init(PprofEnv *env)
+{
+	env->alloc.alloc = pg_codec_alloc;
+	env->alloc.free = pg_codec_free;
+	env->alloc.allocator_data = CurrentMemoryContext;
+	env->tick = pg_codec_tick;
+	env->tick_arg = NULL;
+	env->max_size = (size_t) profefe_max_profile_size;
+}
+
+void
+pprof_report(const PprofError *err)
+{
+	if (err->status == PPROF_TOO_LARGE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("pprof profile exceeds the size limit"),
+				 errdetail("%s", err->detail),
+				 errhint("The limit is set by profefe.max_profile_size.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid pprof profile"),
+			 errdetail("%s", err->detail)));
+}
+
+void
+pprof_decode_bytes(const uint8_t *data, size_t len, PprofProfile *out)
+{
+	PprofEnv	env;
+	PprofError	err;
+
+	pprof_env_init(&env);
+	if (pprof_decode(&env, data, len, out, &err) != PPROF_OK)
+		pprof_report(&err);
+}
+
+void
+pprof_decode_datum(bytea *value, PprofProfile *out)
+{
+	pprof_decode_bytes((const uint8_t *) VARDATA_ANY(value),
+					   VARSIZE_ANY_EXHDR(value), out);
+}
+
+bytea *
+pprof_make_value(const uint8_t *data, size_t len)
+{
+	MemoryContext tmp;
+	MemoryContext old;
+	PprofProfile prof;
+	bytea	   *result;
+
+	/* Decode in a scratch context: only the stored bytes survive. */
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "profefe decode",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(tmp);
+	pprof_decode_bytes(data, len, &prof);
+	MemoryContextSwitchTo(old);
+
+	if (pprof_is_gzip(data, len))
+	{
+		result = palloc(VARHDRSZ + len);
+		SET_VARSIZE(result, VARHDRSZ + len);
+		memcpy(VARDATA(result), data, len);
+	}
+	else
+	{
+		PprofEnv	env;
+		PprofError	err;
+		uint8_t    *gz;
+		size_t		gzlen;
+
+		old = MemoryContextSwitchTo(tmp);
+		pprof_env_init(&env);
+		if (pprof_gzip(&env, data, len, PROFEFE_GZIP_LEVEL, &gz, &gzlen, &err) != PPROF_OK)
+			pprof_report(&err);
+		MemoryContextSwitchTo(old);
+		if (gzlen + VARHDRSZ > MaxAllocSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("pprof profile exceeds the size limit"),
+					 errdetail("The compressed profile takes %zu bytes.", gzlen)));
+		result = palloc(VARHDRSZ + gzlen);
+		SET_VARSIZE(result, VARHDRSZ + gzlen);
+		memcpy(VARDATA(result), gz, gzlen);
+	}
+	MemoryContextDelete(tmp);
+	return result;
+}
+
+text *
+pprof_string_to_text(ProtobufCBinaryData s)
+{
+	const char *p = (const char *) s.data;
+	int			len = (int) s.len;
+	StringInfoData buf;
+	int			enc = GetDatabaseEncoding();
+
+	if (memchr(p, '\0', len) == NULL && pg_verifymbstr(p, len, true))
+		return cstring_to_text_with_len(p, len);
+
+	/* Replace NUL bytes and invalid sequences with '?', byte by byte. */
+	initStringInfo(&buf);
+	while (len > 0)
+	{
+		int			l = (*p == '\0') ? -1 : pg_encoding_verifymbchar(enc, p, len);
+
+		if (l <= 0)
+		{
+			appendStringInfoChar(&buf, '?');
+			p++;
+			len--;
+		}
+		else
+		{
+			appendBinaryStringInfo(&buf, p, l);
+			p += l;
+			len -= l;
+		}
+	}
+	return cstring_to_text_with_len(buf.data, buf.len);
+}
+
+int
+pprof_lookup_sample_type(const PbProfile *pb, const char *name)
+{
+	int			idx = pprof_sample_index(pb, name);
+
+	if (idx < 0 && name != NULL)
+	{
+		StringInfoData list;
+
+		initStringInfo(&list);
+		for (size_t i = 0; i < pb->n_sample_type; i++)
+		{
+			text	   *t = pprof_string_to_text(pprof_str(pb, pb->sample_type[i]->type));
+
+			appendStringInfo(&list, "%s\"%s\"", i > 0 ? ", " : "", text_to_cstring(t));
+		}
+		if (pb->n_sample_type == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown sample type \"%s\"", name),
+					 errdetail("The profile has no sample types.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown sample type \"%s\"", name),
+				 errdetail("The profile's sample types are %s.", list.data)));
+	}
+	return idx;
+}
