@@ -9,8 +9,8 @@
 
 EXTENSION   = profefe
 MODULE_big  = profefe
-OBJS        = src/profefe.o src/pprof_codec.o src/pprof_type.o \
-              src/pprof_accessors.o src/proto/profile.pb-c.o
+OBJS        = src/profefe.o src/pprof_codec.o src/pprof_wire.o src/pprof_store.o \
+              src/pprof_type.o src/pprof_accessors.o
 DATA        = $(wildcard sql/profefe--*.sql)
 PGFILEDESC  = "profefe - pprof profiles in PostgreSQL"
 
@@ -19,7 +19,7 @@ PROTOBUF_LIBS   := $(shell pkg-config --libs libprotobuf-c 2>/dev/null || echo -
 
 PG_CPPFLAGS = -Isrc $(PROTOBUF_CFLAGS)
 PG_CFLAGS   = -Wall -Wmissing-prototypes -Wno-unused-parameter
-SHLIB_LINK  = $(PROTOBUF_LIBS) -lz
+SHLIB_LINK  = -lzstd -lz
 EXTRA_CLEAN = src/proto build
 
 PG_CONFIG  ?= pg_config
@@ -35,10 +35,11 @@ $(OBJS): src/proto/profile.pb-c.h src/pprof_codec.h
 
 # ---------------------------------------------------------------------------
 # Standalone tools around the plain-C codec (no server needed).
-CODEC_SRC = src/pprof_codec.c src/pprof_arena.c src/proto/profile.pb-c.c
+CODEC_SRC = src/pprof_codec.c src/pprof_wire.c src/pprof_store.c src/pprof_arena.c \
+            src/proto/profile.pb-c.c
 TOOL_CFLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
               -Wno-missing-field-initializers -Isrc $(PROTOBUF_CFLAGS)
-TOOL_LIBS = $(PROTOBUF_LIBS) -lz
+TOOL_LIBS = $(PROTOBUF_LIBS) -lzstd -lz
 
 build/codec_test: test/codec_test.c $(CODEC_SRC) src/pprof_codec.h src/pprof_arena.h
 	@mkdir -p build

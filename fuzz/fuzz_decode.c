@@ -1,9 +1,8 @@
 /*
  * fuzz_decode.c
  *	  libFuzzer target for the profile decoder: gzip detection and inflate,
- *	  the protobuf unpacker, the schema diagnosis and every validity check.
- *	  Accepted inputs are also re-encoded and decoded again, which must
- *	  succeed.
+ *	  the protobuf decoder and every validity check. Accepted inputs also go
+ *	  through the stored form and are decoded again, which must succeed.
  *
  *	  make fuzz FUZZ_SECONDS=600
  *
@@ -30,13 +29,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pprof_arena_env(arena, &env, 4u << 20);
 	if (pprof_decode(&env, data, size, &prof, &err) == PPROF_OK)
 	{
-		uint8_t    *raw;
-		size_t		rawlen;
+		uint8_t    *stored;
+		size_t		stored_len;
 
-		if (pprof_pack(&env, prof.pb, &raw, &rawlen, &err) == PPROF_OK &&
-			rawlen > 0 &&
-			pprof_decode(&env, raw, rawlen, &again, &err) != PPROF_OK)
-			abort();			/* what we accepted must survive re-encoding */
+		/* what we accepted must survive the stored form */
+		if (pprof_store_pack(&env, prof.raw, prof.raw_size, 1, &stored, &stored_len, &err) != PPROF_OK ||
+			pprof_store_decode(&env, stored, stored_len, &again, &err) != PPROF_OK ||
+			again.n_sample != prof.n_sample)
+			abort();
 	}
 	else if (err.detail[0] == '\0')
 		abort();				/* every refusal names its reason */

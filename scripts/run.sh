@@ -68,7 +68,7 @@ SELECT name,
                 (SELECT type FROM pprof_sample_types(p) WITH ORDINALITY t(type, unit, n) ORDER BY n DESC LIMIT 1)) AS default_type,
        pprof_total(p) AS default_total,
        pprof_duration(p) AS duration,
-       octet_length(p::bytea) AS stored_bytes
+       pg_column_size(p) AS stored_bytes
   FROM examples
  WHERE name LIKE 'i1-%' OR name = 'large-cpu'
  ORDER BY name;

@@ -13,8 +13,8 @@ CREATE FUNCTION pprof_recv(internal) RETURNS pprof
 CREATE FUNCTION pprof_send(pprof) RETURNS bytea
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- The stored form is gzip-compressed protobuf; TOAST compression would
--- only spend CPU on already compressed bytes, so STORAGE = external.
+-- The stored form is zstd-compressed protobuf (docs/decisions.md); TOAST
+-- compression would only spend CPU on compressed bytes: STORAGE = external.
 CREATE TYPE pprof (
     INPUT = pprof_in,
     OUTPUT = pprof_out,
@@ -24,15 +24,18 @@ CREATE TYPE pprof (
     ALIGNMENT = int4,
     STORAGE = external
 );
-COMMENT ON TYPE pprof IS 'a validated pprof profile, stored as gzip-compressed protobuf';
+COMMENT ON TYPE pprof IS 'a validated pprof profile (stored zstd-compressed; read and written as gzip or raw protobuf)';
 
--- bytea -> pprof validates (and gzips raw protobuf); pprof -> bytea is free
--- and yields the gzip-compressed protobuf that go tool pprof reads.
+-- bytea -> pprof validates gzip or raw protobuf; pprof -> bytea yields the
+-- gzip-compressed protobuf that go tool pprof reads.
 CREATE FUNCTION pprof(bytea) RETURNS pprof
     AS 'MODULE_PATHNAME', 'pprof_from_bytea' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION pprof(bytea) IS 'validate gzip or raw protobuf bytes as a pprof profile';
 CREATE CAST (bytea AS pprof) WITH FUNCTION pprof(bytea);
-CREATE CAST (pprof AS bytea) WITHOUT FUNCTION;
+CREATE FUNCTION bytea(pprof) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'pprof_to_bytea' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION bytea(pprof) IS 'the profile as gzip-compressed protobuf';
+CREATE CAST (pprof AS bytea) WITH FUNCTION bytea(pprof);
 
 -- Accessors
 CREATE FUNCTION pprof_sample_types(p pprof, OUT type text, OUT unit text) RETURNS SETOF record

@@ -38,13 +38,13 @@ pprof_sample_types(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
 	Assert(rsinfo->setDesc->natts == 2);
-	for (size_t i = 0; i < prof.pb->n_sample_type; i++)
+	for (size_t i = 0; i < prof.n_sample_type; i++)
 	{
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 
-		values[0] = PointerGetDatum(pprof_string_to_text(pprof_str(prof.pb, prof.pb->sample_type[i]->type)));
-		values[1] = PointerGetDatum(pprof_string_to_text(pprof_str(prof.pb, prof.pb->sample_type[i]->unit)));
+		values[0] = PointerGetDatum(pprof_string_to_text(pprof_str(&prof, prof.sample_types[i].type)));
+		values[1] = PointerGetDatum(pprof_string_to_text(pprof_str(&prof, prof.sample_types[i].unit)));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -55,16 +55,14 @@ Datum
 pprof_period_type(PG_FUNCTION_ARGS)
 {
 	PprofProfile prof;
-	const PbValueType *pt;
 	text	   *t,
 			   *u;
 
 	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
-	pt = prof.pb->period_type;
-	if (pt == NULL || (pt->type == 0 && pt->unit == 0))
+	if (prof.period_type.type == 0 && prof.period_type.unit == 0)
 		PG_RETURN_NULL();
-	t = pprof_string_to_text(pprof_str(prof.pb, pt->type));
-	u = pprof_string_to_text(pprof_str(prof.pb, pt->unit));
+	t = pprof_string_to_text(pprof_str(&prof, prof.period_type.type));
+	u = pprof_string_to_text(pprof_str(&prof, prof.period_type.unit));
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s/%s", text_to_cstring(t),
 											  text_to_cstring(u))));
 }
@@ -75,7 +73,7 @@ pprof_period(PG_FUNCTION_ARGS)
 	PprofProfile prof;
 
 	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
-	PG_RETURN_INT64(prof.pb->period);
+	PG_RETURN_INT64(prof.period);
 }
 
 /* pprof_time(p): time_nanos as timestamptz, NULL when unset (0). */
@@ -87,7 +85,7 @@ pprof_time(PG_FUNCTION_ARGS)
 	TimestampTz ts;
 
 	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
-	ns = prof.pb->time_nanos;
+	ns = prof.time_nanos;
 	if (ns == 0)
 		PG_RETURN_NULL();
 	/* Floor division: times before 1970 round down, like Go's time.Unix. */
@@ -104,7 +102,7 @@ pprof_duration(PG_FUNCTION_ARGS)
 	Interval   *iv = palloc0(sizeof(Interval));
 
 	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
-	iv->time = prof.pb->duration_nanos / 1000;
+	iv->time = prof.duration_nanos / 1000;
 	PG_RETURN_INTERVAL_P(iv);
 }
 
@@ -114,7 +112,7 @@ pprof_sample_count(PG_FUNCTION_ARGS)
 	PprofProfile prof;
 
 	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
-	PG_RETURN_INT64((int64) prof.pb->n_sample);
+	PG_RETURN_INT64((int64) prof.n_sample);
 }
 
 /* pprof_default_sample_type(p): NULL when the profile names none. */
@@ -124,9 +122,9 @@ pprof_default_sample_type(PG_FUNCTION_ARGS)
 	PprofProfile prof;
 
 	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
-	if (prof.pb->default_sample_type == 0)
+	if (prof.default_sample_type == 0)
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(pprof_string_to_text(pprof_str(prof.pb, prof.pb->default_sample_type)));
+	PG_RETURN_TEXT_P(pprof_string_to_text(pprof_str(&prof, prof.default_sample_type)));
 }
 
 /*
@@ -146,16 +144,16 @@ pprof_total(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	name = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
-	idx = pprof_lookup_sample_type(prof.pb, name);
+	idx = pprof_lookup_sample_type(&prof, name);
 	if (idx < 0)
 		PG_RETURN_NULL();
-	for (size_t i = 0; i < prof.pb->n_sample; i++)
+	for (size_t i = 0; i < prof.n_sample; i++)
 	{
-		if (pg_add_s64_overflow(total, prof.pb->sample[i]->value[idx], &total))
+		if (pg_add_s64_overflow(total, pprof_sample_values(&prof, i)[idx], &total))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("total of sample type \"%s\" is out of range for type bigint",
-							text_to_cstring(pprof_string_to_text(pprof_str(prof.pb, prof.pb->sample_type[idx]->type))))));
+							text_to_cstring(pprof_string_to_text(pprof_str(&prof, prof.sample_types[idx].type))))));
 	}
 	PG_RETURN_INT64(total);
 }

@@ -3,11 +3,11 @@
  * pprof_codec.c
  *	  gzip and protobuf decoding, validation and encoding of pprof profiles.
  *
- * Decoding uses protobuf-c's generated unpacker (proto/profile.proto) and
- * zlib, both running on the caller's allocator. Validation mirrors what Go's
- * github.com/google/pprof/profile does in Parse, postDecode and CheckValid,
- * so that a profile we accept is one `go tool pprof` accepts and vice versa.
- * Legacy text profile formats, which Go also tries, are not accepted.
+ * gzip goes through zlib on the caller's allocator; protobuf decoding is in
+ * pprof_wire.c. Validation mirrors what Go's github.com/google/pprof/profile
+ * does in Parse, postDecode and CheckValid, so that a profile we accept is
+ * one `go tool pprof` accepts and vice versa. Legacy text profile formats,
+ * which Go also tries, are not accepted.
  *
  * src/pprof_codec.c
  *
@@ -277,202 +277,6 @@ pprof_gzip(const PprofEnv *env, const uint8_t *in, size_t len, int level,
 }
 
 /* ----------------------------------------------------------------------
- * protobuf
- * ---------------------------------------------------------------------- */
-
-static bool
-read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	uint64_t	r = 0;
-
-	for (int i = 0; i < 10; i++)
-	{
-		if (*p >= end)
-			return false;
-		r |= (uint64_t) ((*p)[0] & 0x7f) << (7 * i);
-		if (((*p)++)[0] < 0x80)
-		{
-			*v = r;
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * Walks the top-level fields once. protobuf-c keeps the last value of a
- * repeated scalar, but Go's decoder treats a second time_nanos after a
- * non-zero one as two concatenated profiles, and so do we. Returns false
- * when the bytes are not well-formed protobuf (diagnose() then says why).
- */
-static bool
-scan_top_level(const uint8_t *data, size_t len, bool *concatenated)
-{
-	const uint8_t *p = data;
-	const uint8_t *end = data + len;
-	bool		have_time = false;
-
-	*concatenated = false;
-	while (p < end)
-	{
-		uint64_t	key;
-		uint64_t	v;
-
-		if (!read_varint(&p, end, &key))
-			return false;
-		switch (key & 7)
-		{
-			case 0:
-				if (!read_varint(&p, end, &v))
-					return false;
-				if ((key >> 3) == 9)
-				{
-					if (have_time)
-						*concatenated = true;
-					have_time = v != 0;
-				}
-				break;
-			case 1:
-				if (end - p < 8)
-					return false;
-				p += 8;
-				break;
-			case 2:
-				if (!read_varint(&p, end, &v) || v > (uint64_t) (end - p))
-					return false;
-				p += v;
-				break;
-			case 5:
-				if (end - p < 4)
-					return false;
-				p += 4;
-				break;
-			default:
-				return false;
-		}
-	}
-	return true;
-}
-
-/*
- * When protobuf-c refuses the data it gives no reason, so we walk the bytes
- * against the schema to name the first problem for the error detail.
- */
-typedef enum MsgKind
-{
-	MSG_PROFILE, MSG_VALUE_TYPE, MSG_SAMPLE, MSG_LABEL, MSG_MAPPING,
-	MSG_LOCATION, MSG_LINE, MSG_FUNCTION, MSG_NONE
-} MsgKind;
-
-/* Field kinds: 'v' varint, 'r' repeated varint (packed or not), 'b' bytes, 'm' message */
-typedef struct FieldSpec
-{
-	char		kind;
-	MsgKind		sub;
-} FieldSpec;
-
-#define V {'v', MSG_NONE}
-#define R {'r', MSG_NONE}
-#define B {'b', MSG_NONE}
-#define M(k) {'m', k}
-#define NONE {0, MSG_NONE}
-
-static const char *const msg_names[] = {
-	"Profile", "ValueType", "Sample", "Label", "Mapping", "Location", "Line", "Function"
-};
-static const FieldSpec schema[][16] = {
-	[MSG_PROFILE] = {NONE, M(MSG_VALUE_TYPE), M(MSG_SAMPLE), M(MSG_MAPPING), M(MSG_LOCATION),
-	M(MSG_FUNCTION), B, V, V, V, V, M(MSG_VALUE_TYPE), V, R, V, V},
-	[MSG_VALUE_TYPE] = {NONE, V, V},
-	[MSG_SAMPLE] = {NONE, R, R, M(MSG_LABEL)},
-	[MSG_LABEL] = {NONE, V, V, V, V},
-	[MSG_MAPPING] = {NONE, V, V, V, V, V, V, V, V, V, V},
-	[MSG_LOCATION] = {NONE, V, V, V, M(MSG_LINE), V},
-	[MSG_LINE] = {NONE, V, V, V},
-	[MSG_FUNCTION] = {NONE, V, V, V, V, V},
-};
-
-#undef V
-#undef R
-#undef B
-#undef M
-#undef NONE
-
-static bool
-diagnose(const uint8_t *start, const uint8_t *p, const uint8_t *end,
-		 MsgKind kind, int depth, PprofError *err)
-{
-	if (depth > 8)
-		return set_error(err, PPROF_MALFORMED, "The protobuf data nests too deeply."), false;
-	while (p < end)
-	{
-		const uint8_t *at = p;
-		uint64_t	key,
-					v;
-		uint64_t	field;
-		int			wt;
-		const FieldSpec *fs = NULL;
-
-		if (!read_varint(&p, end, &key))
-			return set_error(err, PPROF_MALFORMED,
-							 "Bad field key at byte %td of the protobuf data.", at - start), false;
-		field = key >> 3;
-		wt = (int) (key & 7);
-		if (field == 0)
-			return set_error(err, PPROF_MALFORMED,
-							 "Field number 0 at byte %td of a %s message is invalid protobuf.",
-							 at - start, msg_names[kind]), false;
-		if (wt != 0 && wt != 1 && wt != 2 && wt != 5)
-			return set_error(err, PPROF_MALFORMED,
-							 "Field %" PRIu64 " of a %s message at byte %td has unsupported wire type %d.",
-							 field, msg_names[kind], at - start, wt), false;
-		if (field < 16 && schema[kind][field].kind != 0)
-			fs = &schema[kind][field];
-		if (fs && !((wt == 0 && (fs->kind == 'v' || fs->kind == 'r')) ||
-					(wt == 2 && fs->kind != 'v')))
-			return set_error(err, PPROF_MALFORMED,
-							 "Field %" PRIu64 " of a %s message at byte %td has wire type %d, which does not fit its type.",
-							 field, msg_names[kind], at - start, wt), false;
-		switch (wt)
-		{
-			case 0:
-				if (!read_varint(&p, end, &v))
-					return set_error(err, PPROF_MALFORMED,
-									 "Bad varint at byte %td of the protobuf data.", p - start), false;
-				break;
-			case 1:
-			case 5:
-				if (end - p < (wt == 1 ? 8 : 4))
-					return set_error(err, PPROF_MALFORMED,
-									 "The protobuf data ends inside a fixed-size field at byte %td.", at - start), false;
-				p += wt == 1 ? 8 : 4;
-				break;
-			case 2:
-				if (!read_varint(&p, end, &v) || v > (uint64_t) (end - p))
-					return set_error(err, PPROF_MALFORMED,
-									 "Field %" PRIu64 " of a %s message at byte %td runs past the end of its message.",
-									 field, msg_names[kind], at - start), false;
-				if (fs && fs->kind == 'm' &&
-					!diagnose(start, p, p + v, fs->sub, depth + 1, err))
-					return false;
-				if (fs && fs->kind == 'r')
-				{
-					const uint8_t *q = p;
-
-					while (q < p + v)
-						if (!read_varint(&q, p + v, &key))
-							return set_error(err, PPROF_MALFORMED,
-											 "A packed field of a %s message at byte %td holds a bad varint.",
-											 msg_names[kind], at - start), false;
-				}
-				p += v;
-				break;
-		}
-	}
-	return true;
-}
-
-/* ----------------------------------------------------------------------
  * id maps
  * ---------------------------------------------------------------------- */
 
@@ -590,26 +394,26 @@ pprof_idmap_find(const PprofIdMap *map, uint64_t id)
 static uint64_t
 mapping_id(const void *objs, size_t i)
 {
-	return ((PbMapping *const *) objs)[i]->id;
+	return ((const PprofMapping *) objs)[i].id;
 }
 
 static uint64_t
 location_id(const void *objs, size_t i)
 {
-	return ((PbLocation *const *) objs)[i]->id;
+	return ((const PprofLocation *) objs)[i].id;
 }
 
 static uint64_t
 function_id(const void *objs, size_t i)
 {
-	return ((PbFunction *const *) objs)[i]->id;
+	return ((const PprofFunction *) objs)[i].id;
 }
 
 /* ----------------------------------------------------------------------
  * validation
  * ---------------------------------------------------------------------- */
 
-/* Checks one string index; what names the field for the error detail. */
+/* Checks one string index; the rest names the field for the error detail. */
 #define CHECK_STR(idx, ...) \
 	do { \
 		int64_t _i = (idx); \
@@ -626,53 +430,49 @@ function_id(const void *objs, size_t i)
 PprofStatus
 pprof_validate(const PprofEnv *env, PprofProfile *prof, PprofError *err)
 {
-	const PbProfile *pb = prof->pb;
-	size_t		nstr = pb->n_string_table;
+	size_t		nstr = prof->n_string;
 	uint64_t	dup;
 
 	if (nstr == 0)
 		return set_error(err, PPROF_MALFORMED,
 						 "The string table is empty; its first entry must be the empty string.");
-	if (pb->string_table[0].len != 0)
+	if (prof->strings[0].len != 0)
 		return set_error(err, PPROF_MALFORMED,
 						 "The first entry of the string table is not the empty string.");
 
 	/* Header strings (postDecode). */
-	for (size_t i = 0; i < pb->n_sample_type; i++)
+	for (size_t i = 0; i < prof->n_sample_type; i++)
 	{
-		CHECK_STR(pb->sample_type[i]->type, "sample type %zu", i);
-		CHECK_STR(pb->sample_type[i]->unit, "the unit of sample type %zu", i);
+		CHECK_STR(prof->sample_types[i].type, "sample type %zu", i);
+		CHECK_STR(prof->sample_types[i].unit, "the unit of sample type %zu", i);
 	}
-	CHECK_STR(pb->drop_frames, "drop_frames");
-	CHECK_STR(pb->keep_frames, "keep_frames");
-	if (pb->period_type)
-	{
-		CHECK_STR(pb->period_type->type, "the period type");
-		CHECK_STR(pb->period_type->unit, "the period unit");
-	}
-	for (size_t i = 0; i < pb->n_comment; i++)
-		CHECK_STR(pb->comment[i], "comment %zu", i);
-	CHECK_STR(pb->default_sample_type, "default_sample_type");
-	CHECK_STR(pb->doc_url, "doc_url");
+	CHECK_STR(prof->drop_frames, "drop_frames");
+	CHECK_STR(prof->keep_frames, "keep_frames");
+	CHECK_STR(prof->period_type.type, "the period type");
+	CHECK_STR(prof->period_type.unit, "the period unit");
+	for (size_t i = 0; i < prof->n_comment; i++)
+		CHECK_STR(prof->comments[i], "comment %zu", i);
+	CHECK_STR(prof->default_sample_type, "default_sample_type");
+	CHECK_STR(prof->doc_url, "doc_url");
 
 	/* Mappings. */
-	for (size_t i = 0; i < pb->n_mapping; i++)
+	for (size_t i = 0; i < prof->n_mapping; i++)
 	{
-		const PbMapping *m = pb->mapping[i];
+		const PprofMapping *m = &prof->mappings[i];
 
 		if (m->id == 0)
 			return set_error(err, PPROF_MALFORMED, "Mapping %zu has the reserved id 0.", i);
 		CHECK_STR(m->filename, "the file name of mapping %" PRIu64, m->id);
 		CHECK_STR(m->build_id, "the build id of mapping %" PRIu64, m->id);
 	}
-	if (!idmap_build(env, &prof->mappings, pb->n_mapping, mapping_id, pb->mapping, &dup))
+	if (!idmap_build(env, &prof->mapping_map, prof->n_mapping, mapping_id, prof->mappings, &dup))
 		return set_error(err, PPROF_MALFORMED,
 						 "Mapping id %" PRIu64 " is used more than once.", dup);
 
 	/* Functions. */
-	for (size_t i = 0; i < pb->n_function; i++)
+	for (size_t i = 0; i < prof->n_function; i++)
 	{
-		const PbFunction *f = pb->function[i];
+		const PprofFunction *f = &prof->functions[i];
 
 		if (f->id == 0)
 			return set_error(err, PPROF_MALFORMED, "Function %zu has the reserved id 0.", i);
@@ -680,57 +480,59 @@ pprof_validate(const PprofEnv *env, PprofProfile *prof, PprofError *err)
 		CHECK_STR(f->system_name, "the system name of function %" PRIu64, f->id);
 		CHECK_STR(f->filename, "the file name of function %" PRIu64, f->id);
 	}
-	if (!idmap_build(env, &prof->functions, pb->n_function, function_id, pb->function, &dup))
+	if (!idmap_build(env, &prof->function_map, prof->n_function, function_id, prof->functions, &dup))
 		return set_error(err, PPROF_MALFORMED,
 						 "Function id %" PRIu64 " is used more than once.", dup);
 	tick(env);
 
 	/* Locations: an unknown mapping id means "no mapping", as in Go. */
-	for (size_t i = 0; i < pb->n_location; i++)
+	for (size_t i = 0; i < prof->n_location; i++)
 	{
-		const PbLocation *l = pb->location[i];
+		const PprofLocation *l = &prof->locations[i];
 
 		if (l->id == 0)
 			return set_error(err, PPROF_MALFORMED, "Location %zu has the reserved id 0.", i);
 		for (size_t j = 0; j < l->n_line; j++)
 		{
-			uint64_t	fid = l->line[j]->function_id;
+			uint64_t	fid = prof->lines[l->line_start + j].function_id;
 
-			if (fid == 0 || pprof_idmap_find(&prof->functions, fid) < 0)
+			if (fid == 0 || pprof_idmap_find(&prof->function_map, fid) < 0)
 				return set_error(err, PPROF_MALFORMED,
 								 "Line %zu of location %" PRIu64 " refers to function %" PRIu64 ", which does not exist.",
 								 j, l->id, fid);
 		}
 	}
-	if (!idmap_build(env, &prof->locations, pb->n_location, location_id, pb->location, &dup))
+	if (!idmap_build(env, &prof->location_map, prof->n_location, location_id, prof->locations, &dup))
 		return set_error(err, PPROF_MALFORMED,
 						 "Location id %" PRIu64 " is used more than once.", dup);
 	tick(env);
 
 	/* Samples. */
-	if (pb->n_sample > 0 && pb->n_sample_type == 0)
+	if (prof->n_sample > 0 && prof->n_sample_type == 0)
 		return set_error(err, PPROF_MALFORMED,
-						 "The profile has %zu samples but no sample types.", pb->n_sample);
-	for (size_t i = 0; i < pb->n_sample; i++)
+						 "The profile has %zu samples but no sample types.", prof->n_sample);
+	for (size_t i = 0; i < prof->n_sample; i++)
 	{
-		const PbSample *s = pb->sample[i];
+		const PprofSample *s = &prof->samples[i];
 
 		if ((i & 0xffff) == 0xffff)
 			tick(env);
-		if (s->n_value != pb->n_sample_type)
+		if (s->n_value != prof->n_sample_type)
 			return set_error(err, PPROF_MALFORMED,
-							 "Sample %zu has %zu values, but the profile has %zu sample types.",
-							 i, s->n_value, pb->n_sample_type);
-		for (size_t j = 0; j < s->n_location_id; j++)
+							 "Sample %zu has %u values, but the profile has %zu sample types.",
+							 i, s->n_value, prof->n_sample_type);
+		for (size_t j = 0; j < s->n_loc; j++)
 		{
-			if (pprof_idmap_find(&prof->locations, s->location_id[j]) < 0)
+			uint64_t	lid = prof->location_ids[s->loc_start + j];
+
+			if (pprof_idmap_find(&prof->location_map, lid) < 0)
 				return set_error(err, PPROF_MALFORMED,
 								 "Sample %zu refers to location %" PRIu64 ", which does not exist.",
-								 i, s->location_id[j]);
+								 i, lid);
 		}
 		for (size_t j = 0; j < s->n_label; j++)
 		{
-			const PbLabel *l = s->label[j];
+			const PprofLabel *l = &prof->labels[s->label_start + j];
 
 			CHECK_STR(l->key, "the key of label %zu of sample %zu", j, i);
 			if (l->str != 0)
@@ -749,7 +551,6 @@ pprof_decode(const PprofEnv *env, const uint8_t *data, size_t len,
 	const uint8_t *raw = data;
 	size_t		rawlen = len;
 	PprofStatus st;
-	bool		concatenated;
 
 	memset(out, 0, sizeof(*out));
 	err->status = PPROF_OK;
@@ -772,62 +573,28 @@ pprof_decode(const PprofEnv *env, const uint8_t *data, size_t len,
 		return set_error(err, PPROF_TOO_LARGE,
 						 "The profile is larger than the limit of %zu bytes.", env->max_size);
 
-	if (!scan_top_level(raw, rawlen, &concatenated))
-	{
-		if (diagnose(raw, raw, raw + rawlen, MSG_PROFILE, 0, err))
-			set_error(err, PPROF_MALFORMED, "The data is not a protobuf-encoded profile.");
-		return PPROF_MALFORMED;
-	}
-	if (concatenated)
-		return set_error(err, PPROF_MALFORMED,
-						 "The data holds concatenated profiles (time_nanos is set twice).");
 	tick(env);
-	out->pb = perftools__profiles__profile__unpack((ProtobufCAllocator *) &env->alloc, rawlen, raw);
-	if (out->pb == NULL)
-	{
-		if (diagnose(raw, raw, raw + rawlen, MSG_PROFILE, 0, err))
-			set_error(err, PPROF_MALFORMED,
-					  "The data is not a protobuf-encoded profile.");
-		return PPROF_MALFORMED;
-	}
-	out->raw_size = rawlen;
-	if (raw != data)
-		env_free(env, (void *) raw);
+	st = pprof_parse_protobuf(env, raw, rawlen, out, err);
+	if (st != PPROF_OK)
+		return st;
 	tick(env);
 	return pprof_validate(env, out, err);
 }
 
-PprofStatus
-pprof_pack(const PprofEnv *env, const PbProfile *pb, uint8_t **out,
-		   size_t *outlen, PprofError *err)
-{
-	size_t		size = perftools__profiles__profile__get_packed_size(pb);
-	uint8_t    *buf;
-
-	if (size > env->max_size)
-		return set_error(err, PPROF_TOO_LARGE,
-						 "The encoded profile would be %zu bytes, more than the limit of %zu bytes.",
-						 size, env->max_size);
-	buf = env_alloc(env, size > 0 ? size : 1);
-	*outlen = perftools__profiles__profile__pack(pb, buf);
-	*out = buf;
-	return PPROF_OK;
-}
-
 int
-pprof_sample_index(const PbProfile *pb, const char *name)
+pprof_sample_index(const PprofProfile *p, const char *name)
 {
-	size_t		n = pb->n_sample_type;
+	size_t		n = p->n_sample_type;
 
 	if (name == NULL)
 	{
-		if (pb->default_sample_type != 0)
+		if (p->default_sample_type != 0)
 		{
-			ProtobufCBinaryData d = pprof_str(pb, pb->default_sample_type);
+			PprofStr	d = pprof_str(p, p->default_sample_type);
 
 			for (size_t i = 0; i < n; i++)
 			{
-				ProtobufCBinaryData t = pprof_str(pb, pb->sample_type[i]->type);
+				PprofStr	t = pprof_str(p, p->sample_types[i].type);
 
 				if (t.len == d.len && memcmp(t.data, d.data, d.len) == 0)
 					return (int) i;
@@ -859,7 +626,7 @@ pprof_sample_index(const PbProfile *pb, const char *name)
 		}
 		for (size_t i = 0; i < n; i++)
 		{
-			ProtobufCBinaryData t = pprof_str(pb, pb->sample_type[i]->type);
+			PprofStr	t = pprof_str(p, p->sample_types[i].type);
 
 			if ((t.len == nlen && memcmp(t.data, name, nlen) == 0) ||
 				(t.len == noinuse_len && memcmp(t.data, noinuse, noinuse_len) == 0))

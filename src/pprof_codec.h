@@ -1,13 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * pprof_codec.h
- *	  Decode, validate and encode pprof profiles (gzip + protobuf).
+ *	  Decode, validate and encode pprof profiles.
  *
  * Plain C: nothing here includes postgres.h, so the codec can be unit
  * tested, fuzzed and benchmarked outside the server. Every allocation goes
  * through the caller's ProtobufCAllocator (palloc inside the server, an
  * arena elsewhere), and long loops call the caller's tick hook, which is
  * where the server checks for interrupts.
+ *
+ * A decoded profile is a flat, read-only model (PprofProfile): arrays of
+ * plain structs whose nested lists (a sample's locations, values and
+ * labels; a location's lines) are ranges into shared arrays, and whose
+ * strings point into the protobuf bytes. See docs/decisions.md for why the
+ * decoder is ours and not protobuf-c's (which stays for encoding).
  *
  * src/pprof_codec.h
  *
@@ -25,13 +31,6 @@
 #include "proto/profile.pb-c.h"
 
 typedef Perftools__Profiles__Profile PbProfile;
-typedef Perftools__Profiles__Sample PbSample;
-typedef Perftools__Profiles__Location PbLocation;
-typedef Perftools__Profiles__Line PbLine;
-typedef Perftools__Profiles__Function PbFunction;
-typedef Perftools__Profiles__Mapping PbMapping;
-typedef Perftools__Profiles__Label PbLabel;
-typedef Perftools__Profiles__ValueType PbValueType;
 
 typedef enum PprofStatus
 {
@@ -57,9 +56,81 @@ typedef struct PprofEnv
 	size_t		max_size;		/* cap on decompressed bytes */
 } PprofEnv;
 
+/* ---- the decoded model; string fields are string-table indexes ---- */
+
+typedef struct PprofStr
+{
+	const uint8_t *data;
+	size_t		len;
+} PprofStr;
+
+typedef struct PprofValueType
+{
+	int64_t		type;
+	int64_t		unit;
+} PprofValueType;
+
+typedef struct PprofLabel
+{
+	int64_t		key;
+	int64_t		str;
+	int64_t		num;
+	int64_t		num_unit;
+} PprofLabel;
+
+typedef struct PprofSample
+{
+	uint32_t	loc_start;		/* into location_ids, leaf first */
+	uint32_t	n_loc;
+	uint32_t	value_start;	/* into values */
+	uint32_t	n_value;
+	uint32_t	label_start;	/* into labels */
+	uint32_t	n_label;
+} PprofSample;
+
+typedef struct PprofMapping
+{
+	uint64_t	id;
+	uint64_t	memory_start;
+	uint64_t	memory_limit;
+	uint64_t	file_offset;
+	int64_t		filename;
+	int64_t		build_id;
+	bool		has_functions;
+	bool		has_filenames;
+	bool		has_line_numbers;
+	bool		has_inline_frames;
+} PprofMapping;
+
+typedef struct PprofLine
+{
+	uint64_t	function_id;
+	int64_t		line;
+	int64_t		column;
+} PprofLine;
+
+typedef struct PprofLocation
+{
+	uint64_t	id;
+	uint64_t	mapping_id;		/* 0, or an id that may not exist (= none) */
+	uint64_t	address;
+	uint32_t	line_start;		/* into lines; line[0] is the innermost */
+	uint32_t	n_line;
+	bool		is_folded;
+} PprofLocation;
+
+typedef struct PprofFunction
+{
+	uint64_t	id;
+	int64_t		name;
+	int64_t		system_name;
+	int64_t		filename;
+	int64_t		start_line;
+} PprofFunction;
+
 /*
  * Maps object ids (mapping, location, function) to their index in the
- * profile's arrays. Dense when ids are small (the common 1..n case), else a
+ * model's arrays. Dense when ids are small (the common 1..n case), else a
  * sorted array searched by bisection.
  */
 typedef struct PprofIdMap
@@ -71,18 +142,53 @@ typedef struct PprofIdMap
 	uint32_t   *sorted_idx;
 } PprofIdMap;
 
-/* A decoded, validated profile. */
 typedef struct PprofProfile
 {
-	PbProfile  *pb;
-	size_t		raw_size;		/* bytes of uncompressed protobuf */
-	PprofIdMap	mappings;
-	PprofIdMap	locations;
-	PprofIdMap	functions;
+	PprofValueType *sample_types;
+	size_t		n_sample_type;
+	PprofSample *samples;
+	size_t		n_sample;
+	PprofMapping *mappings;
+	size_t		n_mapping;
+	PprofLocation *locations;
+	size_t		n_location;
+	PprofFunction *functions;
+	size_t		n_function;
+	PprofStr   *strings;
+	size_t		n_string;
+	int64_t    *comments;
+	size_t		n_comment;
+
+	/* shared arrays the ranges above point into */
+	uint64_t   *location_ids;
+	size_t		n_location_ids;
+	int64_t    *values;
+	size_t		n_values;
+	PprofLabel *labels;
+	size_t		n_labels;
+	PprofLine  *lines;
+	size_t		n_lines;
+
+	int64_t		drop_frames;
+	int64_t		keep_frames;
+	int64_t		time_nanos;
+	int64_t		duration_nanos;
+	PprofValueType period_type;
+	int64_t		period;
+	int64_t		default_sample_type;
+	int64_t		doc_url;
+
+	/* built by validation */
+	PprofIdMap	mapping_map;
+	PprofIdMap	location_map;
+	PprofIdMap	function_map;
+
+	/* the uncompressed protobuf the strings point into */
+	const uint8_t *raw;
+	size_t		raw_size;
 } PprofProfile;
 
-/* Looks up an id; returns the index or -1 when absent. */
-extern int64_t pprof_idmap_find(const PprofIdMap *map, uint64_t id);
+/* ---- decoding ---- */
 
 /* True when data starts with the gzip magic bytes. */
 extern bool pprof_is_gzip(const uint8_t *data, size_t len);
@@ -100,25 +206,42 @@ extern PprofStatus pprof_gzip(const PprofEnv *env, const uint8_t *in, size_t len
 							  PprofError *err);
 
 /*
- * Parses gzip or raw protobuf bytes and checks everything Go's
- * profile.Parse and CheckValid check. On success *out is filled in.
+ * Parses uncompressed protobuf into the model, following the wire rules of
+ * Go's profile package decoder (pprof_wire.c). No validation.
+ */
+extern PprofStatus pprof_parse_protobuf(const PprofEnv *env, const uint8_t *raw,
+										size_t len, PprofProfile *out,
+										PprofError *err);
+
+/*
+ * Checks everything Go's postDecode and CheckValid check, and builds the id
+ * maps.
+ */
+extern PprofStatus pprof_validate(const PprofEnv *env, PprofProfile *prof,
+								  PprofError *err);
+
+/*
+ * Parses gzip or raw protobuf bytes and validates them. On success *out is
+ * filled in; if raw_out is given it receives the uncompressed protobuf.
  */
 extern PprofStatus pprof_decode(const PprofEnv *env, const uint8_t *data, size_t len,
 								PprofProfile *out, PprofError *err);
 
-/* Checks an already unpacked profile and builds its id maps. */
-extern PprofStatus pprof_validate(const PprofEnv *env, PprofProfile *prof,
-								  PprofError *err);
+/* Looks up an id; returns the index or -1 when absent. */
+extern int64_t pprof_idmap_find(const PprofIdMap *map, uint64_t id);
 
-/* Serialises a profile message to raw protobuf. */
-extern PprofStatus pprof_pack(const PprofEnv *env, const PbProfile *pb,
-							  uint8_t **out, size_t *outlen, PprofError *err);
-
-/* Returns string_table[idx]; idx must have been validated. */
-static inline ProtobufCBinaryData
-pprof_str(const PbProfile *pb, int64_t idx)
+/* string_table[idx]; idx must have been validated */
+static inline PprofStr
+pprof_str(const PprofProfile *p, int64_t idx)
 {
-	return pb->string_table[idx];
+	return p->strings[idx];
+}
+
+/* The values of sample i. */
+static inline const int64_t *
+pprof_sample_values(const PprofProfile *p, size_t i)
+{
+	return p->values + p->samples[i].value_start;
 }
 
 /*
@@ -127,6 +250,33 @@ pprof_str(const PbProfile *pb, int64_t idx)
  * one); a decimal number is an index; "inuse_X" also matches type "X".
  * Returns -1 when nothing matches.
  */
-extern int	pprof_sample_index(const PbProfile *pb, const char *name);
+extern int	pprof_sample_index(const PprofProfile *p, const char *name);
+
+/* ---- the stored form (pprof_store.c) ---- */
+
+/*
+ * A stored profile is a 2-byte header followed by one zstd frame (with
+ * content size and checksum) holding the profile's uncompressed protobuf
+ * exactly as received:
+ *
+ *   byte 0     format version (PPROF_STORE_V1)
+ *   byte 1     flags (0; reserved for later formats)
+ */
+#define PPROF_STORE_V1		1
+#define PPROF_STORE_HDRSZ	2
+
+/* Packs validated raw protobuf into the stored form. */
+extern PprofStatus pprof_store_pack(const PprofEnv *env, const uint8_t *raw, size_t len,
+									int level, uint8_t **out, size_t *outlen,
+									PprofError *err);
+
+/* Unpacks the stored form back into raw protobuf. */
+extern PprofStatus pprof_store_unpack(const PprofEnv *env, const uint8_t *stored,
+									  size_t len, uint8_t **raw, size_t *rawlen,
+									  PprofError *err);
+
+/* Unpacks and decodes a stored value (validating it again). */
+extern PprofStatus pprof_store_decode(const PprofEnv *env, const uint8_t *stored,
+									  size_t len, PprofProfile *out, PprofError *err);
 
 #endif							/* PPROF_CODEC_H */

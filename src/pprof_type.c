@@ -3,9 +3,11 @@
  * pprof_type.c
  *	  Input, output and casts of the pprof type.
  *
- * A pprof value is stored as gzip-compressed protobuf (the bytes as
- * received when they were gzipped). Text and binary forms are those of
- * bytea, so pg_dump and COPY work unchanged; every way in validates.
+ * A pprof value is stored in profefe's own form (zstd-compressed protobuf,
+ * pprof_store.c). Every way out - text, binary, the cast to bytea - gives
+ * gzip-compressed protobuf, the portable form pprof tools read; every way
+ * in accepts gzip or raw protobuf and validates it. Text and binary forms
+ * are bytea's, so pg_dump and COPY work unchanged.
  *
  * src/pprof_type.c
  *
@@ -24,6 +26,7 @@ PG_FUNCTION_INFO_V1(pprof_out);
 PG_FUNCTION_INFO_V1(pprof_recv);
 PG_FUNCTION_INFO_V1(pprof_send);
 PG_FUNCTION_INFO_V1(pprof_from_bytea);
+PG_FUNCTION_INFO_V1(pprof_to_bytea);
 
 /* pprof_in: bytea's text form (hex or escape), then validation. */
 Datum
@@ -36,11 +39,11 @@ pprof_in(PG_FUNCTION_ARGS)
 									   VARSIZE_ANY_EXHDR(b)));
 }
 
-/* pprof_out: the stored gzip bytes in bytea's text form. */
+/* pprof_out: gzip-compressed protobuf in bytea's text form. */
 Datum
 pprof_out(PG_FUNCTION_ARGS)
 {
-	return DirectFunctionCall1(byteaout, PG_GETARG_DATUM(0));
+	return DirectFunctionCall1(byteaout, PointerGetDatum(pprof_to_gzip(PG_GETARG_PPROF_P(0))));
 }
 
 /* pprof_recv: the binary form is the profile's bytes, validated. */
@@ -57,11 +60,18 @@ pprof_recv(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(result);
 }
 
-/* pprof_send: the stored bytes. */
+/* pprof_send: gzip-compressed protobuf. */
 Datum
 pprof_send(PG_FUNCTION_ARGS)
 {
-	return DirectFunctionCall1(byteasend, PG_GETARG_DATUM(0));
+	return DirectFunctionCall1(byteasend, PointerGetDatum(pprof_to_gzip(PG_GETARG_PPROF_P(0))));
+}
+
+/* pprof::bytea: gzip-compressed protobuf. */
+Datum
+pprof_to_bytea(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(pprof_to_gzip(PG_GETARG_PPROF_P(0)));
 }
 
 /* bytea::pprof, validating. */

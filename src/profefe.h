@@ -19,7 +19,7 @@
 /* profefe.max_profile_size, in bytes */
 extern int	profefe_max_profile_size;
 
-/* The stored form: gzip-compressed protobuf, handled as opaque bytes. */
+/* The stored form (see pprof_codec.h), handled as opaque bytes. */
 #define DatumGetPprofP(d)		((bytea *) PG_DETOAST_DATUM_PACKED(d))
 #define PG_GETARG_PPROF_P(n)	DatumGetPprofP(PG_GETARG_DATUM(n))
 
@@ -29,22 +29,22 @@ extern void pprof_env_init(PprofEnv *env);
 /* Raises the codec's error as an ERROR (22P03 or 54000). */
 extern void pprof_report(const PprofError *err) pg_attribute_noreturn();
 
-/* Decodes and validates a stored or incoming value; errors out on failure. */
-extern void pprof_decode_bytes(const uint8_t *data, size_t len, PprofProfile *out);
-
-/* Decodes a pprof datum. */
+/* Decodes (and validates again) a stored pprof datum. */
 extern void pprof_decode_datum(bytea *value, PprofProfile *out);
 
 /*
  * Validates bytes received from a client (gzip or raw protobuf) and returns
- * the stored form: the bytes as given when gzipped, else gzip of them.
+ * the stored form.
  */
 extern bytea *pprof_make_value(const uint8_t *data, size_t len);
 
+/* The stored value as gzip-compressed protobuf, the form pprof tools read. */
+extern bytea *pprof_to_gzip(bytea *value);
+
 /* A profile string as text, made valid in the database encoding. */
-extern text *pprof_string_to_text(ProtobufCBinaryData s);
+extern text *pprof_string_to_text(PprofStr s);
 
 /* Index of the named sample type (NULL = default); errors out if unknown. */
-extern int	pprof_lookup_sample_type(const PbProfile *pb, const char *name);
+extern int	pprof_lookup_sample_type(const PprofProfile *p, const char *name);
 
 #endif							/* PROFEFE_H */

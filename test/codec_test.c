@@ -151,74 +151,168 @@ test_gzip_roundtrip(void)
 static void
 test_idmap_and_index(void)
 {
-	/* valid-base-like profile built in memory */
-	PbProfile	pb = PERFTOOLS__PROFILES__PROFILE__INIT;
-	PbValueType t0 = PERFTOOLS__PROFILES__VALUE_TYPE__INIT,
-				t1 = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-	PbValueType *types[2] = {&t0, &t1};
-	PbFunction	f[3];
-	PbFunction *fp[3];
-	ProtobufCBinaryData strs[5];
-	const char *s[] = {"", "samples", "count", "space", "bytes"};
+	/* A small model built in memory: two sample types, three functions. */
 	PprofProfile prof;
+	PprofValueType types[2] = {{1, 2}, {3, 4}};
+	PprofFunction f[3];
+	PprofStr	strs[5];
+	const char *s[] = {"", "samples", "count", "space", "bytes"};
 	PprofEnv	env;
 	PprofError	err;
-	uint64_t	ids[3] = {7, 123456789, 3};
-
-	for (int i = 0; i < 5; i++)
-	{
-		strs[i].data = (uint8_t *) s[i];
-		strs[i].len = strlen(s[i]);
-	}
-	pb.string_table = strs;
-	pb.n_string_table = 5;
-	t0.type = 1;
-	t0.unit = 2;
-	t1.type = 3;
-	t1.unit = 4;
-	pb.sample_type = types;
-	pb.n_sample_type = 2;
-	for (int i = 0; i < 3; i++)
-	{
-		perftools__profiles__function__init(&f[i]);
-		f[i].id = ids[i];
-		fp[i] = &f[i];
-	}
-	pb.function = fp;
-	pb.n_function = 3;
 
 	memset(&prof, 0, sizeof(prof));
-	prof.pb = &pb;
+	memset(f, 0, sizeof(f));
+	for (int i = 0; i < 5; i++)
+	{
+		strs[i].data = (const uint8_t *) s[i];
+		strs[i].len = strlen(s[i]);
+	}
+	prof.strings = strs;
+	prof.n_string = 5;
+	prof.sample_types = types;
+	prof.n_sample_type = 2;
+	f[0].id = 7;
+	f[1].id = 123456789;
+	f[2].id = 3;
+	prof.functions = f;
+	prof.n_function = 3;
+
 	env_for(&env, 1 << 20);
 	CHECK(pprof_validate(&env, &prof, &err) == PPROF_OK, "validate: %s", err.detail);
-	CHECK(prof.functions.dense == NULL, "sparse ids should use bisection");
-	CHECK(pprof_idmap_find(&prof.functions, 7) == 0 &&
-		  pprof_idmap_find(&prof.functions, 123456789) == 1 &&
-		  pprof_idmap_find(&prof.functions, 3) == 2 &&
-		  pprof_idmap_find(&prof.functions, 4) == -1 &&
-		  pprof_idmap_find(&prof.functions, 0) == -1, "sparse lookups");
+	CHECK(prof.function_map.dense == NULL, "sparse ids should use bisection");
+	CHECK(pprof_idmap_find(&prof.function_map, 7) == 0 &&
+		  pprof_idmap_find(&prof.function_map, 123456789) == 1 &&
+		  pprof_idmap_find(&prof.function_map, 3) == 2 &&
+		  pprof_idmap_find(&prof.function_map, 4) == -1 &&
+		  pprof_idmap_find(&prof.function_map, 0) == -1, "sparse lookups");
 
-	ids[1] = 2;
 	f[1].id = 2;
 	pprof_arena_reset(arena);
 	env_for(&env, 1 << 20);
 	CHECK(pprof_validate(&env, &prof, &err) == PPROF_OK, "validate dense: %s", err.detail);
-	CHECK(prof.functions.dense != NULL, "small ids should be dense");
-	CHECK(pprof_idmap_find(&prof.functions, 2) == 1 &&
-		  pprof_idmap_find(&prof.functions, 1000) == -1, "dense lookups");
+	CHECK(prof.function_map.dense != NULL, "small ids should be dense");
+	CHECK(pprof_idmap_find(&prof.function_map, 2) == 1 &&
+		  pprof_idmap_find(&prof.function_map, 1000) == -1, "dense lookups");
 
 	/* sample type resolution, as pprof's SampleIndexByName */
-	CHECK(pprof_sample_index(&pb, NULL) == 1, "default is the last type");
-	CHECK(pprof_sample_index(&pb, "samples") == 0, "by name");
-	CHECK(pprof_sample_index(&pb, "inuse_space") == 1, "inuse_ prefix");
-	CHECK(pprof_sample_index(&pb, "0") == 0 && pprof_sample_index(&pb, "1") == 1, "numeric index");
-	CHECK(pprof_sample_index(&pb, "2") == -1 && pprof_sample_index(&pb, "-1") == -1, "index out of range");
-	CHECK(pprof_sample_index(&pb, "nope") == -1 && pprof_sample_index(&pb, "") == -1, "unknown names");
-	pb.default_sample_type = 1;
-	CHECK(pprof_sample_index(&pb, NULL) == 0, "default_sample_type honoured");
-	pb.default_sample_type = 2;
-	CHECK(pprof_sample_index(&pb, NULL) == 1, "default_sample_type naming no type falls back to last");
+	CHECK(pprof_sample_index(&prof, NULL) == 1, "default is the last type");
+	CHECK(pprof_sample_index(&prof, "samples") == 0, "by name");
+	CHECK(pprof_sample_index(&prof, "inuse_space") == 1, "inuse_ prefix");
+	CHECK(pprof_sample_index(&prof, "0") == 0 && pprof_sample_index(&prof, "1") == 1, "numeric index");
+	CHECK(pprof_sample_index(&prof, "2") == -1 && pprof_sample_index(&prof, "-1") == -1, "index out of range");
+	CHECK(pprof_sample_index(&prof, "nope") == -1 && pprof_sample_index(&prof, "") == -1, "unknown names");
+	prof.default_sample_type = 1;
+	CHECK(pprof_sample_index(&prof, NULL) == 0, "default_sample_type honoured");
+	prof.default_sample_type = 2;
+	CHECK(pprof_sample_index(&prof, NULL) == 1, "default_sample_type naming no type falls back to last");
 	pprof_arena_reset(arena);
+}
+
+static bool
+str_eq(PprofStr a, ProtobufCBinaryData b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+}
+
+/*
+ * Our decoder against protobuf-c's generated unpacker (an independent
+ * implementation of the same schema) on a valid profile: every field of
+ * every message must agree.
+ */
+static void
+compare_with_protobuf_c(const char *name, const PprofProfile *p)
+{
+	PbProfile  *pb = perftools__profiles__profile__unpack(NULL, p->raw_size, p->raw);
+	int			bad = 0;
+
+	if (pb == NULL)
+	{
+		CHECK(0, "%s: protobuf-c cannot unpack what we decoded", name);
+		return;
+	}
+#define SAME(cond) do { if (!(cond)) { bad++; if (bad < 4) printf("  %s: mismatch: %s\n", name, #cond); } } while (0)
+	SAME(pb->n_sample_type == p->n_sample_type);
+	SAME(pb->n_sample == p->n_sample);
+	SAME(pb->n_mapping == p->n_mapping);
+	SAME(pb->n_location == p->n_location);
+	SAME(pb->n_function == p->n_function);
+	SAME(pb->n_string_table == p->n_string);
+	SAME(pb->n_comment == p->n_comment);
+	if (bad == 0)
+	{
+		for (size_t i = 0; i < p->n_sample_type; i++)
+			SAME(pb->sample_type[i]->type == p->sample_types[i].type &&
+				 pb->sample_type[i]->unit == p->sample_types[i].unit);
+		for (size_t i = 0; i < p->n_sample; i++)
+		{
+			const Perftools__Profiles__Sample *ps = pb->sample[i];
+			const PprofSample *s = &p->samples[i];
+
+			SAME(ps->n_location_id == s->n_loc && ps->n_value == s->n_value && ps->n_label == s->n_label);
+			if (bad)
+				break;
+			for (size_t j = 0; j < s->n_loc; j++)
+				SAME(ps->location_id[j] == p->location_ids[s->loc_start + j]);
+			for (size_t j = 0; j < s->n_value; j++)
+				SAME(ps->value[j] == p->values[s->value_start + j]);
+			for (size_t j = 0; j < s->n_label; j++)
+			{
+				const PprofLabel *l = &p->labels[s->label_start + j];
+
+				SAME(ps->label[j]->key == l->key && ps->label[j]->str == l->str &&
+					 ps->label[j]->num == l->num && ps->label[j]->num_unit == l->num_unit);
+			}
+		}
+		for (size_t i = 0; i < p->n_mapping; i++)
+		{
+			const Perftools__Profiles__Mapping *pm = pb->mapping[i];
+			const PprofMapping *m = &p->mappings[i];
+
+			SAME(pm->id == m->id && pm->memory_start == m->memory_start &&
+				 pm->memory_limit == m->memory_limit && pm->file_offset == m->file_offset &&
+				 pm->filename == m->filename && pm->build_id == m->build_id &&
+				 pm->has_functions == m->has_functions && pm->has_filenames == m->has_filenames &&
+				 pm->has_line_numbers == m->has_line_numbers &&
+				 pm->has_inline_frames == m->has_inline_frames);
+		}
+		for (size_t i = 0; i < p->n_location; i++)
+		{
+			const Perftools__Profiles__Location *pl = pb->location[i];
+			const PprofLocation *l = &p->locations[i];
+
+			SAME(pl->id == l->id && pl->mapping_id == l->mapping_id &&
+				 pl->address == l->address && pl->is_folded == l->is_folded &&
+				 pl->n_line == l->n_line);
+			for (size_t j = 0; !bad && j < l->n_line; j++)
+			{
+				const PprofLine *ln = &p->lines[l->line_start + j];
+
+				SAME(pl->line[j]->function_id == ln->function_id &&
+					 pl->line[j]->line == ln->line && pl->line[j]->column == ln->column);
+			}
+		}
+		for (size_t i = 0; i < p->n_function; i++)
+		{
+			const Perftools__Profiles__Function *pf = pb->function[i];
+			const PprofFunction *f = &p->functions[i];
+
+			SAME(pf->id == f->id && pf->name == f->name && pf->system_name == f->system_name &&
+				 pf->filename == f->filename && pf->start_line == f->start_line);
+		}
+		for (size_t i = 0; i < p->n_string; i++)
+			SAME(str_eq(p->strings[i], pb->string_table[i]));
+		for (size_t i = 0; i < p->n_comment; i++)
+			SAME(pb->comment[i] == p->comments[i]);
+		SAME(pb->time_nanos == p->time_nanos && pb->duration_nanos == p->duration_nanos &&
+			 pb->period == p->period && pb->drop_frames == p->drop_frames &&
+			 pb->keep_frames == p->keep_frames &&
+			 pb->default_sample_type == p->default_sample_type && pb->doc_url == p->doc_url);
+		SAME((pb->period_type ? pb->period_type->type : 0) == p->period_type.type &&
+			 (pb->period_type ? pb->period_type->unit : 0) == p->period_type.unit);
+	}
+#undef SAME
+	CHECK(bad == 0, "%s: %d fields differ from protobuf-c's decoding", name, bad);
+	perftools__profiles__profile__free_unpacked(pb, NULL);
 }
 
 static uint8_t *
@@ -239,7 +333,10 @@ slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* Decode, re-encode, decode again: same counts and same bytes once packed. */
+/*
+ * Decode; for valid files compare with protobuf-c, then store and load
+ * again: the same protobuf bytes must come back.
+ */
 static void
 test_file(const char *path)
 {
@@ -265,19 +362,26 @@ test_file(const char *path)
 		CHECK(err.detail[0] != '\0', "%s: error without a detail", name);
 	if (st == PPROF_OK)
 	{
-		uint8_t    *raw,
-				   *gz;
-		size_t		rawlen,
-					gzlen;
+		uint8_t    *stored,
+				   *raw;
+		size_t		stored_len,
+					rawlen;
 
-		CHECK(pprof_pack(&env, prof.pb, &raw, &rawlen, &err) == PPROF_OK, "%s: pack", name);
-		CHECK(pprof_gzip(&env, raw, rawlen, 1, &gz, &gzlen, &err) == PPROF_OK, "%s: gzip", name);
-		CHECK(pprof_decode(&env, gz, gzlen, &again, &err) == PPROF_OK, "%s: re-decode: %s", name, err.detail);
-		CHECK(again.pb->n_sample == prof.pb->n_sample &&
-			  again.pb->n_location == prof.pb->n_location &&
-			  again.pb->n_function == prof.pb->n_function &&
-			  again.pb->n_string_table == prof.pb->n_string_table,
-			  "%s: re-encoded profile differs", name);
+		compare_with_protobuf_c(name, &prof);
+		CHECK(pprof_store_pack(&env, prof.raw, prof.raw_size, 3, &stored, &stored_len, &err) == PPROF_OK,
+			  "%s: store", name);
+		CHECK(pprof_store_unpack(&env, stored, stored_len, &raw, &rawlen, &err) == PPROF_OK &&
+			  rawlen == prof.raw_size && memcmp(raw, prof.raw, rawlen) == 0,
+			  "%s: stored bytes do not come back", name);
+		CHECK(pprof_store_decode(&env, stored, stored_len, &again, &err) == PPROF_OK &&
+			  again.n_sample == prof.n_sample, "%s: store decode", name);
+		/* a corrupted stored value is refused, never trusted */
+		stored[stored_len / 2 + 4] ^= 0x5a;
+		st = pprof_store_decode(&env, stored, stored_len, &again, &err);
+		CHECK(st != PPROF_OK || stored_len < 16, "%s: corrupted stored value accepted", name);
+		stored[0] = 9;
+		CHECK(pprof_store_unpack(&env, stored, stored_len, &raw, &rawlen, &err) == PPROF_MALFORMED,
+			  "%s: unknown stored version accepted", name);
 	}
 	pprof_arena_reset(arena);
 	free(data);

@@ -1,0 +1,127 @@
+/*
+ * codec_bench.c
+ *	  Decode throughput of profefe's codec (the code the extension runs),
+ *	  in process, per file: the whole decode (gunzip + protobuf + validate)
+ *	  and its parts. Prints one line per file:
+ *
+ *	  file  gzip_bytes raw_bytes  decode_us  MB/s(gzip in)  profiles/s  gunzip_us  unpack_us
+ *
+ * Usage: codec_bench [-t SECONDS] FILE...
+ *
+ * bench/codec_bench.c
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pprof_arena.h"
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	uint8_t    *buf;
+
+	if (!f)
+	{
+		perror(path);
+		exit(1);
+	}
+	fseek(f, 0, SEEK_END);
+	*len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc(*len);
+	if (fread(buf, 1, *len, f) != *len)
+		exit(1);
+	fclose(f);
+	return buf;
+}
+
+/* Runs fn until `secs` have passed (at least 3 times); returns seconds per call. */
+#define TIMEIT(secs, body) ({ \
+	double _t0 = now(), _t; long _n = 0; \
+	do { body; _n++; _t = now() - _t0; } while (_t < (secs) || _n < 3); \
+	_t / _n; })
+
+int
+main(int argc, char **argv)
+{
+	double		secs = 1.0;
+	int			i = 1;
+	PprofArena *arena = pprof_arena_create();
+
+	if (argc > 2 && strcmp(argv[1], "-t") == 0)
+	{
+		secs = atof(argv[2]);
+		i = 3;
+	}
+	for (; i < argc; i++)
+	{
+		size_t		len;
+		uint8_t    *data = slurp(argv[i], &len);
+		const char *name = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+		PprofEnv	env;
+		PprofProfile prof;
+		PprofError	err;
+		uint8_t    *raw = NULL;
+		size_t		rawlen = len;
+		double		t_all,
+					t_gunzip = 0,
+					t_unpack;
+
+		pprof_arena_env(arena, &env, 1u << 30);
+		if (pprof_decode(&env, data, len, &prof, &err) != PPROF_OK)
+		{
+			fprintf(stderr, "%s: %s\n", name, err.detail);
+			return 1;
+		}
+		pprof_arena_reset(arena);
+
+		t_all = TIMEIT(secs, {
+			pprof_arena_env(arena, &env, 1u << 30);
+			pprof_decode(&env, data, len, &prof, &err);
+			pprof_arena_reset(arena);
+		});
+		if (pprof_is_gzip(data, len))
+		{
+			t_gunzip = TIMEIT(secs / 2, {
+				pprof_arena_env(arena, &env, 1u << 30);
+				pprof_gunzip(&env, data, len, &raw, &rawlen, &err);
+				pprof_arena_reset(arena);
+			});
+			pprof_arena_env(arena, &env, 1u << 30);
+			pprof_gunzip(&env, data, len, &raw, &rawlen, &err);
+			{
+				uint8_t    *copy = malloc(rawlen);
+
+				memcpy(copy, raw, rawlen);
+				raw = copy;
+			}
+			pprof_arena_reset(arena);
+		}
+		else
+			raw = data;
+		t_unpack = TIMEIT(secs / 2, {
+			pprof_arena_env(arena, &env, 1u << 30);
+			pprof_decode(&env, raw, rawlen, &prof, &err);
+			pprof_arena_reset(arena);
+		});
+		printf("%s\t%zu\t%zu\t%.1f\t%.1f\t%.0f\t%.1f\t%.1f\n", name, len, rawlen,
+			   t_all * 1e6, len / t_all / 1e6, 1 / t_all, t_gunzip * 1e6, t_unpack * 1e6);
+		if (raw != data)
+			free(raw);
+		free(data);
+	}
+	pprof_arena_destroy(arena);
+	return 0;
+}
