@@ -37,7 +37,7 @@ $(OBJS): src/proto/profile.pb-c.h src/pprof_codec.h
 # Standalone tools around the plain-C codec (no server needed).
 CODEC_SRC = src/pprof_codec.c src/pprof_wire.c src/pprof_store.c src/pprof_arena.c \
             src/proto/profile.pb-c.c
-TOOL_CFLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+TOOL_CFLAGS = -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
               -Wno-missing-field-initializers -Isrc $(PROTOBUF_CFLAGS)
 TOOL_LIBS = $(PROTOBUF_LIBS) -lzstd -lz
 

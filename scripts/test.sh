@@ -125,8 +125,10 @@ sort "$WORK/mut-sql" > "$WORK/mut-sql1"
 if diff -q "$WORK/mut-c1" "$WORK/mut-sql1" >/dev/null; then pass; else fail "SQL verdicts differ from codec verdicts"; fi
 
 echo "== meta (accessors vs Go's profile package, every real profile)"
-for f in test/fixtures/*.pb.gz; do
+for f in test/fixtures/*.pb.gz "$FIX"/valid-*.pb "$FIX"/valid-*.pb.gz; do
     name=$(basename "$f")
+    # Go sums with silent int64 wraparound; profefe raises 22003 (accessors.sql)
+    [ "$name" = valid-total-overflow.pb ] && continue
     build/pprofref meta "$f" > "$WORK/meta-go"
     q -c "
       WITH p AS (SELECT data::pprof AS p FROM fixtures WHERE name = '$name')
@@ -142,7 +144,7 @@ for f in test/fixtures/*.pb.gz; do
     if diff "$WORK/meta-go" "$WORK/meta-sql" >/dev/null; then pass; else
         diff "$WORK/meta-go" "$WORK/meta-sql" | head -5; fail "meta $name"; fi
 done
-echo "$(ls test/fixtures/*.pb.gz | wc -l) profiles compared"
+echo "$(ls test/fixtures/*.pb.gz "$FIX"/valid-* | wc -l) profiles compared (less the overflow case)"
 
 echo "== roundtrip (go tool pprof -raw of pprof::bytea vs the input)"
 rt() { # name, source file as fed to SQL

@@ -367,11 +367,8 @@ idmap_build(const PprofEnv *env, PprofIdMap *map, size_t n,
 }
 
 int64_t
-pprof_idmap_find(const PprofIdMap *map, uint64_t id)
+pprof_idmap_find_sorted(const PprofIdMap *map, uint64_t id)
 {
-	if (map->dense)
-		return id < map->ndense ? (int64_t) map->dense[id] - 1 : -1;
-	else
 	{
 		size_t		lo = 0,
 					hi = map->n;

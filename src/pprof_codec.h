@@ -227,8 +227,16 @@ extern PprofStatus pprof_validate(const PprofEnv *env, PprofProfile *prof,
 extern PprofStatus pprof_decode(const PprofEnv *env, const uint8_t *data, size_t len,
 								PprofProfile *out, PprofError *err);
 
+extern int64_t pprof_idmap_find_sorted(const PprofIdMap *map, uint64_t id);
+
 /* Looks up an id; returns the index or -1 when absent. */
-extern int64_t pprof_idmap_find(const PprofIdMap *map, uint64_t id);
+static inline int64_t
+pprof_idmap_find(const PprofIdMap *map, uint64_t id)
+{
+	if (map->dense)
+		return id < map->ndense ? (int64_t) map->dense[id] - 1 : -1;
+	return pprof_idmap_find_sorted(map, id);
+}
 
 /* string_table[idx]; idx must have been validated */
 static inline PprofStr
