@@ -8,6 +8,8 @@
 #   mutants      ... on thousands of mutated real profiles
 #   meta         accessors equal the Go reference on every real profile
 #   roundtrip    go tool pprof -raw of pprof::bytea equals that of the input
+#   top, samples, folded, flame   read functions vs go tool pprof / the
+#                reference library; flame graphs rendered in headless Chromium
 #   dump         pg_dump/restore of a table with a pprof column
 #   fuzz         a short libFuzzer run over the decoder (when clang is there)
 # Ends with "N passed, M failed" and exits non-zero on any failure.
@@ -48,6 +50,7 @@ FIX=$WORK/fixtures
 mkdir -p "$FIX" "$WORK/scratch"
 cp test/fixtures/*.pb.gz "$FIX"/
 build/gen_cases "$FIX" || exit 1
+build/pprofref gen "$FIX" || exit 1
 chmod -R a+rX "$FIX"
 [ "$(id -u)" = 0 ] && chown postgres: "$WORK/scratch"
 
@@ -67,7 +70,7 @@ echo "== regress"
 mkdir -p "$WORK/regress"
 ln -s "$ROOT/sql_tests" "$WORK/regress/sql"
 ln -s "$ROOT/expected" "$WORK/regress/expected"
-tests=(setup pprof_type accessors)
+tests=(setup pprof_type accessors read)
 REGRESS=$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress
 "$REGRESS" --inputdir="$WORK/regress" --outputdir="$WORK/regress-out" \
     --bindir="$(pg_config --bindir)" --use-existing --dbname=$DB \
@@ -162,6 +165,8 @@ for f in "$FIX"/i1-*.pb.gz "$FIX"/i4-*.pb.gz "$FIX"/large-cpu.pb.gz; do
     gzip -dc "$f" > "$WORK/scratch/raw.pb"; chmod a+r "$WORK/scratch/raw.pb"
     rt "$name (raw)" "$WORK/scratch/raw.pb" "$f"
 done
+
+source test/read.sh
 
 echo "== dump (pg_dump / restore of a table with a pprof column)"
 q -c "CREATE TABLE public.dumped AS SELECT name, data::pprof AS p FROM fixtures WHERE name NOT LIKE 'bad-%'" >/dev/null

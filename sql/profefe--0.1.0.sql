@@ -69,3 +69,24 @@ COMMENT ON FUNCTION pprof_default_sample_type(pprof) IS 'the default sample type
 CREATE FUNCTION pprof_total(p pprof, sample_type text DEFAULT NULL) RETURNS bigint
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION pprof_total(pprof, text) IS 'sum of one sample type''s values; NULL sample_type means pprof''s default';
+
+-- Reading profiles
+CREATE FUNCTION pprof_samples(p pprof, OUT stack text[], OUT value bigint[], OUT labels jsonb)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION pprof_samples(pprof) IS 'one row per sample: stack (leaf first), values per sample type, labels';
+
+CREATE FUNCTION pprof_top(p pprof, sample_type text DEFAULT NULL, n int DEFAULT NULL,
+                          OUT func text, OUT flat bigint, OUT flat_pct float8,
+                          OUT sum_pct float8, OUT cum bigint, OUT cum_pct float8)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 100;
+COMMENT ON FUNCTION pprof_top(pprof, text, int) IS 'the rows of go tool pprof -top -nodefraction=0 at function granularity';
+
+CREATE FUNCTION pprof_folded(p pprof, sample_type text DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_folded(pprof, text) IS 'collapsed stacks (root;...;leaf value), for flamegraph.pl and speedscope';
+
+CREATE FUNCTION pprof_flamegraph(p pprof, sample_type text DEFAULT NULL, title text DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_flamegraph(pprof, text, text) IS 'a self-contained SVG flame graph';

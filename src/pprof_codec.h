@@ -36,7 +36,8 @@ typedef enum PprofStatus
 {
 	PPROF_OK = 0,
 	PPROF_MALFORMED,			/* bytes are not a valid profile */
-	PPROF_TOO_LARGE				/* a size limit was exceeded */
+	PPROF_TOO_LARGE,			/* a size limit was exceeded */
+	PPROF_OVERFLOW				/* a sum does not fit in int64 */
 } PprofStatus;
 
 #define PPROF_ERRDETAIL_LEN 256

@@ -1,0 +1,104 @@
+/*-------------------------------------------------------------------------
+ *
+ * pprof_buf.h
+ *	  A growable byte buffer on the codec's allocator (plain C), for the
+ *	  text and SVG the read functions produce.
+ *
+ * src/pprof_buf.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PPROF_BUF_H
+#define PPROF_BUF_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pprof_codec.h"
+
+typedef struct PprofBuf
+{
+	const PprofEnv *env;
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} PprofBuf;
+
+static inline void
+pprof_buf_init(PprofBuf *b, const PprofEnv *env, size_t cap)
+{
+	b->env = env;
+	b->cap = cap < 64 ? 64 : cap;
+	b->data = env->alloc.alloc(env->alloc.allocator_data, b->cap);
+	b->len = 0;
+	b->data[0] = '\0';
+}
+
+static inline void
+pprof_buf_reserve(PprofBuf *b, size_t more)
+{
+	if (b->len + more + 1 > b->cap)
+	{
+		size_t		ncap = b->cap * 2;
+		char	   *nd;
+
+		while (ncap < b->len + more + 1)
+			ncap *= 2;
+		nd = b->env->alloc.alloc(b->env->alloc.allocator_data, ncap);
+		memcpy(nd, b->data, b->len + 1);
+		if (b->env->alloc.free)
+			b->env->alloc.free(b->env->alloc.allocator_data, b->data);
+		b->data = nd;
+		b->cap = ncap;
+	}
+}
+
+static inline void
+pprof_buf_append(PprofBuf *b, const void *p, size_t n)
+{
+	pprof_buf_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static inline void
+pprof_buf_putc(PprofBuf *b, char c)
+{
+	pprof_buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+static inline void
+pprof_buf_puts(PprofBuf *b, const char *s)
+{
+	pprof_buf_append(b, s, strlen(s));
+}
+
+static inline void
+pprof_buf_printf(PprofBuf *b, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+static inline void
+pprof_buf_printf(PprofBuf *b, const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t) n >= b->cap - b->len)
+	{
+		pprof_buf_reserve(b, (size_t) n);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t) n;
+}
+
+#endif							/* PPROF_BUF_H */

@@ -1,0 +1,598 @@
+/*-------------------------------------------------------------------------
+ *
+ * pprof_flame.c
+ *	  The tree of stacks behind folded output and flame graphs, the
+ *	  collapsed ("folded") text format, and a self-contained SVG flame graph.
+ *
+ * src/pprof_flame.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pprof_report.h"
+
+static void *
+xalloc(const PprofEnv *env, size_t n)
+{
+	return env->alloc.alloc(env->alloc.allocator_data, n > 0 ? n : 1);
+}
+
+static int
+str_cmp(PprofStr a, PprofStr b)
+{
+	size_t		n = a.len < b.len ? a.len : b.len;
+	int			c = n ? memcmp(a.data, b.data, n) : 0;
+
+	if (c != 0)
+		return c;
+	return a.len < b.len ? -1 : a.len > b.len;
+}
+
+/* qsort has no context argument; one tree is built at a time per process */
+static const PprofStr *cmp_names;
+static const PprofFlameNode *cmp_nodes;
+static const uint32_t *cmp_rank;
+
+static int
+frame_name_cmp(const void *x, const void *y)
+{
+	return str_cmp(cmp_names[*(const uint32_t *) x], cmp_names[*(const uint32_t *) y]);
+}
+
+static int
+node_order_cmp(const void *x, const void *y)
+{
+	const PprofFlameNode *a = &cmp_nodes[*(const uint32_t *) x];
+	const PprofFlameNode *b = &cmp_nodes[*(const uint32_t *) y];
+
+	if (a->parent != b->parent)
+		return a->parent < b->parent ? -1 : 1;
+	return cmp_rank[a->frame] < cmp_rank[b->frame] ? -1 : cmp_rank[a->frame] > cmp_rank[b->frame];
+}
+
+typedef struct ChildMap
+{
+	uint32_t   *slots;			/* node index, 0 = empty (root is never a child) */
+	size_t		mask;
+	size_t		used;
+} ChildMap;
+
+static inline uint64_t
+child_hash(uint32_t parent, uint32_t frame)
+{
+	uint64_t	h = ((uint64_t) parent << 32 | frame) * 0x9E3779B97F4A7C15ULL;
+
+	return h ^ (h >> 31);
+}
+
+PprofStatus
+pprof_flame_build(const PprofEnv *env, const PprofProfile *p, int idx, PprofFlame *out,
+				  PprofError *err)
+{
+	size_t		cap = 1024;
+	size_t		maxd = 0;
+	uint32_t   *stack;
+	ChildMap	cm;
+	uint32_t   *order,
+			   *rank;
+	size_t		nf;
+
+	memset(out, 0, sizeof(*out));
+	pprof_frames_build(env, p, PPROF_NAMES_STACKS, &out->frames);
+	nf = out->frames.n_frames;
+
+	for (size_t s = 0; s < p->n_sample; s++)
+	{
+		size_t		d = pprof_stack_depth(p, &out->frames, s);
+
+		if (d > maxd)
+			maxd = d;
+	}
+	stack = xalloc(env, (maxd + 1) * sizeof(uint32_t));
+	out->nodes = xalloc(env, cap * sizeof(PprofFlameNode));
+	memset(&out->nodes[0], 0, sizeof(PprofFlameNode));
+	out->nodes[0].frame = UINT32_MAX;
+	out->n_nodes = 1;
+	cm.mask = 4095;
+	cm.used = 0;
+	cm.slots = xalloc(env, (cm.mask + 1) * sizeof(uint32_t));
+	memset(cm.slots, 0, (cm.mask + 1) * sizeof(uint32_t));
+
+	for (size_t s = 0; s < p->n_sample; s++)
+	{
+		int64_t		w = pprof_sample_values(p, s)[idx];
+		size_t		d;
+		uint32_t	node = 0;
+
+		if (w <= 0)
+			continue;
+		if ((s & 0x3fff) == 0x3fff && env->tick)
+			env->tick(env->tick_arg);
+		if (__builtin_add_overflow(out->nodes[0].total, w, &out->nodes[0].total))
+		{
+			err->status = PPROF_OVERFLOW;
+			snprintf(err->detail, sizeof(err->detail),
+					 "The sum of the sample type's values does not fit in 64 bits.");
+			return PPROF_OVERFLOW;
+		}
+		d = pprof_sample_stack(p, &out->frames, s, stack);
+		for (size_t i = d; i-- > 0;)
+		{
+			uint32_t	f = stack[i];
+			size_t		h = (size_t) child_hash(node, f) & cm.mask;
+			uint32_t	c;
+
+			while ((c = cm.slots[h]) != 0 &&
+				   !(out->nodes[c].parent == node && out->nodes[c].frame == f))
+				h = (h + 1) & cm.mask;
+			if (c == 0)
+			{
+				if (out->n_nodes == cap)
+				{
+					PprofFlameNode *nn = xalloc(env, cap * 2 * sizeof(PprofFlameNode));
+
+					memcpy(nn, out->nodes, cap * sizeof(PprofFlameNode));
+					out->nodes = nn;
+					cap *= 2;
+				}
+				c = (uint32_t) out->n_nodes++;
+				memset(&out->nodes[c], 0, sizeof(PprofFlameNode));
+				out->nodes[c].frame = f;
+				out->nodes[c].parent = node;
+				out->nodes[c].depth = out->nodes[node].depth + 1;
+				if (out->nodes[c].depth > out->max_depth)
+					out->max_depth = out->nodes[c].depth;
+				cm.slots[h] = c;
+				if (++cm.used * 2 > cm.mask)
+				{
+					/* rehash into a table twice the size */
+					size_t		nmask = cm.mask * 2 + 1;
+					uint32_t   *ns = xalloc(env, (nmask + 1) * sizeof(uint32_t));
+
+					memset(ns, 0, (nmask + 1) * sizeof(uint32_t));
+					for (size_t k = 1; k < out->n_nodes; k++)
+					{
+						size_t		hh = (size_t) child_hash(out->nodes[k].parent,
+															 out->nodes[k].frame) & nmask;
+
+						while (ns[hh] != 0)
+							hh = (hh + 1) & nmask;
+						ns[hh] = (uint32_t) k;
+					}
+					cm.slots = ns;
+					cm.mask = nmask;
+				}
+			}
+			out->nodes[c].total += w;
+			node = c;
+		}
+		out->nodes[node].self += w;
+	}
+
+	/* Link children in name order: rank frames by name, sort nodes by (parent, rank). */
+	order = xalloc(env, (nf > out->n_nodes ? nf : out->n_nodes) * sizeof(uint32_t));
+	rank = xalloc(env, nf * sizeof(uint32_t));
+	for (uint32_t i = 0; i < nf; i++)
+		order[i] = i;
+	cmp_names = out->frames.names;
+	qsort(order, nf, sizeof(uint32_t), frame_name_cmp);
+	for (uint32_t i = 0; i < nf; i++)
+		rank[order[i]] = i;
+	for (uint32_t i = 1; i < out->n_nodes; i++)
+		order[i - 1] = i;
+	cmp_nodes = out->nodes;
+	cmp_rank = rank;
+	if (env->tick)
+		env->tick(env->tick_arg);
+	qsort(order, out->n_nodes - 1, sizeof(uint32_t), node_order_cmp);
+	cmp_names = NULL;
+	cmp_nodes = NULL;
+	cmp_rank = NULL;
+	for (size_t i = out->n_nodes - 1; i-- > 0;)
+	{
+		PprofFlameNode *n = &out->nodes[order[i]];
+		PprofFlameNode *par = &out->nodes[n->parent];
+
+		n->next_sibling = par->first_child;
+		par->first_child = order[i];
+	}
+	return PPROF_OK;
+}
+
+/* ---- folded ---- */
+
+typedef struct Line
+{
+	size_t		off;
+	size_t		len;
+} Line;
+
+static const char *line_base;
+
+static int
+line_cmp(const void *x, const void *y)
+{
+	const Line *a = x,
+			   *b = y;
+	size_t		n = a->len < b->len ? a->len : b->len;
+	int			c = memcmp(line_base + a->off, line_base + b->off, n);
+
+	if (c != 0)
+		return c;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static void
+put_folded_name(PprofBuf *b, PprofStr s)
+{
+	pprof_buf_reserve(b, s.len);
+	for (size_t i = 0; i < s.len; i++)
+	{
+		char		c = (char) s.data[i];
+
+		if (c == ';')
+			c = ':';
+		else if (c == '\n' || c == '\r')
+			c = ' ';
+		b->data[b->len++] = c;
+	}
+	b->data[b->len] = '\0';
+}
+
+void
+pprof_write_folded(const PprofEnv *env, const PprofFlame *f, PprofBuf *out)
+{
+	PprofBuf	tmp;
+	uint32_t   *path = xalloc(env, (f->max_depth + 2) * sizeof(uint32_t));
+	Line	   *lines;
+	size_t		nlines = 0,
+				cap = 256;
+	uint32_t	node;
+
+	pprof_buf_init(&tmp, env, 4096);
+	lines = xalloc(env, cap * sizeof(Line));
+
+	/* Depth-first walk without recursion; path[d] is the node at depth d. */
+	node = f->nodes[0].first_child;
+	while (node != 0)
+	{
+		const PprofFlameNode *n = &f->nodes[node];
+
+		path[n->depth] = node;
+		if (n->self > 0)
+		{
+			size_t		start = tmp.len;
+
+			for (uint32_t d = 1; d <= n->depth; d++)
+			{
+				if (d > 1)
+					pprof_buf_putc(&tmp, ';');
+				put_folded_name(&tmp, f->frames.names[f->nodes[path[d]].frame]);
+			}
+			pprof_buf_printf(&tmp, " %" PRId64, n->self);
+			if (nlines == cap)
+			{
+				Line	   *nl = xalloc(env, cap * 2 * sizeof(Line));
+
+				memcpy(nl, lines, cap * sizeof(Line));
+				lines = nl;
+				cap *= 2;
+			}
+			lines[nlines].off = start;
+			lines[nlines].len = tmp.len - start;
+			nlines++;
+		}
+		/* next: first child, else next sibling of this or an ancestor */
+		if (n->first_child)
+			node = n->first_child;
+		else
+		{
+			while (node != 0 && f->nodes[node].next_sibling == 0)
+				node = f->nodes[node].parent;
+			if (node != 0)
+				node = f->nodes[node].next_sibling;
+		}
+	}
+
+	line_base = tmp.data;
+	qsort(lines, nlines, sizeof(Line), line_cmp);
+	line_base = NULL;
+	for (size_t i = 0; i < nlines; i++)
+	{
+		pprof_buf_append(out, tmp.data + lines[i].off, lines[i].len);
+		pprof_buf_putc(out, '\n');
+	}
+}
+
+/* ---- values for people ---- */
+
+static bool
+unit_is(PprofStr u, const char *s)
+{
+	return u.len == strlen(s) && memcmp(u.data, s, u.len) == 0;
+}
+
+static void
+scaled(char *buf, size_t len, double v, const char *suffix)
+{
+	snprintf(buf, len, "%.2f", v);
+	/* trim trailing zeros like "1.50" -> "1.5", "2.00" -> "2" */
+	{
+		char	   *dot = strchr(buf, '.');
+
+		if (dot)
+		{
+			char	   *e = buf + strlen(buf) - 1;
+
+			while (e > dot && *e == '0')
+				*e-- = '\0';
+			if (e == dot)
+				*e = '\0';
+		}
+	}
+	strncat(buf, suffix, len - strlen(buf) - 1);
+}
+
+void
+pprof_format_value(int64_t v, PprofStr unit, char *buf, size_t len)
+{
+	double		a = v < 0 ? -(double) v : (double) v;
+	const char *sign = v < 0 ? "-" : "";
+	char		tmp[64];
+	double		ns = -1;
+
+	if (unit_is(unit, "nanoseconds"))
+		ns = a;
+	else if (unit_is(unit, "microseconds"))
+		ns = a * 1e3;
+	else if (unit_is(unit, "milliseconds"))
+		ns = a * 1e6;
+	else if (unit_is(unit, "seconds"))
+		ns = a * 1e9;
+	if (ns >= 0)
+	{
+		if (ns >= 3600e9)
+			scaled(tmp, sizeof(tmp), ns / 3600e9, "h");
+		else if (ns >= 60e9)
+			scaled(tmp, sizeof(tmp), ns / 60e9, "min");
+		else if (ns >= 1e9)
+			scaled(tmp, sizeof(tmp), ns / 1e9, "s");
+		else if (ns >= 1e6)
+			scaled(tmp, sizeof(tmp), ns / 1e6, "ms");
+		else if (ns >= 1e3)
+			scaled(tmp, sizeof(tmp), ns / 1e3, "\xc2\xb5s");
+		else
+			scaled(tmp, sizeof(tmp), ns, "ns");
+	}
+	else if (unit_is(unit, "bytes"))
+	{
+		if (a >= 1099511627776.0)
+			scaled(tmp, sizeof(tmp), a / 1099511627776.0, "TB");
+		else if (a >= 1073741824.0)
+			scaled(tmp, sizeof(tmp), a / 1073741824.0, "GB");
+		else if (a >= 1048576.0)
+			scaled(tmp, sizeof(tmp), a / 1048576.0, "MB");
+		else if (a >= 1024.0)
+			scaled(tmp, sizeof(tmp), a / 1024.0, "kB");
+		else
+			scaled(tmp, sizeof(tmp), a, "B");
+	}
+	else if (unit.len == 0 || unit_is(unit, "count"))
+		snprintf(tmp, sizeof(tmp), "%.0f", a);
+	else
+		snprintf(tmp, sizeof(tmp), "%.0f %.*s", a, (int) (unit.len > 30 ? 30 : unit.len),
+				 (const char *) unit.data);
+	snprintf(buf, len, "%s%s", sign, tmp);
+}
+
+/* ---- SVG ---- */
+
+#define SVG_WIDTH		1200
+#define SVG_PAD			10
+#define SVG_FRAME_H		16
+#define SVG_TOP			44
+#define SVG_BOTTOM		28
+#define SVG_FONT		11
+#define SVG_CHAR_W		6.6		/* average glyph width at SVG_FONT in Verdana */
+#define SVG_MIN_W		0.25	/* frames narrower than this (px) are left out */
+
+/* XML text: escaped, control characters replaced. */
+static void
+put_xml(PprofBuf *b, const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+	{
+		uint8_t		c = s[i];
+
+		switch (c)
+		{
+			case '&':
+				pprof_buf_puts(b, "&amp;");
+				break;
+			case '<':
+				pprof_buf_puts(b, "&lt;");
+				break;
+			case '>':
+				pprof_buf_puts(b, "&gt;");
+				break;
+			case '"':
+				pprof_buf_puts(b, "&quot;");
+				break;
+			default:
+				pprof_buf_putc(b, (c < 0x20 || c == 0x7f) ? '?' : (char) c);
+		}
+	}
+}
+
+/* How many bytes of s make at most `chars` characters (UTF-8 aware). */
+static size_t
+utf8_prefix(PprofStr s, size_t chars)
+{
+	size_t		i = 0,
+				k = 0;
+
+	while (i < s.len && k < chars)
+	{
+		uint8_t		c = s.data[i];
+		size_t		l = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+
+		if (i + l > s.len)
+			break;
+		i += l;
+		k++;
+	}
+	return i;
+}
+
+static size_t
+utf8_chars(PprofStr s)
+{
+	size_t		k = 0;
+
+	for (size_t i = 0; i < s.len; i++)
+		k += (s.data[i] & 0xc0) != 0x80;
+	return k;
+}
+
+/* A stable warm colour per function name (flamegraph.pl's "hot" palette). */
+static void
+frame_color(PprofStr name, int *r, int *g, int *b)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < name.len; i++)
+	{
+		h ^= name.data[i];
+		h *= 1099511628211ULL;
+	}
+	h ^= h >> 31;
+	*r = 205 + (int) (h % 51);
+	*g = (int) ((h >> 16) % 231);
+	*b = (int) ((h >> 32) % 56);
+}
+
+static void
+svg_frame(PprofBuf *b, PprofStr name, double x, double y, double w, int64_t value,
+		  int64_t total, PprofStr unit)
+{
+	char		val[64];
+	int			r,
+				g,
+				bl;
+	double		pct = total ? 100.0 * (double) value / (double) total : 0;
+
+	pprof_format_value(value, unit, val, sizeof(val));
+	frame_color(name, &r, &g, &bl);
+	pprof_buf_puts(b, "<g class=\"f\"><title>");
+	put_xml(b, name.data, name.len);
+	pprof_buf_printf(b, " (%s, %.2f%%)</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"rgb(%d,%d,%d)\" rx=\"2\"/>",
+					 val, pct, x, y, w, SVG_FRAME_H - 1, r, g, bl);
+	if (w >= SVG_CHAR_W * 3 + 6)
+	{
+		size_t		fit = (size_t) ((w - 6) / SVG_CHAR_W);
+		size_t		nchars = utf8_chars(name);
+
+		pprof_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">", x + 3, y + SVG_FRAME_H - 4.5);
+		if (nchars <= fit)
+			put_xml(b, name.data, name.len);
+		else
+		{
+			put_xml(b, name.data, utf8_prefix(name, fit - 2));
+			pprof_buf_puts(b, "..");
+		}
+		pprof_buf_puts(b, "</text>");
+	}
+	pprof_buf_puts(b, "</g>\n");
+}
+
+void
+pprof_flame_svg(const PprofEnv *env, const PprofProfile *p, int idx, const PprofFlame *f,
+				const char *title, PprofBuf *out)
+{
+	int64_t		total = f->nodes[0].total;
+	double		scale = total > 0 ? (SVG_WIDTH - 2.0 * SVG_PAD) / (double) total : 0;
+	int			height = SVG_TOP + (int) (f->max_depth + 1) * SVG_FRAME_H + SVG_BOTTOM;
+	double	   *xs = xalloc(env, f->n_nodes * sizeof(double));
+	PprofStr	type = idx >= 0 ? pprof_str(p, p->sample_types[idx].type) : (PprofStr) {(const uint8_t *) "", 0};
+	PprofStr	unit = idx >= 0 ? pprof_str(p, p->sample_types[idx].unit) : (PprofStr) {(const uint8_t *) "", 0};
+	PprofStr	all = {(const uint8_t *) "all", 3};
+	char		val[64];
+	uint32_t	node;
+	size_t		shown = 0;
+
+	pprof_buf_printf(out,
+					 "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+					 "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+					 "xmlns=\"http://www.w3.org/2000/svg\">\n"
+					 "<style>text{font-family:Verdana,'DejaVu Sans',Arial,sans-serif;font-size:%dpx;fill:#000;pointer-events:none}"
+					 ".t{font-size:17px;text-anchor:middle}.s{font-size:12px;fill:#555;text-anchor:middle}"
+					 ".f:hover rect{stroke:#000;stroke-width:0.6}</style>\n"
+					 "<defs><linearGradient id=\"bg\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
+					 "<stop stop-color=\"#eeeeee\" offset=\"5%%\"/><stop stop-color=\"#eeeeb0\" offset=\"95%%\"/>"
+					 "</linearGradient></defs>\n"
+					 "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"url(#bg)\"/>\n",
+					 SVG_WIDTH, height, SVG_WIDTH, height, SVG_FONT, SVG_WIDTH, height);
+	pprof_buf_printf(out, "<text class=\"t\" x=\"%d\" y=\"22\">", SVG_WIDTH / 2);
+	put_xml(out, (const uint8_t *) (title ? title : "Flame Graph"), strlen(title ? title : "Flame Graph"));
+	pprof_buf_puts(out, "</text>\n");
+	pprof_format_value(total, unit, val, sizeof(val));
+	pprof_buf_printf(out, "<text class=\"s\" x=\"%d\" y=\"38\">", SVG_WIDTH / 2);
+	put_xml(out, type.data, type.len);
+	pprof_buf_puts(out, ": ");
+	put_xml(out, (const uint8_t *) val, strlen(val));
+	pprof_buf_puts(out, " total</text>\n");
+
+	if (total <= 0)
+	{
+		pprof_buf_printf(out, "<text class=\"s\" x=\"%d\" y=\"%d\">no samples with a positive value</text>\n",
+						 SVG_WIDTH / 2, height - SVG_BOTTOM - 2);
+		pprof_buf_puts(out, "</svg>\n");
+		return;
+	}
+
+	/* root ("all") at the bottom, callees above their callers */
+	xs[0] = SVG_PAD;
+	svg_frame(out, all, SVG_PAD, height - SVG_BOTTOM - SVG_FRAME_H, total * scale, total, total, unit);
+	node = f->nodes[0].first_child;
+	/* pre-order walk; a node's x is its parent's x plus earlier siblings' widths */
+	{
+		double	   *child_x = xalloc(env, f->n_nodes * sizeof(double));
+
+		child_x[0] = SVG_PAD;
+		while (node != 0)
+		{
+			const PprofFlameNode *n = &f->nodes[node];
+			double		w = (double) n->total * scale;
+			bool		descend = false;
+
+			xs[node] = child_x[n->parent];
+			child_x[n->parent] += w;
+			if (w >= SVG_MIN_W)
+			{
+				double		y = height - SVG_BOTTOM - (double) (n->depth + 1) * SVG_FRAME_H;
+
+				svg_frame(out, f->frames.names[n->frame], xs[node], y, w, n->total, total, unit);
+				shown++;
+				child_x[node] = xs[node];
+				descend = n->first_child != 0;
+			}
+			if ((shown & 0xfff) == 0xfff && env->tick)
+				env->tick(env->tick_arg);
+			if (descend)
+				node = n->first_child;
+			else
+			{
+				while (node != 0 && f->nodes[node].next_sibling == 0)
+					node = f->nodes[node].parent;
+				if (node != 0)
+					node = f->nodes[node].next_sibling;
+			}
+		}
+	}
+	pprof_buf_printf(out, "<text x=\"%d\" y=\"%d\" style=\"fill:#777;font-size:10px\">profefe flame graph: %zu frames; width is the share of the total, hover a frame for its value</text>\n",
+					 SVG_PAD, height - 8, shown + 1);
+	pprof_buf_puts(out, "</svg>\n");
+}

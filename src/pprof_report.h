@@ -1,0 +1,134 @@
+/*-------------------------------------------------------------------------
+ *
+ * pprof_report.h
+ *	  Reading a decoded profile the way pprof reports do: frame names,
+ *	  stacks, top (flat/cum), folded stacks and flame graph SVG. Plain C,
+ *	  on the codec's allocator.
+ *
+ * src/pprof_report.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PPROF_REPORT_H
+#define PPROF_REPORT_H
+
+#include "pprof_buf.h"
+#include "pprof_codec.h"
+
+typedef enum PprofNaming
+{
+	/*
+	 * Frames as `go tool pprof` names report nodes at its default
+	 * "functions" granularity: the function name; for a line without a
+	 * named function or a location without lines, "[binary]" (the mapping
+	 * file's base name) or "<unknown>".
+	 */
+	PPROF_NAMES_FUNCTIONS,
+
+	/*
+	 * Frames for stacks (pprof_samples, folded, flame graph): the function
+	 * name; if it is empty, the system name; for a location without lines
+	 * (unsymbolized) or still without a name, its address as 0x hex.
+	 */
+	PPROF_NAMES_STACKS
+} PprofNaming;
+
+/*
+ * The frames of a profile: each (location, line) slot maps to a distinct
+ * frame id; frames with equal keys share an id.
+ */
+typedef struct PprofFrames
+{
+	uint32_t   *loc_start;		/* per location index: first slot */
+	uint32_t   *loc_count;		/* per location index: max(1, n_line) */
+	uint32_t   *slot_frame;		/* per slot: frame id */
+	size_t		n_frames;
+	PprofStr   *names;			/* per frame: display name */
+} PprofFrames;
+
+extern void pprof_frames_build(const PprofEnv *env, const PprofProfile *p,
+							   PprofNaming naming, PprofFrames *out);
+
+/*
+ * Writes sample s's frames leaf first (inlined frames innermost first, as
+ * pprof prints them) into out, which must hold pprof_stack_depth() ids.
+ */
+extern size_t pprof_stack_depth(const PprofProfile *p, const PprofFrames *fr, size_t s);
+extern size_t pprof_sample_stack(const PprofProfile *p, const PprofFrames *fr,
+								 size_t s, uint32_t *out);
+
+/* Location index of sample s's j-th location (validated profile). */
+static inline uint32_t
+pprof_sample_loc(const PprofProfile *p, size_t s, size_t j)
+{
+	return (uint32_t) pprof_idmap_find(&p->location_map,
+									   p->location_ids[p->samples[s].loc_start + j]);
+}
+
+/* ---- top ---- */
+
+typedef struct PprofTopRow
+{
+	uint32_t	frame;
+	int64_t		flat;
+	int64_t		cum;
+} PprofTopRow;
+
+typedef struct PprofTop
+{
+	PprofFrames frames;			/* PPROF_NAMES_FUNCTIONS */
+	PprofTopRow *rows;			/* sorted as -top prints them */
+	size_t		n_rows;
+	int64_t		total;			/* pprof's total: sum of |value| */
+} PprofTop;
+
+/*
+ * Computes `go tool pprof -top -nodefraction=0` at functions granularity
+ * for one sample type. Fails (PPROF_OVERFLOW) only if totals overflow.
+ */
+extern PprofStatus pprof_compute_top(const PprofEnv *env, const PprofProfile *p, int sample_index,
+							 PprofTop *out, PprofError *err);
+
+/* ---- flame graph tree, folded stacks, SVG ---- */
+
+typedef struct PprofFlameNode
+{
+	uint32_t	frame;
+	uint32_t	parent;			/* 0 for the root's children; root is node 0 */
+	uint32_t	first_child;	/* 0 = none */
+	uint32_t	next_sibling;	/* 0 = none; siblings sorted by name */
+	uint32_t	depth;
+	int64_t		total;			/* value of this node and below */
+	int64_t		self;
+} PprofFlameNode;
+
+typedef struct PprofFlame
+{
+	PprofFrames frames;			/* PPROF_NAMES_STACKS */
+	PprofFlameNode *nodes;		/* node 0 is the root ("all") */
+	size_t		n_nodes;
+	uint32_t	max_depth;
+} PprofFlame;
+
+/*
+ * Merges the samples with a positive value of one sample type into a tree
+ * of stacks, root first. Negative and zero values are left out.
+ */
+extern PprofStatus pprof_flame_build(const PprofEnv *env, const PprofProfile *p,
+									 int sample_index, PprofFlame *out, PprofError *err);
+
+/*
+ * Brendan Gregg's collapsed format: "root;child;leaf value\n" per distinct
+ * stack with a positive value, sorted. ';' in names becomes ':' and line
+ * breaks become spaces.
+ */
+extern void pprof_write_folded(const PprofEnv *env, const PprofFlame *f, PprofBuf *out);
+
+/* A self-contained SVG flame graph (no scripts, fonts or links). */
+extern void pprof_flame_svg(const PprofEnv *env, const PprofProfile *p, int sample_index,
+							const PprofFlame *f, const char *title, PprofBuf *out);
+
+/* A value in a sample type's unit, for people: "1.25s", "3.2MB", "17". */
+extern void pprof_format_value(int64_t v, PprofStr unit, char *buf, size_t len);
+
+#endif							/* PPROF_REPORT_H */
