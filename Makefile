@@ -97,3 +97,7 @@ stop:
 	scripts/run.sh stop
 
 .PHONY: stop
+
+build/read_bench: bench/read_bench.c $(CODEC_SRC) src/pprof_codec.h src/pprof_report.h
+	@mkdir -p build
+	$(CC) $(TOOL_CFLAGS) -O2 -o $@ bench/read_bench.c $(CODEC_SRC) $(TOOL_LIBS)
