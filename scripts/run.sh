@@ -37,12 +37,12 @@ cluster_stop "$PGDIR"
 cluster_start "$PGDIR" "${PROFEFE_PGPORT:-55432}"
 echo "profefe: PostgreSQL is running in $PGDIR (socket), port $PGPORT"
 
-psql -X -q -d postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'profefe'" | grep -q 1 \
-    || psql -X -q -d postgres -c "CREATE DATABASE profefe"
+# The quickstart's database is rebuilt on every run, so it always matches
+# the extension just installed.
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS profefe" -c "CREATE DATABASE profefe"
 psql -X -q -d profefe -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f - <<SQL
-CREATE EXTENSION IF NOT EXISTS profefe;
-ALTER EXTENSION profefe UPDATE;
-CREATE TABLE IF NOT EXISTS public.examples (name text PRIMARY KEY, p profefe.pprof NOT NULL);
+CREATE EXTENSION profefe;
+CREATE TABLE public.examples (name text PRIMARY KEY, p profefe.pprof NOT NULL);
 SQL
 
 # Load the example profiles through the validating cast (as a client would:
@@ -72,6 +72,14 @@ SELECT name,
   FROM examples
  WHERE name LIKE 'i1-%' OR name = 'large-cpu'
  ORDER BY name;
+\echo 'Top CPU functions of instance 1 (the rows of go tool pprof -top):'
+SELECT func, flat, round(flat_pct::numeric, 2) AS "flat%", round(sum_pct::numeric, 2) AS "sum%",
+       cum, round(cum_pct::numeric, 2) AS "cum%"
+  FROM examples, pprof_top(p, 'cpu', 10) WHERE name = 'i1-cpu';
+\echo 'CPU per route label, summed over the four instances (pprof_samples):'
+SELECT s.labels->>'route' AS route, sum(s.value[2]) / 1000000 AS cpu_ms, count(*) AS samples
+  FROM examples, pprof_samples(p) s WHERE name LIKE 'i_-cpu'
+ GROUP BY 1 ORDER BY 2 DESC;
 SELECT split_part(name, '-', 2) AS type, count(*) AS profiles,
        sum(pprof_total(p)) AS total_of_default_type
   FROM examples WHERE name LIKE 'i_-%'
@@ -82,5 +90,6 @@ cat <<EOF
 profefe: the cluster keeps running. Connect with:
     psql -h $PGDIR -p $PGPORT -U $PGUSER -d profefe
   e.g. SELECT name, profefe.pprof_total(p, 'cpu') FROM examples WHERE name LIKE '%cpu%';
+  a flame graph: psql ... -Atc "SELECT profefe.pprof_flamegraph(p) FROM examples WHERE name = 'i1-cpu'" > flame.svg
 Stop it with: ./dev stop
 EOF
