@@ -2,7 +2,8 @@
  * fuzz_decode.c
  *	  libFuzzer target for the profile decoder: gzip detection and inflate,
  *	  the protobuf decoder and every validity check. Accepted inputs also go
- *	  through the stored form and are decoded again, which must succeed.
+ *	  through the stored form and are decoded again, which must succeed,
+ *	  and through top, the flame tree, folded output and the SVG.
  *
  *	  make fuzz FUZZ_SECONDS=600
  *
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 
 #include "pprof_arena.h"
+#include "pprof_report.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,6 +39,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pprof_store_decode(&env, stored, stored_len, &again, &err) != PPROF_OK ||
 			again.n_sample != prof.n_sample)
 			abort();
+		/* the read functions must cope with anything the decoder accepts */
+		if (prof.n_sample_type > 0)
+		{
+			int			idx = pprof_sample_index(&prof, NULL);
+			PprofTop	top;
+			PprofFlame	flame;
+			PprofBuf	buf;
+
+			pprof_compute_top(&env, &prof, idx, &top, &err);
+			if (pprof_flame_build(&env, &prof, idx, &flame, &err) == PPROF_OK)
+			{
+				pprof_buf_init(&buf, &env, 1024);
+				pprof_write_folded(&env, &flame, &buf);
+				pprof_flame_svg(&env, &prof, idx, &flame, "fuzz", &buf);
+			}
+		}
 	}
 	else if (err.detail[0] == '\0')
 		abort();				/* every refusal names its reason */

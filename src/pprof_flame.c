@@ -451,32 +451,75 @@ pprof_format_value(int64_t v, PprofStr unit, char *buf, size_t len)
 #define SVG_CHAR_W		6.6		/* average glyph width at SVG_FONT in Verdana */
 #define SVG_MIN_W		0.25	/* frames narrower than this (px) are left out */
 
+/* Appends a string literal. */
+#define PUT_LIT(b, lit) pprof_buf_append((b), (lit), sizeof(lit) - 1)
+
 /* XML text: escaped, control characters replaced. */
 static void
 put_xml(PprofBuf *b, const uint8_t *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	size_t		clean = 0;
+
+	/* the common case: nothing to escape, one copy */
+	while (clean < n && s[clean] >= 0x20 && s[clean] != 0x7f && s[clean] != '&' &&
+		   s[clean] != '<' && s[clean] != '>' && s[clean] != '"')
+		clean++;
+	pprof_buf_append(b, s, clean);
+	for (size_t i = clean; i < n; i++)
 	{
 		uint8_t		c = s[i];
 
 		switch (c)
 		{
 			case '&':
-				pprof_buf_puts(b, "&amp;");
+				PUT_LIT(b, "&amp;");
 				break;
 			case '<':
-				pprof_buf_puts(b, "&lt;");
+				PUT_LIT(b, "&lt;");
 				break;
 			case '>':
-				pprof_buf_puts(b, "&gt;");
+				PUT_LIT(b, "&gt;");
 				break;
 			case '"':
-				pprof_buf_puts(b, "&quot;");
+				PUT_LIT(b, "&quot;");
 				break;
 			default:
 				pprof_buf_putc(b, (c < 0x20 || c == 0x7f) ? '?' : (char) c);
 		}
 	}
+}
+
+/* A non-negative number with `dec` decimals (1 or 2), without printf. */
+static void
+put_fixed(PprofBuf *b, double v, int dec)
+{
+	char		tmp[32];
+	int			n = 0;
+	uint64_t	scale = dec == 2 ? 100 : 10;
+	uint64_t	x = (uint64_t) (v * (double) scale + 0.5);
+	uint64_t	ip = x / scale,
+				fp = x % scale;
+
+	if (v < 0 || v > 1e15)
+	{
+		pprof_buf_printf(b, dec == 2 ? "%.2f" : "%.1f", v);
+		return;
+	}
+	for (int i = 0; i < dec; i++)
+	{
+		tmp[n++] = (char) ('0' + fp % 10);
+		fp /= 10;
+	}
+	tmp[n++] = '.';
+	do
+	{
+		tmp[n++] = (char) ('0' + ip % 10);
+		ip /= 10;
+	} while (ip > 0);
+	pprof_buf_reserve(b, (size_t) n);
+	while (n > 0)
+		b->data[b->len++] = tmp[--n];
+	b->data[b->len] = '\0';
 }
 
 /* How many bytes of s make at most `chars` characters (UTF-8 aware). */
@@ -527,37 +570,64 @@ frame_color(PprofStr name, int *r, int *g, int *b)
 }
 
 static void
-svg_frame(PprofBuf *b, PprofStr name, double x, double y, double w, int64_t value,
-		  int64_t total, PprofStr unit)
+svg_frame(PprofBuf *b, PprofStr name, uint32_t rgb, double x, double y, double w,
+		  int64_t value, int64_t total, PprofStr unit)
 {
 	char		val[64];
-	int			r,
-				g,
-				bl;
 	double		pct = total ? 100.0 * (double) value / (double) total : 0;
 
 	pprof_format_value(value, unit, val, sizeof(val));
-	frame_color(name, &r, &g, &bl);
-	pprof_buf_puts(b, "<g class=\"f\"><title>");
+	PUT_LIT(b, "<g class=\"f\"><title>");
 	put_xml(b, name.data, name.len);
-	pprof_buf_printf(b, " (%s, %.2f%%)</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"rgb(%d,%d,%d)\" rx=\"2\"/>",
-					 val, pct, x, y, w, SVG_FRAME_H - 1, r, g, bl);
+	PUT_LIT(b, " (");
+	pprof_buf_puts(b, val);
+	PUT_LIT(b, ", ");
+	put_fixed(b, pct, 2);
+	PUT_LIT(b, "%)</title><rect x=\"");
+	put_fixed(b, x, 1);
+	PUT_LIT(b, "\" y=\"");
+	put_fixed(b, y, 1);
+	PUT_LIT(b, "\" width=\"");
+	put_fixed(b, w, 1);
+	pprof_buf_printf(b, "\" height=\"%d\" fill=\"#%06x\" rx=\"2\"/>", SVG_FRAME_H - 1, rgb);
 	if (w >= SVG_CHAR_W * 3 + 6)
 	{
 		size_t		fit = (size_t) ((w - 6) / SVG_CHAR_W);
 		size_t		nchars = utf8_chars(name);
 
-		pprof_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">", x + 3, y + SVG_FRAME_H - 4.5);
+		PUT_LIT(b, "<text x=\"");
+		put_fixed(b, x + 3, 1);
+		PUT_LIT(b, "\" y=\"");
+		put_fixed(b, y + SVG_FRAME_H - 4.5, 1);
+		PUT_LIT(b, "\">");
 		if (nchars <= fit)
 			put_xml(b, name.data, name.len);
 		else
 		{
 			put_xml(b, name.data, utf8_prefix(name, fit - 2));
-			pprof_buf_puts(b, "..");
+			PUT_LIT(b, "..");
 		}
-		pprof_buf_puts(b, "</text>");
+		PUT_LIT(b, "</text>");
 	}
-	pprof_buf_puts(b, "</g>\n");
+	PUT_LIT(b, "</g>\n");
+}
+
+/* Colours of all frames, packed 0xRRGGBB. */
+static uint32_t *
+frame_colors(const PprofEnv *env, const PprofFrames *fr)
+{
+	uint32_t   *c = xalloc(env, (fr->n_frames + 1) * sizeof(uint32_t));
+
+	for (size_t i = 0; i < fr->n_frames; i++)
+	{
+		int			r,
+					g,
+					b;
+
+		frame_color(fr->names[i], &r, &g, &b);
+		c[i] = (uint32_t) (r << 16 | g << 8 | b);
+	}
+	return c;
 }
 
 void
@@ -574,6 +644,10 @@ pprof_flame_svg(const PprofEnv *env, const PprofProfile *p, int idx, const Pprof
 	char		val[64];
 	uint32_t	node;
 	size_t		shown = 0;
+	uint32_t   *colors;
+	int			r,
+				g,
+				bl;
 
 	pprof_buf_printf(out,
 					 "<?xml version=\"1.0\" standalone=\"no\"?>\n"
@@ -607,7 +681,10 @@ pprof_flame_svg(const PprofEnv *env, const PprofProfile *p, int idx, const Pprof
 
 	/* root ("all") at the bottom, callees above their callers */
 	xs[0] = SVG_PAD;
-	svg_frame(out, all, SVG_PAD, height - SVG_BOTTOM - SVG_FRAME_H, total * scale, total, total, unit);
+	colors = frame_colors(env, &f->frames);
+	frame_color(all, &r, &g, &bl);
+	svg_frame(out, all, (uint32_t) (r << 16 | g << 8 | bl), SVG_PAD, height - SVG_BOTTOM - SVG_FRAME_H,
+			  total * scale, total, total, unit);
 	node = f->nodes[0].first_child;
 	/* pre-order walk; a node's x is its parent's x plus earlier siblings' widths */
 	{
@@ -626,7 +703,8 @@ pprof_flame_svg(const PprofEnv *env, const PprofProfile *p, int idx, const Pprof
 			{
 				double		y = height - SVG_BOTTOM - (double) (n->depth + 1) * SVG_FRAME_H;
 
-				svg_frame(out, f->frames.names[n->frame], xs[node], y, w, n->total, total, unit);
+				svg_frame(out, f->frames.names[n->frame], colors[n->frame], xs[node], y, w,
+						  n->total, total, unit);
 				shown++;
 				child_x[node] = xs[node];
 				descend = n->first_child != 0;
