@@ -70,7 +70,7 @@ echo "== regress"
 mkdir -p "$WORK/regress"
 ln -s "$ROOT/sql_tests" "$WORK/regress/sql"
 ln -s "$ROOT/expected" "$WORK/regress/expected"
-tests=(setup pprof_type accessors read)
+tests=(setup pprof_type accessors read merge)
 REGRESS=$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress
 "$REGRESS" --inputdir="$WORK/regress" --outputdir="$WORK/regress-out" \
     --bindir="$(pg_config --bindir)" --use-existing --dbname=$DB \
@@ -167,6 +167,7 @@ for f in "$FIX"/i1-*.pb.gz "$FIX"/i4-*.pb.gz "$FIX"/large-cpu.pb.gz; do
 done
 
 source test/read.sh
+source test/merge.sh
 
 echo "== dump (pg_dump / restore of a table with a pprof column)"
 q -c "CREATE TABLE public.dumped AS SELECT name, data::pprof AS p FROM fixtures WHERE name NOT LIKE 'bad-%'" >/dev/null

@@ -90,3 +90,33 @@ COMMENT ON FUNCTION pprof_folded(pprof, text) IS 'collapsed stacks (root;...;lea
 CREATE FUNCTION pprof_flamegraph(p pprof, sample_type text DEFAULT NULL, title text DEFAULT NULL) RETURNS text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION pprof_flamegraph(pprof, text, text) IS 'a self-contained SVG flame graph';
+
+-- Merging
+CREATE FUNCTION pprof_merge_trans(internal, pprof) RETURNS internal
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pprof_merge_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;   -- deliberately not STRICT
+CREATE FUNCTION pprof_merge_serial(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pprof_merge_deserial(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pprof_merge_final(internal) RETURNS pprof
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pprof_avg_final(internal) RETURNS pprof
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE AGGREGATE pprof_merge(pprof) (
+    SFUNC = pprof_merge_trans, STYPE = internal,
+    COMBINEFUNC = pprof_merge_combine,
+    SERIALFUNC = pprof_merge_serial, DESERIALFUNC = pprof_merge_deserial,
+    FINALFUNC = pprof_merge_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE pprof_merge(pprof) IS 'merge profiles into one, as pprof''s profile.Merge does';
+
+CREATE AGGREGATE pprof_avg(pprof) (
+    SFUNC = pprof_merge_trans, STYPE = internal,
+    COMBINEFUNC = pprof_merge_combine,
+    SERIALFUNC = pprof_merge_serial, DESERIALFUNC = pprof_merge_deserial,
+    FINALFUNC = pprof_avg_final, FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE pprof_avg(pprof) IS 'the merge of profiles with values divided by their number (pprof''s Scale rounding)';

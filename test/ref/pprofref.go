@@ -8,6 +8,8 @@
 //	pprofref folded FILE [INDEX]     collapsed stacks of one sample type
 //	pprofref cmptop GOTOP SQLTOP     compares `go tool pprof -top` output with
 //	                                 pprof_top rows (tab-separated)
+//	pprofref merge FILE...           profile.Merge of the files, gzip protobuf on stdout
+//	pprofref avg FILE...             the merge scaled by 1/number of files
 //	pprofref gen DIR                 writes edge-case profiles built with the
 //	                                 reference library (see gen below)
 //
@@ -61,6 +63,33 @@ func main() {
 	}
 	if os.Args[1] == "cmptop" {
 		os.Exit(cmptop(os.Args[2], os.Args[3]))
+	}
+	if os.Args[1] == "merge" || os.Args[1] == "avg" {
+		var ps []*profile.Profile
+		for _, f := range os.Args[2:] {
+			data, err := ioutil.ReadFile(f)
+			if err != nil {
+				panic(err)
+			}
+			p, err := parse(data)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			ps = append(ps, p)
+		}
+		m, err := profile.Merge(ps)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if os.Args[1] == "avg" {
+			m.Scale(1 / float64(len(ps)))
+		}
+		if err := m.Write(os.Stdout); err != nil {
+			panic(err)
+		}
+		return
 	}
 	if os.Args[1] == "gen" {
 		gen(os.Args[2])
@@ -425,6 +454,40 @@ func gen(dir string) {
 		p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}},
 			PeriodType: &profile.ValueType{Type: "cpu", Unit: "nanoseconds"}, Period: 10000000}
 		write(dir, "edge-empty.pb.gz", p)
+	}
+	// CPU profiles without mappings, and one cancelling edge-negative
+	{
+		fs := []*profile.Function{fn(1, "main.main", "m.go"), fn(2, "main.work", "m.go")}
+		ls := []*profile.Location{loc(1, nil, 0, fs[0]), loc(2, nil, 0, fs[1])}
+		p := &profile.Profile{
+			SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}},
+			PeriodType: &profile.ValueType{Type: "cpu", Unit: "nanoseconds"}, Period: 10000000,
+			TimeNanos: 1600000000000000000, DurationNanos: 5e9, Comments: []string{"no mappings"},
+			Function: fs, Location: ls,
+			Sample: []*profile.Sample{
+				{Location: []*profile.Location{ls[1], ls[0]}, Value: []int64{3, 30000000}, Label: map[string][]string{"route": {"/x"}}},
+				{Location: []*profile.Location{ls[0]}, Value: []int64{1, 10000000}},
+			},
+		}
+		write(dir, "edge-nomap-cpu.pb.gz", p)
+		one := p.Copy()
+		one.SampleType = one.SampleType[1:]
+		for _, s := range one.Sample {
+			s.Value = s.Value[1:]
+		}
+		write(dir, "edge-cpu-onetype.pb.gz", one)
+		fs2 := []*profile.Function{fn(1, "main.main", "m.go"), fn(2, "main.grow", "m.go"), fn(3, "main.shrink", "m.go")}
+		ls2 := []*profile.Location{loc(1, nil, 0, fs2[0]), loc(2, nil, 0, fs2[1]), loc(3, nil, 0, fs2[2])}
+		inv := &profile.Profile{
+			SampleType: []*profile.ValueType{{Type: "inuse_space", Unit: "bytes"}},
+			Function:   fs2, Location: ls2,
+			Sample: []*profile.Sample{
+				{Location: []*profile.Location{ls2[1], ls2[0]}, Value: []int64{-4096}},
+				{Location: []*profile.Location{ls2[2], ls2[0]}, Value: []int64{8192}},
+				{Location: []*profile.Location{ls2[0]}, Value: []int64{-100}},
+			},
+		}
+		write(dir, "edge-negative-inverse.pb.gz", inv)
 	}
 	// Negative values
 	{

@@ -1,0 +1,78 @@
+# Merge aggregates against the reference (sourced by scripts/test.sh).
+#   merge   pprof_merge of a group vs Go's profile.Merge (library) and
+#           `go tool pprof -proto` of the same files: same header, same
+#           sample set (stacks, labels, values)
+#   avg     pprof_avg vs Merge + Scale(1/n)
+
+# canonical sample set + header of a profile file
+canon() {
+    build/pprofref meta "$1" | cut -d'|' -f2- | grep -v '^sample_count'
+    build/pprofref samples "$1" | sort
+}
+
+# merged profile of the SQL rows named by a LIKE pattern -> file
+sql_agg() { # agg, pattern, out
+    q -c "SELECT encode($1(p ORDER BY name)::bytea, 'base64') FROM readp WHERE name LIKE '$2'" | base64 -d > "$3"
+}
+
+q -q -c "INSERT INTO readp SELECT name, data::pprof FROM fixtures
+         WHERE name LIKE 'medium-cpu-%' OR name LIKE 'edge-nomap-%' OR name LIKE 'edge-negative-inverse%'
+         ON CONFLICT DO NOTHING"
+
+echo "== merge (pprof_merge vs profile.Merge and go tool pprof -proto)"
+nmerge=0
+groups=("i?-cpu.pb.gz" "i?-heap.pb.gz" "i?-allocs.pb.gz" "i?-block.pb.gz" "i?-mutex.pb.gz"
+        "i?-goroutine.pb.gz" "i?-threadcreate.pb.gz" "medium-cpu-?.pb.gz" "i1-cpu.pb.gz"
+        "large-cpu.pb.gz" "edge-nodejs.pb.gz")
+for g in "${groups[@]}"; do
+    pattern=$(echo "$g" | tr '?' '_')
+    files=$(cd "$FIX" && ls $g)
+    sql_agg pprof_merge "$pattern" "$WORK/merged-sql.pb.gz"
+    (cd "$FIX" && "$ROOT"/build/pprofref merge $files) > "$WORK/merged-lib.pb.gz"
+    (cd "$FIX" && go tool pprof -proto $files 2>/dev/null) > "$WORK/merged-cli.pb.gz"
+    canon "$WORK/merged-sql.pb.gz" > "$WORK/m-sql"
+    canon "$WORK/merged-lib.pb.gz" > "$WORK/m-lib"
+    canon "$WORK/merged-cli.pb.gz" | grep -v '^time_us\|^duration_us' > "$WORK/m-cli"
+    # The CLI's -proto output drops samples that have no locations (Go's
+    # threadcreate profiles hold one); profile.Merge keeps them, and so do we.
+    cli_ok=true
+    if [[ "$g" != *threadcreate* ]] && ! cmp -s <(grep -v '^time_us\|^duration_us' "$WORK/m-sql") "$WORK/m-cli"; then
+        cli_ok=false
+    fi
+    if cmp -s "$WORK/m-sql" "$WORK/m-lib" && $cli_ok; then
+        pass; nmerge=$((nmerge + 1))
+    else
+        diff "$WORK/m-lib" "$WORK/m-sql" | head -4; diff "$WORK/m-cli" <(grep -v '^time_us\|^duration_us' "$WORK/m-sql") | head -4
+        fail "merge $g"
+    fi
+done
+echo "$nmerge groups: header and every merged sample equal"
+
+echo "== avg (pprof_avg vs Merge + Scale(1/n))"
+navg=0
+for g in "i?-heap.pb.gz" "i?-goroutine.pb.gz" "i?-cpu.pb.gz"; do
+    pattern=$(echo "$g" | tr '?' '_')
+    files=$(cd "$FIX" && ls $g)
+    sql_agg pprof_avg "$pattern" "$WORK/avg-sql.pb.gz"
+    (cd "$FIX" && "$ROOT"/build/pprofref avg $files) > "$WORK/avg-lib.pb.gz"
+    if cmp -s <(canon "$WORK/avg-sql.pb.gz") <(canon "$WORK/avg-lib.pb.gz"); then pass; navg=$((navg + 1)); else
+        diff <(canon "$WORK/avg-lib.pb.gz") <(canon "$WORK/avg-sql.pb.gz") | head -4; fail "avg $g"; fi
+done
+echo "$navg groups equal"
+
+echo "== merge edge cases (mappings and none, cancelling values) vs profile.Merge"
+nedge=0
+for set in "i1-cpu.pb.gz edge-nomap-cpu.pb.gz" "edge-nomap-cpu.pb.gz edge-recursion.pb.gz i2-cpu.pb.gz" \
+           "edge-negative.pb.gz edge-negative-inverse.pb.gz"; do
+    list=$(for f in $set; do printf "'%s'," "$f"; done)
+    q -c "SELECT encode(pprof_merge(p ORDER BY name)::bytea, 'base64') FROM readp WHERE name IN (${list%,})" \
+        | base64 -d > "$WORK/edge-sql.pb.gz"
+    sorted=$(for f in $set; do echo "$f"; done | sort | tr '\n' ' ')
+    (cd "$FIX" && "$ROOT"/build/pprofref merge $sorted) > "$WORK/edge-lib.pb.gz"
+    # Go's Merge lets a zero time_nanos reset the earliest time; profefe takes
+    # the earliest non-zero time (docs/decisions.md; merge.sql checks it).
+    if cmp -s <(canon "$WORK/edge-sql.pb.gz" | grep -v '^time_us') <(canon "$WORK/edge-lib.pb.gz" | grep -v '^time_us'); then
+        pass; nedge=$((nedge + 1)); else
+        diff <(canon "$WORK/edge-lib.pb.gz") <(canon "$WORK/edge-sql.pb.gz") | head -4; fail "merge $set"; fi
+done
+echo "$nedge sets equal"
