@@ -47,8 +47,8 @@ TOOL_LIBS = $(PROTOBUF_LIBS) -lzstd -lz -lm
 
 build/codec_test: test/codec_test.c $(CODEC_SRC) src/pprof_codec.h src/pprof_arena.h
 	@mkdir -p build
-	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
-	    -o $@ test/codec_test.c $(CODEC_SRC) $(TOOL_LIBS)
+	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer -o $@ test/codec_test.c $(CODEC_SRC) $(TOOL_LIBS)
 
 build/codec_bench: bench/codec_bench.c $(CODEC_SRC) src/pprof_codec.h src/pprof_arena.h
 	@mkdir -p build
@@ -56,7 +56,7 @@ build/codec_bench: bench/codec_bench.c $(CODEC_SRC) src/pprof_codec.h src/pprof_
 
 build/fuzz_decode: fuzz/fuzz_decode.c $(CODEC_SRC) src/pprof_codec.h src/pprof_arena.h
 	@mkdir -p build
-	clang $(TOOL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ \
+	clang $(TOOL_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
 	    fuzz/fuzz_decode.c $(CODEC_SRC) $(TOOL_LIBS)
 
 FUZZ_SECONDS ?= 60

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "pprof_arena.h"
+#include "pprof_merge.h"
 #include "pprof_report.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,6 +40,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pprof_store_decode(&env, stored, stored_len, &again, &err) != PPROF_OK ||
 			again.n_sample != prof.n_sample)
 			abort();
+		/* merging it with itself must give a profile we accept */
+		{
+			PprofMerger *mg = pprof_merger_create(&env);
+			PprofProfile merged;
+			uint8_t    *mraw;
+			size_t		mlen;
+
+			if (pprof_merger_add(mg, &env, &prof, &err) != PPROF_OK ||
+				pprof_merger_add(mg, &env, &again, &err) != PPROF_OK ||
+				pprof_merger_encode(mg, &env, 2, &mraw, &mlen, &err) != PPROF_OK ||
+				pprof_decode(&env, mraw, mlen, &merged, &err) != PPROF_OK)
+				abort();
+		}
 		/* the read functions must cope with anything the decoder accepts */
 		if (prof.n_sample_type > 0)
 		{

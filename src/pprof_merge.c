@@ -286,7 +286,8 @@ intern(PprofMerger *m, const uint8_t *p, size_t n)
 			return (uint32_t) id;
 	}
 	GROW(m, pool, n);
-	memcpy(m->pool + m->n_pool, p, n);
+	if (n > 0)
+		memcpy(m->pool + m->n_pool, p, n);
 	GROW(m, str_off, 1);
 	GROW(m, str_len, 1);
 	nid = (uint32_t) m->n_str_off;
@@ -427,7 +428,8 @@ combine_header(PprofMerger *m, const PprofProfile *p, const uint32_t *smap, Ppro
 	}
 	if (p->time_nanos != 0 && (m->time_nanos == 0 || p->time_nanos < m->time_nanos))
 		m->time_nanos = p->time_nanos;
-	m->duration_nanos += p->duration_nanos;
+	/* wraps on overflow, like Go's int64 addition */
+	m->duration_nanos = (int64_t) ((uint64_t) m->duration_nanos + (uint64_t) p->duration_nanos);
 	if (m->period == 0 || m->period < p->period)
 		m->period = p->period;
 	for (size_t i = 0; i < p->n_comment; i++)
@@ -623,7 +625,8 @@ map_location(PprofMerger *m, Scratch *sc, size_t li)
 		}
 	}
 	GROW(m, lines, src->n_line);
-	memcpy(m->lines + m->n_lines, sc->tmp_lines, src->n_line * sizeof(MLine));
+	if (src->n_line)
+		memcpy(m->lines + m->n_lines, sc->tmp_lines, src->n_line * sizeof(MLine));
 	GROW(m, locations, 1);
 	m->locations[m->n_locations].address = addr;
 	m->locations[m->n_locations].mapping = mi.mapping;
@@ -776,7 +779,8 @@ pprof_merger_add(PprofMerger *m, const PprofEnv *scratch, const PprofProfile *p,
 			const MSample *ms = &m->samples[id];
 
 			if (ms->n_loc == src->n_loc && ms->n_label == nlab &&
-				memcmp(m->sample_locs + ms->loc_start, locs, src->n_loc * sizeof(uint32_t)) == 0 &&
+				(src->n_loc == 0 ||
+				 memcmp(m->sample_locs + ms->loc_start, locs, src->n_loc * sizeof(uint32_t)) == 0) &&
 				(nlab == 0 || memcmp(m->labels + ms->label_start, labs, nlab * sizeof(MLabel)) == 0))
 				break;
 		}
@@ -786,7 +790,8 @@ pprof_merger_add(PprofMerger *m, const PprofEnv *scratch, const PprofProfile *p,
 			GROW(m, sample_locs, src->n_loc);
 			GROW(m, labels, nlab);
 			GROW(m, values, m->n_types);
-			memcpy(m->sample_locs + m->n_sample_locs, locs, src->n_loc * sizeof(uint32_t));
+			if (src->n_loc)
+				memcpy(m->sample_locs + m->n_sample_locs, locs, src->n_loc * sizeof(uint32_t));
 			if (nlab)
 				memcpy(m->labels + m->n_labels, labs, nlab * sizeof(MLabel));
 			memset(m->values + m->n_values, 0, m->n_types * sizeof(int64_t));
@@ -1162,7 +1167,8 @@ pprof_merger_encode(const PprofMerger *m, const PprofEnv *env, int64_t divisor,
 
 			w_header(&w, 6, m->str_len[id]);
 			w_reserve(&w, m->str_len[id]);
-			memcpy(w.buf + w.len, m->pool + m->str_off[id], m->str_len[id]);
+			if (m->str_len[id])
+				memcpy(w.buf + w.len, m->pool + m->str_off[id], m->str_len[id]);
 			w.len += m->str_len[id];
 		}
 		w_field(&w, 7, drop);

@@ -217,9 +217,12 @@ append_varints(Parser *ps, const Field *f, uint64_t **arr, size_t *n, size_t *ca
 				out[k++] = (uint64_t) (q[0] & 0x7f) | ((uint64_t) q[1] << 7);
 				q += 2;
 			}
-			else if (!get_varint(&q, end, &out[k++]))
+			else if (k >= *cap || !get_varint(&q, end, &out[k++]))
+			{
+				/* (pass 1 sized the array by terminated varints only) */
 				return fail(ps, "A packed field of a %s message at byte %td holds a bad varint.",
 							msg, f->at - ps->start);
+			}
 		}
 		*n = k;
 		return true;

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "pprof_arena.h"
+#include "pprof_merge.h"
 
 static int	passed,
 			failed;
@@ -375,6 +376,19 @@ test_file(const char *path)
 			  "%s: stored bytes do not come back", name);
 		CHECK(pprof_store_decode(&env, stored, stored_len, &again, &err) == PPROF_OK &&
 			  again.n_sample == prof.n_sample, "%s: store decode", name);
+		{
+			/* merging a profile with itself doubles it and re-decodes cleanly */
+			PprofMerger *mg = pprof_merger_create(&env);
+			PprofProfile merged;
+			uint8_t    *mraw;
+			size_t		mlen;
+
+			CHECK(pprof_merger_add(mg, &env, &prof, &err) == PPROF_OK &&
+				  pprof_merger_add(mg, &env, &again, &err) == PPROF_OK &&
+				  pprof_merger_encode(mg, &env, 1, &mraw, &mlen, &err) == PPROF_OK &&
+				  pprof_decode(&env, mraw, mlen, &merged, &err) == PPROF_OK,
+				  "%s: self merge: %s", name, err.detail);
+		}
 		/* a corrupted stored value is refused, never trusted */
 		stored[stored_len / 2 + 4] ^= 0x5a;
 		st = pprof_store_decode(&env, stored, stored_len, &again, &err);
@@ -387,6 +401,73 @@ test_file(const char *path)
 	free(data);
 }
 
+/*
+ * Merging the same profile 10,000 times: the merge state must not grow
+ * after the first copy (it grows with distinct stacks, not with inputs),
+ * and the result must hold 10,000 times the values.
+ */
+static void
+test_merge_memory(const char *path)
+{
+	size_t		len;
+	uint8_t    *data = slurp(path, &len);
+	PprofArena *keep = pprof_arena_create(),
+			   *scratch = pprof_arena_create();
+	PprofEnv	kenv,
+				senv;
+	PprofProfile prof,
+				out;
+	PprofError	err;
+	PprofMerger *m;
+	size_t		after1 = 0,
+				after2 = 0;
+	uint8_t    *raw;
+	size_t		rawlen;
+	int64_t		before_total = 0,
+				after_total = 0;
+	int			idx;
+
+	if (data == NULL)
+		return;
+	pprof_arena_env(keep, &kenv, 1u << 30);
+	if (pprof_decode(&kenv, data, len, &prof, &err) != PPROF_OK)
+	{
+		CHECK(0, "decode %s", path);
+		return;
+	}
+	m = pprof_merger_create(&kenv);
+	for (int i = 0; i < 10000; i++)
+	{
+		pprof_arena_env(scratch, &senv, 1u << 30);
+		if (pprof_merger_add(m, &senv, &prof, &err) != PPROF_OK)
+			break;
+		pprof_arena_reset(scratch);
+		if (i == 0)
+			after1 = pprof_merger_bytes(m);
+		if (i == 1)
+			after2 = pprof_merger_bytes(m);
+	}
+	CHECK(pprof_merger_count(m) == 10000, "merged %llu profiles", (unsigned long long) pprof_merger_count(m));
+	CHECK(pprof_merger_bytes(m) == after2 && after2 == after1,
+		  "merge state grew: %zu bytes after 1, %zu after 2, %zu after 10,000",
+		  after1, after2, pprof_merger_bytes(m));
+	printf("merge state: %zu bytes after 1 profile, %zu after 10,000 (input %zu bytes raw)\n",
+		   after1, pprof_merger_bytes(m), prof.raw_size);
+	pprof_arena_env(scratch, &senv, 1u << 30);
+	CHECK(pprof_merger_encode(m, &senv, 1, &raw, &rawlen, &err) == PPROF_OK &&
+		  pprof_decode(&senv, raw, rawlen, &out, &err) == PPROF_OK, "encode merged");
+	idx = pprof_sample_index(&prof, NULL);
+	for (size_t i = 0; i < prof.n_sample; i++)
+		before_total += pprof_sample_values(&prof, i)[idx];
+	for (size_t i = 0; i < out.n_sample; i++)
+		after_total += pprof_sample_values(&out, i)[idx];
+	CHECK(after_total == before_total * 10000, "merged total %lld, expected %lld",
+		  (long long) after_total, (long long) before_total * 10000);
+	pprof_arena_destroy(scratch);
+	pprof_arena_destroy(keep);
+	free(data);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -395,7 +476,11 @@ main(int argc, char **argv)
 	test_gzip_roundtrip();
 	test_idmap_and_index();
 	for (int i = 1; i < argc; i++)
+	{
 		test_file(argv[i]);
+		if (strstr(argv[i], "i1-cpu.pb.gz"))
+			test_merge_memory(argv[i]);
+	}
 	pprof_arena_destroy(arena);
 	printf("codec: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
