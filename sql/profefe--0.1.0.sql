@@ -120,3 +120,12 @@ CREATE AGGREGATE pprof_avg(pprof) (
     FINALFUNC = pprof_avg_final, FINALFUNC_MODIFY = READ_ONLY,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE pprof_avg(pprof) IS 'the merge of profiles with values divided by their number (pprof''s Scale rounding)';
+
+-- Whole-profile operations
+CREATE FUNCTION pprof_scale(p pprof, factor float8) RETURNS pprof
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_scale(pprof, float8) IS 'every value times factor, rounded as pprof''s Scale; zeroed samples dropped';
+
+CREATE FUNCTION pprof_diff(p pprof, base pprof) RETURNS pprof
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_diff(pprof, pprof) IS 'p minus base, as go tool pprof -diff_base base p (base samples labelled pprof::base=true)';

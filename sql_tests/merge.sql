@@ -76,3 +76,19 @@ SELECT (SELECT string_agg(s::text, ',' ORDER BY s::text) FROM par, pprof_samples
        (SELECT string_agg(s::text, ',' ORDER BY s::text) FROM par, pprof_samples(par.a) s) =
        (SELECT string_agg(s::text, ',' ORDER BY s::text) FROM ser, pprof_samples(ser.a) s) AS avg_equal,
        (SELECT pprof_total(m, 'cpu') FROM par) = 50 * (SELECT sum(pprof_total(p, 'cpu')) FROM mp WHERE name LIKE 'i_-cpu%') AS total_ok;
+
+-- pprof_scale and pprof_diff: errors and edge cases (results are compared
+-- with Go's Scale and -diff_base by the shell suite).
+SELECT pprof_scale(p, 'NaN') FROM mp WHERE name = 'i1-cpu.pb.gz';
+SELECT pprof_scale(p, 'Infinity') FROM mp WHERE name = 'i1-cpu.pb.gz';
+SELECT pprof_scale(p, 1e300) FROM mp WHERE name = 'i1-cpu.pb.gz';
+SELECT pprof_sample_count(pprof_scale(p, 0)) AS zeroed_samples_dropped FROM mp WHERE name = 'i1-cpu.pb.gz';
+SELECT pprof_total(pprof_scale(p, -1), 'cpu') = -pprof_total(p, 'cpu') AS negated FROM mp WHERE name = 'i1-cpu.pb.gz';
+SELECT pprof_diff(a.p, b.p) FROM mp a, mp b WHERE a.name = 'i1-cpu.pb.gz' AND b.name = 'i1-heap.pb.gz';
+SELECT pprof_sample_count(pprof_diff(p, p)) > 0 AS base_samples_kept_apart,
+       pprof_total(pprof_diff(p, p), 'cpu') AS diff_of_itself
+  FROM mp WHERE name = 'i1-cpu.pb.gz';
+SELECT count(*) FILTER (WHERE s.labels->>'pprof::base' = 'true') AS base_samples,
+       count(*) FILTER (WHERE s.labels->>'pprof::base' IS NULL) AS new_samples
+  FROM mp a, mp b, pprof_samples(pprof_diff(a.p, b.p)) s WHERE a.name = 'i2-cpu.pb.gz' AND b.name = 'i1-cpu.pb.gz';
+SELECT pprof_scale(NULL, 2) IS NULL AS scale_null, pprof_diff(NULL, NULL) IS NULL AS diff_null;

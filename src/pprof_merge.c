@@ -680,6 +680,28 @@ sort_labels(MLabel *l, uint32_t n)
 PprofStatus
 pprof_merger_add(PprofMerger *m, const PprofEnv *scratch, const PprofProfile *p, PprofError *err)
 {
+	return pprof_merger_add_scaled(m, scratch, p, 1.0, false, err);
+}
+
+/* int64(math.Round(v * ratio)), or false when that does not fit */
+static bool
+scale_value(int64_t v, double ratio, int64_t *out)
+{
+	double		r = round((double) v * ratio);
+
+	if (!(r >= -9223372036854775808.0 && r < 9223372036854775808.0))
+		return false;
+	*out = (int64_t) r;
+	return true;
+}
+
+PprofStatus
+pprof_merger_add_scaled(PprofMerger *m, const PprofEnv *scratch, const PprofProfile *p,
+						double ratio, bool diff_base, PprofError *err)
+{
+	int64_t    *scaled;
+	uint32_t	base_key = 0,
+				base_true = 0;
 	Scratch		sc;
 	uint32_t   *smap;
 	uint32_t   *locs;
@@ -724,9 +746,15 @@ pprof_merger_add(PprofMerger *m, const PprofEnv *scratch, const PprofProfile *p,
 			maxlab = p->samples[i].n_label;
 	}
 	locs = SALLOC(maxloc * sizeof(uint32_t));
-	labs = SALLOC(maxlab * sizeof(MLabel));
+	labs = SALLOC((maxlab + 1) * sizeof(MLabel));
+	scaled = SALLOC((p->n_sample_type + 1) * sizeof(int64_t));
+	if (diff_base)
+	{
+		base_key = intern(m, (const uint8_t *) "pprof::base", 11);
+		base_true = intern(m, (const uint8_t *) "true", 4);
+	}
 	/* labels are compared with memcmp: no stray padding bytes */
-	memset(labs, 0, maxlab * sizeof(MLabel));
+	memset(labs, 0, (maxlab + 1) * sizeof(MLabel));
 
 	/* The first mapping of the first profile with mappings stays first. */
 	if (m->n_mappings == 0 && p->n_mapping > 0)
@@ -744,6 +772,21 @@ pprof_merger_add(PprofMerger *m, const PprofEnv *scratch, const PprofProfile *p,
 
 		if ((s & 0xfff) == 0xfff && m->env.tick)
 			m->env.tick(m->env.tick_arg);
+		if (ratio != 1.0)
+		{
+			/* pprof's Scale: round each value; drop samples left all zero */
+			for (size_t i = 0; i < p->n_sample_type; i++)
+			{
+				if (!scale_value(v[i], ratio, &scaled[i]))
+				{
+					err->status = PPROF_OVERFLOW;
+					snprintf(err->detail, sizeof(err->detail),
+							 "Scaling the value %" PRId64 " by %g does not fit in 64 bits.", v[i], ratio);
+					return PPROF_OVERFLOW;
+				}
+			}
+			v = scaled;
+		}
 		for (size_t i = 0; i < p->n_sample_type && zero; i++)
 			zero = v[i] == 0;
 		if (zero)
@@ -763,10 +806,20 @@ pprof_merger_add(PprofMerger *m, const PprofEnv *scratch, const PprofProfile *p,
 
 			if (l->str == 0 && l->num == 0 && l->num_unit == 0)
 				continue;		/* Go drops these on decode */
+			if (diff_base && l->str != 0 && smap[l->key] == base_key)
+				continue;		/* SetLabel replaces pprof::base */
 			labs[nlab].key = smap[l->key];
 			labs[nlab].str = l->str != 0 ? smap[l->str] : 0;
 			labs[nlab].num = l->str != 0 ? 0 : l->num;
 			labs[nlab].unit = l->str != 0 ? 0 : smap[l->num_unit];
+			nlab++;
+		}
+		if (diff_base)
+		{
+			labs[nlab].key = base_key;
+			labs[nlab].str = base_true;
+			labs[nlab].num = 0;
+			labs[nlab].unit = 0;
 			nlab++;
 		}
 		sort_labels(labs, nlab);

@@ -31,6 +31,17 @@ extern PprofMerger *pprof_merger_create(const PprofEnv *env);
 extern PprofStatus pprof_merger_add(PprofMerger *m, const PprofEnv *scratch,
 									const PprofProfile *src, PprofError *err);
 
+/*
+ * Adds a profile with every value scaled by ratio first, rounded as
+ * pprof's Scale rounds (samples left all zero are dropped); with
+ * diff_base, every sample also gets the label pprof::base=true, as
+ * `go tool pprof -diff_base` marks the base profile. PPROF_OVERFLOW when a
+ * scaled value does not fit in 64 bits.
+ */
+extern PprofStatus pprof_merger_add_scaled(PprofMerger *m, const PprofEnv *scratch,
+										   const PprofProfile *src, double ratio,
+										   bool diff_base, PprofError *err);
+
 /* Number of profiles added (pprof_avg divides by it). */
 extern uint64_t pprof_merger_count(const PprofMerger *m);
 

@@ -76,3 +76,33 @@ for set in "i1-cpu.pb.gz edge-nomap-cpu.pb.gz" "edge-nomap-cpu.pb.gz edge-recurs
         diff <(canon "$WORK/edge-lib.pb.gz") <(canon "$WORK/edge-sql.pb.gz") | head -4; fail "merge $set"; fi
 done
 echo "$nedge sets equal"
+
+echo "== scale (pprof_scale vs Scale + Compact)"
+nscale=0
+for spec in "i1-cpu.pb.gz 0.5" "i1-heap.pb.gz 0.001" "i2-heap.pb.gz -2" "large-cpu.pb.gz 0.37" "edge-nodejs.pb.gz 3"; do
+    set -- $spec
+    q -c "SELECT encode(pprof_scale(p, $2)::bytea, 'base64') FROM readp WHERE name = '$1'" | base64 -d > "$WORK/scale-sql.pb.gz"
+    build/pprofref scale "$FIX/$1" "$2" > "$WORK/scale-lib.pb.gz"
+    if cmp -s <(canon "$WORK/scale-sql.pb.gz") <(canon "$WORK/scale-lib.pb.gz"); then pass; nscale=$((nscale + 1)); else
+        diff <(canon "$WORK/scale-lib.pb.gz") <(canon "$WORK/scale-sql.pb.gz") | head -4; fail "scale $spec"; fi
+done
+echo "$nscale profiles equal"
+
+echo "== diff (pprof_diff vs -diff_base: the profile, and -top of it)"
+ndiff=0
+for spec in "i2-cpu.pb.gz i1-cpu.pb.gz" "i4-heap.pb.gz i3-heap.pb.gz" "medium-cpu-2.pb.gz medium-cpu-1.pb.gz"; do
+    set -- $spec
+    q -c "SELECT encode(pprof_diff(a.p, b.p)::bytea, 'base64') FROM readp a, readp b WHERE a.name = '$1' AND b.name = '$2'" \
+        | base64 -d > "$WORK/diff-sql.pb.gz"
+    build/pprofref diff "$FIX/$1" "$FIX/$2" > "$WORK/diff-lib.pb.gz"
+    ok=true
+    cmp -s <(canon "$WORK/diff-sql.pb.gz") <(canon "$WORK/diff-lib.pb.gz") || { diff <(canon "$WORK/diff-lib.pb.gz") <(canon "$WORK/diff-sql.pb.gz") | head -4; ok=false; }
+    unit=$(q -c "SELECT unit FROM readp, pprof_sample_types(p) WITH ORDINALITY t(type, unit, n) WHERE name = '$1' ORDER BY n DESC LIMIT 1")
+    case "$unit" in nanoseconds) uflag=-unit=ns ;; bytes) uflag=-unit=B ;; *) uflag= ;; esac
+    go tool pprof -top -nodefraction=0 -symbolize=none $uflag -diff_base="$FIX/$2" "$FIX/$1" > "$WORK/top-go" 2>&1
+    q -F $'\t' -c "SELECT replace(func, E'\n', '\\n'), flat, flat_pct, sum_pct, cum, cum_pct
+                    FROM readp a, readp b, pprof_top(pprof_diff(a.p, b.p)) WHERE a.name = '$1' AND b.name = '$2'" > "$WORK/top-sql"
+    build/pprofref cmptop "$WORK/top-go" "$WORK/top-sql" >/dev/null || { build/pprofref cmptop "$WORK/top-go" "$WORK/top-sql" | head -4; ok=false; }
+    if $ok; then pass; ndiff=$((ndiff + 1)); else fail "diff $spec"; fi
+done
+echo "$ndiff pairs equal (profile and top)"

@@ -10,6 +10,8 @@
 //	                                 pprof_top rows (tab-separated)
 //	pprofref merge FILE...           profile.Merge of the files, gzip protobuf on stdout
 //	pprofref avg FILE...             the merge scaled by 1/number of files
+//	pprofref scale FILE RATIO        Scale(RATIO) then Compact
+//	pprofref diff FILE BASE          FILE minus BASE as -diff_base builds it
 //	pprofref gen DIR                 writes edge-case profiles built with the
 //	                                 reference library (see gen below)
 //
@@ -63,6 +65,42 @@ func main() {
 	}
 	if os.Args[1] == "cmptop" {
 		os.Exit(cmptop(os.Args[2], os.Args[3]))
+	}
+	if os.Args[1] == "scale" || os.Args[1] == "diff" {
+		var ps []*profile.Profile
+		for _, f := range []string{os.Args[2], os.Args[3]} {
+			data, err := ioutil.ReadFile(f)
+			if err != nil {
+				ps = append(ps, nil) // the ratio, for scale
+				continue
+			}
+			p, err := parse(data)
+			if err != nil {
+				panic(err)
+			}
+			ps = append(ps, p)
+		}
+		var out *profile.Profile
+		var err error
+		if os.Args[1] == "scale" {
+			r, _ := strconv.ParseFloat(os.Args[3], 64)
+			ps[0].Scale(r)
+			out = ps[0].Compact()
+		} else {
+			// what the pprof driver does for -diff_base
+			base := ps[1]
+			base.SetLabel("pprof::base", []string{"true"})
+			base.Scale(-1)
+			out, err = profile.Merge([]*profile.Profile{ps[0], base})
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
+		if err := out.Write(os.Stdout); err != nil {
+			panic(err)
+		}
+		return
 	}
 	if os.Args[1] == "merge" || os.Args[1] == "avg" {
 		var ps []*profile.Profile
