@@ -11,7 +11,7 @@ EXTENSION   = profefe
 MODULE_big  = profefe
 OBJS        = src/profefe.o src/pprof_codec.o src/pprof_wire.o src/pprof_store.o \
               src/pprof_frames.o src/pprof_top.o src/pprof_flame.o \
-              src/pprof_merge.o \
+              src/pprof_merge.o src/pprof_filter.o \
               src/pprof_type.o src/pprof_accessors.o src/pprof_read.o src/pprof_agg.o src/pprof_ops.o
 DATA        = $(wildcard sql/profefe--*.sql)
 PGFILEDESC  = "profefe - pprof profiles in PostgreSQL"
@@ -34,12 +34,12 @@ src/proto/profile.pb-c.c src/proto/profile.pb-c.h: proto/profile.proto
 	protoc-c --c_out=src/proto -Iproto proto/profile.proto
 
 $(OBJS): src/proto/profile.pb-c.h src/pprof_codec.h src/pprof_report.h src/pprof_buf.h src/profefe.h \
-         src/pprof_merge.h
+         src/pprof_merge.h src/pprof_filter.h
 
 # ---------------------------------------------------------------------------
 # Standalone tools around the plain-C codec (no server needed).
 CODEC_SRC = src/pprof_codec.c src/pprof_wire.c src/pprof_store.c src/pprof_arena.c \
-            src/pprof_frames.c src/pprof_top.c src/pprof_flame.c src/pprof_merge.c \
+            src/pprof_frames.c src/pprof_top.c src/pprof_flame.c src/pprof_merge.c src/pprof_filter.c \
             src/proto/profile.pb-c.c
 TOOL_CFLAGS = -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
               -Wno-missing-field-initializers -Isrc $(PROTOBUF_CFLAGS)

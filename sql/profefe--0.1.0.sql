@@ -129,3 +129,11 @@ COMMENT ON FUNCTION pprof_scale(pprof, float8) IS 'every value times factor, rou
 CREATE FUNCTION pprof_diff(p pprof, base pprof) RETURNS pprof
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION pprof_diff(pprof, pprof) IS 'p minus base, as go tool pprof -diff_base base p (base samples labelled pprof::base=true)';
+
+CREATE FUNCTION pprof_filter(p pprof, focus text DEFAULT NULL, ignore text DEFAULT NULL,
+                             hide text DEFAULT NULL, show text DEFAULT NULL,
+                             show_from text DEFAULT NULL, prune_from text DEFAULT NULL,
+                             tagfocus text DEFAULT NULL, tagignore text DEFAULT NULL) RETURNS pprof
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_filter(pprof, text, text, text, text, text, text, text, text)
+    IS 'the samples go tool pprof keeps with -focus -ignore -hide -show -show_from -prune_from -tagfocus -tagignore';

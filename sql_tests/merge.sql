@@ -92,3 +92,19 @@ SELECT count(*) FILTER (WHERE s.labels->>'pprof::base' = 'true') AS base_samples
        count(*) FILTER (WHERE s.labels->>'pprof::base' IS NULL) AS new_samples
   FROM mp a, mp b, pprof_samples(pprof_diff(a.p, b.p)) s WHERE a.name = 'i2-cpu.pb.gz' AND b.name = 'i1-cpu.pb.gz';
 SELECT pprof_scale(NULL, 2) IS NULL AS scale_null, pprof_diff(NULL, NULL) IS NULL AS diff_null;
+
+-- pprof_filter: options, errors, composition with the aggregates (kept
+-- samples are compared with go tool pprof by the shell suite).
+SELECT pprof_sample_count(pprof_filter(p, focus => 'sha256')) > 0 AS focused,
+       pprof_sample_count(pprof_filter(p, focus => 'no-such-function')) AS nothing,
+       pprof_total(pprof_filter(p)) = pprof_total(p) AS no_options_keeps_all,
+       pprof_total(pprof_filter(p, focus => '', ignore => '')) = pprof_total(p) AS empty_options_ignored
+  FROM mp WHERE name = 'i1-cpu.pb.gz';
+SELECT pprof_filter(p, focus => '(unclosed') FROM mp WHERE name = 'i1-cpu.pb.gz';
+SELECT pprof_filter(p, tagfocus => 'bytes=1kb:') FROM mp WHERE name = 'edge-nodejs.pb.gz';
+SELECT pprof_filter(NULL, focus => 'x') IS NULL AS null_profile;
+-- filters compose with merge: CPU of the /checkout route across instances
+SELECT pprof_total(pprof_merge(pprof_filter(p, tagfocus => 'route=/checkout')), 'cpu') =
+       (SELECT sum(s.value[2]) FROM mp, pprof_samples(p) s
+         WHERE name LIKE 'i_-cpu%' AND s.labels->>'route' = '/checkout') AS checkout_cpu
+  FROM mp WHERE name LIKE 'i_-cpu%';

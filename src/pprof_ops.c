@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * pprof_ops.c
- *	  Whole-profile operations built on the merger: pprof_scale and
- *	  pprof_diff.
+ *	  Whole-profile operations built on the merger: pprof_scale,
+ *	  pprof_diff and pprof_filter.
  *
  * src/pprof_ops.c
  *
@@ -12,10 +12,15 @@
 
 #include <math.h>
 
+#include "catalog/pg_collation.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "regex/regex.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "pprof_filter.h"
 #include "pprof_merge.h"
 #include "profefe.h"
 
@@ -120,6 +125,179 @@ pprof_diff(PG_FUNCTION_ARGS)
 	add_or_error(m, &env, p, 1.0, false);
 	add_or_error(m, &env, base, -1.0, true);
 	result = finish(m, caller);
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(tmp);
+	PG_RETURN_BYTEA_P(result);
+}
+
+/* ---- pprof_filter ---- */
+
+PG_FUNCTION_INFO_V1(pprof_filter);
+
+#define MAX_FILTER_REGEXES 64
+
+typedef struct PgRegex
+{
+	regex_t		re;
+	bool		compiled;
+} PgRegex;
+
+typedef struct RegexSet
+{
+	PgRegex		rx[MAX_FILTER_REGEXES];
+	PprofRegex	api[MAX_FILTER_REGEXES];
+	int			n;
+	const char *option;			/* for error messages */
+} RegexSet;
+
+/* An unanchored search with PostgreSQL's regex engine. */
+static bool
+pg_match(void *ctx, PprofStr s)
+{
+	regex_t    *re = ctx;
+	text	   *t = pprof_string_to_text(s);	/* valid in the database encoding */
+	int			len = VARSIZE_ANY_EXHDR(t);
+	pg_wchar   *w = palloc((len + 1) * sizeof(pg_wchar));
+	int			wlen = pg_mb2wchar_with_len(VARDATA_ANY(t), w, len);
+	int			rc = pg_regexec(re, w, wlen, 0, NULL, 0, NULL, 0);
+
+	pfree(w);
+	if (rc == REG_CANCEL)
+		CHECK_FOR_INTERRUPTS();
+	if (rc != REG_OKAY && rc != REG_NOMATCH)
+	{
+		char		msg[256];
+
+		pg_regerror(rc, re, msg, sizeof(msg));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+				 errmsg("regular expression failed: %s", msg)));
+	}
+	return rc == REG_OKAY;
+}
+
+static PprofRegex *
+compile_regex(void *arg, const char *pattern, size_t len)
+{
+	RegexSet   *set = arg;
+	pg_wchar   *w;
+	int			wlen,
+				rc;
+	PgRegex    *r;
+
+	if (set->n >= MAX_FILTER_REGEXES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many regular expressions in filters"),
+				 errdetail("At most %d are allowed.", MAX_FILTER_REGEXES)));
+	r = &set->rx[set->n];
+	w = palloc((len + 1) * sizeof(pg_wchar));
+	wlen = pg_mb2wchar_with_len(pattern, w, (int) len);
+	rc = pg_regcomp(&r->re, w, wlen, REG_ADVANCED, C_COLLATION_OID);
+	pfree(w);
+	if (rc != REG_OKAY)
+	{
+		char		msg[256];
+
+		pg_regerror(rc, &r->re, msg, sizeof(msg));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+				 errmsg("invalid regular expression in %s: %s", set->option, msg),
+				 errdetail("The expression is \"%.*s\".", (int) len, pattern)));
+	}
+	r->compiled = true;
+	set->api[set->n].match = pg_match;
+	set->api[set->n].ctx = &r->re;
+	return &set->api[set->n++];
+}
+
+static PprofRegex *
+regex_arg(FunctionCallInfo fcinfo, int argno, RegexSet *set, const char *option)
+{
+	char	   *s;
+
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (*s == '\0')
+		return NULL;			/* as the CLI: an empty option is no filter */
+	set->option = option;
+	return compile_regex(set, s, strlen(s));
+}
+
+static void
+tag_arg(FunctionCallInfo fcinfo, int argno, RegexSet *set, const char *option,
+		const PprofEnv *env, PprofTagFilter *out)
+{
+	char	   *s;
+	const char *why;
+
+	memset(out, 0, sizeof(*out));
+	if (PG_ARGISNULL(argno))
+		return;
+	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (*s == '\0')
+		return;
+	set->option = option;
+	if (!pprof_tagfilter_parse(env, s, out, compile_regex, set, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unsupported %s value \"%s\"", option, s),
+				 errdetail("%s", why)));
+}
+
+/*
+ * pprof_filter(p, focus, ignore, hide, show, show_from, prune_from,
+ *              tagfocus, tagignore): the samples the pprof CLI keeps with
+ * those options, as a compacted profile.
+ */
+Datum
+pprof_filter(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext tmp;
+	RegexSet   *set;
+	bytea	   *result = NULL;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "pprof_filter", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(tmp);
+	set = palloc0(sizeof(RegexSet));
+	PG_TRY();
+	{
+		PprofEnv	env;
+		PprofFilter f;
+		PprofProfile prof;
+		PprofMerger *m;
+		PprofError	err;
+
+		pprof_env_init(&env);
+		memset(&f, 0, sizeof(f));
+		f.focus = regex_arg(fcinfo, 1, set, "focus");
+		f.ignore = regex_arg(fcinfo, 2, set, "ignore");
+		f.hide = regex_arg(fcinfo, 3, set, "hide");
+		f.show = regex_arg(fcinfo, 4, set, "show");
+		f.show_from = regex_arg(fcinfo, 5, set, "show_from");
+		f.prune_from = regex_arg(fcinfo, 6, set, "prune_from");
+		tag_arg(fcinfo, 7, set, "tagfocus", &env, &f.tagfocus);
+		tag_arg(fcinfo, 8, set, "tagignore", &env, &f.tagignore);
+
+		pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
+		pprof_filter_apply(&env, &prof, &f);
+		m = pprof_merger_create(&env);
+		if (pprof_merger_add(m, &env, &prof, &err) != PPROF_OK)
+			pprof_report(&err);
+		result = finish(m, caller);
+	}
+	PG_FINALLY();
+	{
+		/* PostgreSQL's regex engine mallocs: free what was compiled */
+		for (int i = 0; i < set->n; i++)
+			if (set->rx[i].compiled)
+				pg_regfree(&set->rx[i].re);
+	}
+	PG_END_TRY();
 	MemoryContextSwitchTo(caller);
 	MemoryContextDelete(tmp);
 	PG_RETURN_BYTEA_P(result);

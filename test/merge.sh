@@ -106,3 +106,49 @@ for spec in "i2-cpu.pb.gz i1-cpu.pb.gz" "i4-heap.pb.gz i3-heap.pb.gz" "medium-cp
     if $ok; then pass; ndiff=$((ndiff + 1)); else fail "diff $spec"; fi
 done
 echo "$ndiff pairs equal (profile and top)"
+
+echo "== filter (pprof_filter vs go tool pprof -proto with the same options, compacted)"
+nfilter=0
+while IFS=$'\t' read -r file sqlargs goflags; do
+    [ -n "$file" ] || continue
+    q -c "SELECT encode(pprof_filter(p, $sqlargs)::bytea, 'base64') FROM readp WHERE name = '$file'" | base64 -d > "$WORK/filter-sql.pb.gz"
+    eval "go tool pprof -proto -symbolize=none $goflags \"$FIX/$file\"" > "$WORK/filter-cli.pb.gz" 2>/dev/null
+    # both sides must be real profiles: an error on either side is a failure
+    if build/pprofref merge "$WORK/filter-cli.pb.gz" > "$WORK/filter-ref.pb.gz" &&
+       build/pprofref samples "$WORK/filter-sql.pb.gz" > /dev/null &&
+       cmp -s <(build/pprofref samples "$WORK/filter-sql.pb.gz" | sort) <(build/pprofref samples "$WORK/filter-ref.pb.gz" | sort); then
+        pass; nfilter=$((nfilter + 1))
+    else
+        diff <(build/pprofref samples "$WORK/filter-ref.pb.gz" | sort) <(build/pprofref samples "$WORK/filter-sql.pb.gz" | sort) | head -3 | cut -c1-160
+        fail "filter $file $goflags"
+    fi
+done <<'CASES'
+i1-cpu.pb.gz	focus => 'sha256'	-focus=sha256
+i1-cpu.pb.gz	ignore => 'runtime'	-ignore=runtime
+i1-cpu.pb.gz	hide => 'runtime\.'	-hide='runtime\.'
+i1-cpu.pb.gz	show => 'main\.'	-show='main\.'
+i1-cpu.pb.gz	show_from => 'handler'	-show_from=handler
+i1-cpu.pb.gz	prune_from => 'Sum256'	-prune_from=Sum256
+i1-cpu.pb.gz	prune_from => 'Mutex'	-prune_from=Mutex
+i1-cpu.pb.gz	tagfocus => 'route=/search'	-tagfocus=route=/search
+i1-cpu.pb.gz	tagfocus => 'route:/(search|upload)'	-tagfocus='route:/(search|upload)'
+i1-cpu.pb.gz	tagignore => 'checkout'	-tagignore=checkout
+i1-cpu.pb.gz	focus => 'main', ignore => 'sort', hide => 'pprof'	-focus=main -ignore=sort -hide=pprof
+i1-cpu.pb.gz	focus => 'hashLoop', show_from => 'main\.main', prune_from => 'block'	-focus=hashLoop -show_from='main\.main' -prune_from=block
+i1-heap.pb.gz	focus => 'allocWork|stringWork', hide => 'runtime'	-focus='allocWork|stringWork' -hide=runtime
+i1-heap.pb.gz	show => 'main'	-show=main
+large-cpu.pb.gz	focus => 'net/http', hide => 'sync'	-focus=net/http -hide=sync
+large-cpu.pb.gz	tagfocus => 'route=/login', ignore => 'tls'	-tagfocus=route=/login -ignore=tls
+large-cpu.pb.gz	show_from => 'acme', prune_from => 'runtime'	-show_from=acme -prune_from=runtime
+edge-unsymbolized.pb.gz	focus => 'libfoo'	-focus=libfoo
+edge-unsymbolized.pb.gz	hide => 'libfoo'	-hide=libfoo
+edge-unsymbolized.pb.gz	show => 'main'	-show=main
+edge-nodejs.pb.gz	tagfocus => 'bytes=2048'	-tagfocus=bytes=2048
+edge-nodejs.pb.gz	tagfocus => '2:'	-tagfocus=2:
+edge-nodejs.pb.gz	tagignore => 'gc=:1'	-tagignore=gc=:1
+edge-nodejs.pb.gz	tagfocus => 'span=y', focus => 'render'	-tagfocus=span=y -focus=render
+edge-nodejs.pb.gz	prune_from => 'renderPage'	-prune_from=renderPage
+edge-recursion.pb.gz	prune_from => 'recurse'	-prune_from=recurse
+edge-recursion.pb.gz	show_from => 'recurse'	-show_from=recurse
+CASES
+echo "$nfilter filter cases equal"
