@@ -70,6 +70,8 @@ codec-test: build/codec_test
 
 bench: all build/codec_bench
 	bench/decode.sh
+	bench/read.sh
+	bench/merge.sh
 
 test:
 	scripts/test.sh

@@ -101,7 +101,8 @@ SELECT pprof_sample_count(pprof_filter(p, focus => 'sha256')) > 0 AS focused,
        pprof_total(pprof_filter(p, focus => '', ignore => '')) = pprof_total(p) AS empty_options_ignored
   FROM mp WHERE name = 'i1-cpu.pb.gz';
 SELECT pprof_filter(p, focus => '(unclosed') FROM mp WHERE name = 'i1-cpu.pb.gz';
-SELECT pprof_filter(p, tagfocus => 'bytes=1kb:') FROM mp WHERE name = 'edge-nodejs.pb.gz';
+SELECT pprof_sample_count(pprof_filter(p, tagfocus => 'bytes=1kb:')) AS with_units FROM mp WHERE name = 'edge-nodejs.pb.gz';
+SELECT pprof_filter(p, tagfocus => 'bytes=1kb:2ms') FROM mp WHERE name = 'edge-nodejs.pb.gz';
 SELECT pprof_filter(NULL, focus => 'x') IS NULL AS null_profile;
 -- filters compose with merge: CPU of the /checkout route across instances
 SELECT pprof_total(pprof_merge(pprof_filter(p, tagfocus => 'route=/checkout')), 'cpu') =

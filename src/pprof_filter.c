@@ -13,6 +13,7 @@
  *-------------------------------------------------------------------------
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,38 +126,184 @@ simplify(PprofStr s)
 
 /* ---- tag filters ---- */
 
-static bool
-parse_int(const char *s, size_t n, int64_t *out)
+/*
+ * pprof's measurement units (internal/measurement): memory, time and GCU,
+ * each unit with its aliases and factor to the type's base.
+ */
+typedef struct Unit
 {
-	char		buf[32];
-	char	   *end;
+	const char *canonical;
+	const char *aliases[5];
+	double		factor;
+} Unit;
 
-	if (n == 0 || n >= sizeof(buf))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	*out = strtoll(buf, &end, 10);
-	return *end == '\0';
+typedef struct UnitType
+{
+	Unit		units[9];
+	int			n;
+	Unit		def;
+} UnitType;
+
+static const UnitType unit_types[] = {
+	{{{"B", {"b", "byte"}, 1}, {"kB", {"kb", "kbyte", "kilobyte"}, 1024.0},
+	  {"MB", {"mb", "mbyte", "megabyte"}, 1048576.0}, {"GB", {"gb", "gbyte", "gigabyte"}, 1073741824.0},
+	  {"TB", {"tb", "tbyte", "terabyte"}, 1099511627776.0},
+	  {"PB", {"pb", "pbyte", "petabyte"}, 1125899906842624.0}}, 6, {"B", {"b", "byte"}, 1}},
+	{{{"ns", {"ns", "nanosecond"}, 1}, {"us", {"\xce\xbcs", "us", "microsecond"}, 1e3},
+	  {"ms", {"ms", "millisecond"}, 1e6}, {"s", {"s", "sec", "second"}, 1e9},
+	  {"hrs", {"hour", "hr"}, 3600e9}}, 5, {"s", {NULL}, 1e9}},
+	{{{"n*GCU", {"nanogcu"}, 1e-9}, {"u*GCU", {"microgcu"}, 1e-6}, {"m*GCU", {"milligcu"}, 1e-3},
+	  {"GCU", {"gcu"}, 1}, {"k*GCU", {"kilogcu"}, 1e3}, {"M*GCU", {"megagcu"}, 1e6},
+	  {"G*GCU", {"gigagcu"}, 1e9}, {"T*GCU", {"teragcu"}, 1e12}, {"P*GCU", {"petagcu"}, 1e15}},
+	 9, {"GCU", {NULL}, 1}},
+};
+
+/* unitType.sniffUnit: lower case, a plural 's' dropped, found by alias. */
+static const Unit *
+sniff_unit(const UnitType *ut, const char *u, size_t len)
+{
+	char		low[64];
+
+	if (len >= sizeof(low))
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		low[i] = (char) tolower((unsigned char) u[i]);
+	low[len] = '\0';
+	if (len > 2 && low[len - 1] == 's')
+		low[--len] = '\0';
+	for (int i = 0; i < ut->n; i++)
+		for (int a = 0; a < 5 && ut->units[i].aliases[a]; a++)
+			if (strcmp(ut->units[i].aliases[a], low) == 0)
+				return &ut->units[i];
+	return NULL;
 }
 
-/* A numeric token: [+-]digits followed by letters (a unit) or nothing. */
-static bool
-numeric_token(const char *s, size_t n, bool *has_unit)
+/* measurement.Scale(value, from, to): the value in `to`, and the unit it is in. */
+static double
+scale_to(double value, const char *from, size_t from_len, const char *to, const char **unit)
+{
+	if (value < 0)
+		return -scale_to(-value, from, from_len, to, unit);
+	for (size_t t = 0; t < sizeof(unit_types) / sizeof(unit_types[0]); t++)
+	{
+		const UnitType *ut = &unit_types[t];
+		const Unit *fu = sniff_unit(ut, from, from_len);
+		const Unit *tu;
+		double		v;
+
+		if (fu == NULL)
+			continue;
+		v = value * fu->factor;
+		tu = sniff_unit(ut, to, strlen(to));
+		if (tu == NULL)
+		{
+			*unit = ut->def.canonical;
+			return v / ut->def.factor;
+		}
+		*unit = tu->canonical;
+		return v / tu->factor;
+	}
+	if (strcmp(to, "count") == 0 || strcmp(to, "sample") == 0 || strcmp(to, "unit") == 0 ||
+		strcmp(to, "minimum") == 0 || strcmp(to, "auto") == 0)
+		*unit = "";
+	else
+		*unit = to;
+	return value;
+}
+
+/* One tagFilterRangeRx match at s: [+-]?digits then letters. */
+static size_t
+range_token(const char *s, int64_t *v, const char **u, size_t *ulen)
 {
 	size_t		i = 0,
-				digits = 0;
+				d0;
+	char		buf[24];
 
-	if (n > 0 && (s[0] == '+' || s[0] == '-'))
+	if (s[i] == '+' || s[i] == '-')
 		i++;
-	while (i < n && isdigit((unsigned char) s[i]))
+	d0 = i;
+	while (isdigit((unsigned char) s[i]))
+		i++;
+	if (i == d0 || i >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, i);
+	buf[i] = '\0';
+	*v = strtoll(buf, NULL, 10);
+	*u = s + i;
+	while (isalpha((unsigned char) s[i]))
+		i++;
+	*ulen = (size_t) (s + i - *u);
+	return i;
+}
+
+/* Scales v (in unit u of length ul) to its own unit, as parseTagFilterRange does. */
+static double
+own_unit(int64_t v, const char *u, size_t ul, char *unit_out, size_t unit_len)
+{
+	char		us[64];
+	const char *unit;
+	double		r;
+
+	if (ul >= sizeof(us))
+		ul = sizeof(us) - 1;
+	memcpy(us, u, ul);
+	us[ul] = '\0';
+	r = scale_to((double) v, u, ul, us, &unit);
+	snprintf(unit_out, unit_len, "%s", unit);
+	return r;
+}
+
+/*
+ * driver_focus.go's parseTagFilterRange: "N", "N:", ":N" or "N:M", numbers
+ * with optional units. Returns 0 for "not a range", 1 for a range, -1 when
+ * the units of "N:M" differ in kind (pprof then falls back to treating the
+ * value as regexes; we refuse it, which is clearer).
+ */
+static int
+parse_range(const char *value, PprofTagFilter *t)
+{
+	int64_t		v1,
+				v2;
+	const char *u1,
+			   *u2,
+			   *unit2;
+	size_t		l1,
+				l2,
+				n1,
+				n2;
+
+	if (value[0] == ':')
 	{
-		i++;
-		digits++;
+		n1 = range_token(value + 1, &v1, &u1, &l1);
+		if (n1 == 0 || value[1 + n1] != '\0')
+			return 0;
+		t->has_hi = true;
+		t->hi = own_unit(v1, u1, l1, t->unit, sizeof(t->unit));
+		return 1;
 	}
-	*has_unit = i < n;
-	while (i < n && (isalnum((unsigned char) s[i]) || s[i] == '_'))
-		i++;
-	return digits > 0 && i == n;
+	n1 = range_token(value, &v1, &u1, &l1);
+	if (n1 == 0)
+		return 0;
+	if (value[n1] == '\0')
+	{
+		t->has_lo = t->has_hi = true;
+		t->lo = t->hi = own_unit(v1, u1, l1, t->unit, sizeof(t->unit));
+		return 1;
+	}
+	if (value[n1] != ':')
+		return 0;
+	t->has_lo = true;
+	t->lo = own_unit(v1, u1, l1, t->unit, sizeof(t->unit));
+	if (value[n1 + 1] == '\0')
+		return 1;
+	n2 = range_token(value + n1 + 1, &v2, &u2, &l2);
+	if (n2 == 0 || value[n1 + 1 + n2] != '\0')
+		return 0;
+	t->has_hi = true;
+	t->hi = scale_to((double) v2, u2, l2, t->unit, &unit2);
+	if (strcmp(unit2, t->unit) != 0)
+		return -1;
+	return 1;
 }
 
 bool
@@ -166,10 +313,7 @@ pprof_tagfilter_parse(const PprofEnv *env, const char *text, PprofTagFilter *out
 {
 	const char *eq = strchr(text, '=');
 	const char *value = text;
-	const char *colon;
-	size_t		vlen;
-	bool		u1 = false,
-				u2 = false;
+	int			r;
 
 	memset(out, 0, sizeof(*out));
 	out->present = true;
@@ -180,36 +324,19 @@ pprof_tagfilter_parse(const PprofEnv *env, const char *text, PprofTagFilter *out
 		out->key.len = (size_t) (eq - text);
 		value = eq + 1;
 	}
-	vlen = strlen(value);
-	colon = strchr(value, ':');
 
-	/* numeric range: N, N:, :N, N:M */
-	if (colon == NULL ? numeric_token(value, vlen, &u1) :
-		((colon == value || numeric_token(value, (size_t) (colon - value), &u1)) &&
-		 (colon[1] == '\0' || numeric_token(colon + 1, strlen(colon + 1), &u2)) &&
-		 !(colon == value && colon[1] == '\0') && strchr(colon + 1, ':') == NULL))
+	r = parse_range(value, out);
+	if (r < 0)
 	{
-		if (u1 || u2)
-		{
-			*why = "Numeric tag ranges with units are not supported; ranges without a unit match numeric labels that have no unit.";
-			return false;
-		}
+		*why = "The two ends of the range have units of different kinds.";
+		return false;
+	}
+	if (r > 0)
+	{
 		out->numeric = true;
-		if (colon == NULL)
-		{
-			parse_int(value, vlen, &out->lo);
-			out->hi = out->lo;
-			out->has_lo = out->has_hi = true;
-		}
-		else
-		{
-			if (colon != value)
-				out->has_lo = parse_int(value, (size_t) (colon - value), &out->lo);
-			if (colon[1] != '\0')
-				out->has_hi = parse_int(colon + 1, strlen(colon + 1), &out->hi);
-		}
 		return true;
 	}
+	out->has_lo = out->has_hi = false;
 
 	/* comma-separated regexes */
 	{
@@ -232,16 +359,48 @@ pprof_tagfilter_parse(const PprofEnv *env, const char *text, PprofTagFilter *out
 	return true;
 }
 
+/*
+ * Profile.NumLabelUnits: per key, the first unit any sample gives it; keys
+ * with none are "bytes" for alignment and request, else the key itself.
+ */
+static PprofStr
+label_unit(const PprofProfile *p, PprofStr key)
+{
+	static const char bytes[] = "bytes";
+
+	for (size_t i = 0; i < p->n_labels; i++)
+	{
+		const PprofLabel *l = &p->labels[i];
+		PprofStr	k;
+
+		if (l->str != 0 || l->num_unit == 0)
+			continue;
+		k = pprof_str(p, l->key);
+		if (k.len == key.len && memcmp(k.data, key.data, k.len) == 0)
+			return pprof_str(p, l->num_unit);
+	}
+	if ((key.len == 9 && memcmp(key.data, "alignment", 9) == 0) ||
+		(key.len == 7 && memcmp(key.data, "request", 7) == 0))
+		return (PprofStr) {(const uint8_t *) bytes, 5};
+	return key;
+}
+
 static bool
 str_eq(PprofStr a, PprofStr b)
 {
 	return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
 }
 
+/* A numeric label value against the range, converted as pprof converts it. */
 static bool
-in_range(const PprofTagFilter *t, int64_t v)
+in_range(const PprofTagFilter *t, int64_t v, PprofStr unit)
 {
-	return (!t->has_lo || v >= t->lo) && (!t->has_hi || v <= t->hi);
+	const char *su;
+	double		sv = scale_to((double) v, (const char *) unit.data, unit.len, t->unit, &su);
+
+	if (strcmp(su, t->unit) != 0)
+		return false;
+	return (!t->has_lo || sv >= t->lo) && (!t->has_hi || sv <= t->hi);
 }
 
 /* The tag filter's verdict on sample s (compileTagFilter's closures). */
@@ -257,15 +416,11 @@ tag_matches(const PprofEnv *env, const PprofProfile *p, const PprofSample *s,
 		{
 			const PprofLabel *l = &labels[i];
 
-			/*
-			 * Only labels without a unit: pprof converts a label's unit to
-			 * the range's, and profefe does not implement unit conversion.
-			 */
-			if (l->str != 0 || (l->num == 0 && l->num_unit == 0) || l->num_unit != 0)
+			if (l->str != 0 || (l->num == 0 && l->num_unit == 0))
 				continue;
 			if (t->key.len > 0 && !str_eq(pprof_str(p, l->key), t->key))
 				continue;
-			if (in_range(t, l->num))
+			if (in_range(t, l->num, label_unit(p, pprof_str(p, l->key))))
 				return true;
 		}
 		return false;

@@ -28,8 +28,9 @@ typedef struct PprofTagFilter
 	bool		numeric;
 	bool		has_lo,
 				has_hi;
-	int64_t		lo,
+	double		lo,				/* in `unit` */
 				hi;
+	char		unit[16];		/* pprof's canonical unit of the range, or "" */
 	PprofRegex *regexes;		/* the comma-separated regexes */
 	int			n_regexes;
 } PprofTagFilter;
@@ -49,9 +50,10 @@ typedef struct PprofFilter
 /*
  * Parses a tag filter's text. A value like "N", "N:", ":N" or "N:M" is a
  * numeric range; anything else is a comma-separated list of regexes, which
- * the caller compiles (compile is called once per regex and returns NULL
- * after reporting an error). Returns false with *why set for a numeric
- * range with a unit suffix, which is not supported.
+ * the caller compiles (compile is called once per regex and reports its
+ * own errors). Numbers may carry units (1kb, 10ms), converted as pprof's
+ * measurement package converts them. Returns false with *why set when the
+ * two ends of a range have units of different kinds.
  */
 extern bool pprof_tagfilter_parse(const PprofEnv *env, const char *text, PprofTagFilter *out,
 								  PprofRegex *(*compile) (void *arg, const char *re, size_t len),

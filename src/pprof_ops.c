@@ -242,7 +242,7 @@ tag_arg(FunctionCallInfo fcinfo, int argno, RegexSet *set, const char *option,
 	if (!pprof_tagfilter_parse(env, s, out, compile_regex, set, &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unsupported %s value \"%s\"", option, s),
+				 errmsg("invalid %s range \"%s\"", option, s),
 				 errdetail("%s", why)));
 }
 

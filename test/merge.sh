@@ -145,6 +145,11 @@ edge-unsymbolized.pb.gz	hide => 'libfoo'	-hide=libfoo
 edge-unsymbolized.pb.gz	show => 'main'	-show=main
 edge-nodejs.pb.gz	tagfocus => 'bytes=2048'	-tagfocus=bytes=2048
 edge-nodejs.pb.gz	tagfocus => '2:'	-tagfocus=2:
+edge-nodejs.pb.gz	tagfocus => 'bytes=2kb'	-tagfocus=bytes=2kb
+edge-nodejs.pb.gz	tagfocus => 'bytes=1kb:3kb'	-tagfocus=bytes=1kb:3kb
+edge-nodejs.pb.gz	tagignore => 'bytes=:1kb'	-tagignore=bytes=:1kb
+edge-nodejs.pb.gz	tagfocus => 'bytes=2048b'	-tagfocus=bytes=2048b
+edge-nodejs.pb.gz	tagfocus => 'gc=2'	-tagfocus=gc=2
 edge-nodejs.pb.gz	tagignore => 'gc=:1'	-tagignore=gc=:1
 edge-nodejs.pb.gz	tagfocus => 'span=y', focus => 'render'	-tagfocus=span=y -focus=render
 edge-nodejs.pb.gz	prune_from => 'renderPage'	-prune_from=renderPage
