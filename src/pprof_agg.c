@@ -9,7 +9,8 @@
  * reset after the row, so memory grows with the distinct stacks, not with
  * the number of rows. Partial states travel between parallel workers as
  * an 8-byte profile count followed by the merged profile's protobuf
- * (uncompressed: the bytes only go from a worker to the leader).
+ * (uncompressed: the bytes only go from a worker to the leader), and are
+ * decoded (and validated) once, when the leader combines them.
  *
  * src/pprof_agg.c
  *
@@ -39,6 +40,15 @@ typedef struct MergeState
 	MemoryContext cxt;			/* holds the merger */
 	MemoryContext scratch;		/* per-input decoding, reset after each */
 	PprofMerger *merger;
+
+	/*
+	 * A deserialized state keeps the worker's bytes undecoded until it is
+	 * combined: combine then decodes them once, straight into the left
+	 * state, instead of decoding into a state of their own first.
+	 */
+	uint8_t    *pending;
+	size_t		pending_len;
+	uint64		pending_count;
 } MergeState;
 
 static MemoryContext
@@ -100,6 +110,20 @@ state_add(MergeState *st, const uint8_t *data, size_t len, bool stored, uint64_t
 	MemoryContextReset(st->scratch);
 }
 
+/* Decodes a deserialized state's pending bytes into its merger. */
+static void
+state_materialize(MergeState *st)
+{
+	if (st->pending != NULL)
+	{
+		uint8_t    *raw = st->pending;
+
+		st->pending = NULL;
+		state_add(st, raw, st->pending_len, false, st->pending_count);
+		pfree(raw);
+	}
+}
+
 /* The state's merged profile as raw protobuf, in the current context. */
 static void
 state_encode(MergeState *st, int64 divisor, uint8_t **out, size_t *outlen)
@@ -107,6 +131,7 @@ state_encode(MergeState *st, int64 divisor, uint8_t **out, size_t *outlen)
 	PprofEnv	env;
 	PprofError	err;
 
+	state_materialize(st);
 	pprof_env_init(&env);
 	if (pprof_merger_encode(st->merger, &env, divisor, out, outlen, &err) != PPROF_OK)
 		pprof_report(&err);
@@ -127,6 +152,8 @@ pprof_merge_trans(PG_FUNCTION_ARGS)
 	}
 	if (st == NULL)
 		st = state_create(aggcxt);
+	else
+		state_materialize(st);
 	p = PG_GETARG_PPROF_P(1);
 	state_add(st, (const uint8_t *) VARDATA_ANY(p), VARSIZE_ANY_EXHDR(p), true, 1);
 	PG_RETURN_POINTER(st);
@@ -151,6 +178,14 @@ pprof_merge_combine(PG_FUNCTION_ARGS)
 	}
 	if (a == NULL)
 		a = state_create(aggcxt);
+	else
+		state_materialize(a);
+	if (b->pending != NULL)
+	{
+		/* a worker's state, still as bytes: decode it once, into a */
+		state_add(a, b->pending, b->pending_len, false, b->pending_count);
+		PG_RETURN_POINTER(a);
+	}
 	old = MemoryContextSwitchTo(a->scratch);
 	state_encode(b, 1, &raw, &len);
 	MemoryContextSwitchTo(old);
@@ -205,8 +240,15 @@ pprof_merge_deserial(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid pprof_merge state"),
 				 errdetail("The state claims to hold no profiles.")));
+	/*
+	 * Keep the bytes; they are decoded, and so validated, when the state is
+	 * combined or otherwise used (state_materialize), never trusted as is.
+	 */
 	st = state_create(aggcxt);
-	state_add(st, data + 8, len - 8, false, count);
+	st->pending = MemoryContextAlloc(aggcxt, len - 8 > 0 ? len - 8 : 1);
+	memcpy(st->pending, data + 8, len - 8);
+	st->pending_len = len - 8;
+	st->pending_count = count;
 	PG_RETURN_POINTER(st);
 }
 
