@@ -76,6 +76,10 @@ SELECT name,
 SELECT func, flat, round(flat_pct::numeric, 2) AS "flat%", round(sum_pct::numeric, 2) AS "sum%",
        cum, round(cum_pct::numeric, 2) AS "cum%"
   FROM examples, pprof_top(p, 'cpu', 10) WHERE name = 'i1-cpu';
+\echo 'Top CPU functions of the four instances merged (pprof_merge), /checkout only (pprof_filter):'
+SELECT func, flat, round(flat_pct::numeric, 2) AS "flat%", cum
+  FROM pprof_top((SELECT pprof_merge(pprof_filter(p, tagfocus => 'route=/checkout'))
+                    FROM examples WHERE name LIKE 'i_-cpu'), 'cpu', 5);
 \echo 'CPU per route label, summed over the four instances (pprof_samples):'
 SELECT s.labels->>'route' AS route, sum(s.value[2]) / 1000000 AS cpu_ms, count(*) AS samples
   FROM examples, pprof_samples(p) s WHERE name LIKE 'i_-cpu'
