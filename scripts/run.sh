@@ -81,7 +81,7 @@ SELECT func, flat, round(flat_pct::numeric, 2) AS "flat%", cum
   FROM pprof_top((SELECT pprof_merge(pprof_filter(p, tagfocus => 'route=/checkout'))
                     FROM examples WHERE name LIKE 'i_-cpu'), 'cpu', 5);
 \echo 'CPU per route label, summed over the four instances (pprof_samples):'
-SELECT s.labels->>'route' AS route, sum(s.value[2]) / 1000000 AS cpu_ms, count(*) AS samples
+SELECT s.labels->>'route' AS route, (sum(s.value[2]) / 1000000)::bigint AS cpu_ms, count(*) AS samples
   FROM examples, pprof_samples(p) s WHERE name LIKE 'i_-cpu'
  GROUP BY 1 ORDER BY 2 DESC;
 SELECT split_part(name, '-', 2) AS type, count(*) AS profiles,
