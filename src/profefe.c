@@ -189,6 +189,8 @@ pprof_string_to_text(PprofStr s)
 	StringInfoData buf;
 	int			enc = GetDatabaseEncoding();
 
+	if (len == 0)
+		return cstring_to_text("");
 	if (memchr(p, '\0', len) == NULL && pg_verifymbstr(p, len, true))
 		return cstring_to_text_with_len(p, len);
 
