@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -244,6 +245,18 @@ static inline PprofStr
 pprof_str(const PprofProfile *p, int64_t idx)
 {
 	return p->strings[idx];
+}
+
+/* Byte-wise comparison, as Go compares strings. */
+static inline int
+pprof_str_cmp(PprofStr a, PprofStr b)
+{
+	size_t		n = a.len < b.len ? a.len : b.len;
+	int			c = n ? memcmp(a.data, b.data, n) : 0;
+
+	if (c != 0)
+		return c;
+	return a.len < b.len ? -1 : a.len > b.len;
 }
 
 /* The values of sample i. */

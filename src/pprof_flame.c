@@ -20,17 +20,6 @@ xalloc(const PprofEnv *env, size_t n)
 	return env->alloc.alloc(env->alloc.allocator_data, n > 0 ? n : 1);
 }
 
-static int
-str_cmp(PprofStr a, PprofStr b)
-{
-	size_t		n = a.len < b.len ? a.len : b.len;
-	int			c = n ? memcmp(a.data, b.data, n) : 0;
-
-	if (c != 0)
-		return c;
-	return a.len < b.len ? -1 : a.len > b.len;
-}
-
 /* qsort has no context argument; one tree is built at a time per process */
 static const PprofStr *cmp_names;
 static const uint32_t *cmp_seq;
@@ -38,7 +27,7 @@ static const uint32_t *cmp_seq;
 static int
 frame_name_cmp(const void *x, const void *y)
 {
-	return str_cmp(cmp_names[*(const uint32_t *) x], cmp_names[*(const uint32_t *) y]);
+	return pprof_str_cmp(cmp_names[*(const uint32_t *) x], cmp_names[*(const uint32_t *) y]);
 }
 
 /* A sample's stack as frame ranks, root first, in the shared seq array. */
@@ -171,67 +160,48 @@ pprof_flame_build(const PprofEnv *env, const PprofProfile *p, int idx, PprofFlam
 	{
 		const Stack *st = &stacks[k];
 		const uint32_t *cur = seq + st->off;
-		uint32_t	lcp = 0;
+		uint32_t	lcp = 0,
+					prev_len = 0;
 
 		if ((k & 0x3fff) == 0x3fff && env->tick)
 			env->tick(env->tick_arg);
 		if (k > 0)
 		{
-			const Stack *pv = &stacks[k - 1];
-			const uint32_t *prev = seq + pv->off;
-			uint32_t	n = pv->len < st->len ? pv->len : st->len;
+			const uint32_t *prev = seq + stacks[k - 1].off;
+			uint32_t	n;
 
+			prev_len = stacks[k - 1].len;
+			n = prev_len < st->len ? prev_len : st->len;
 			while (lcp < n && prev[lcp] == cur[lcp])
 				lcp++;
-			/* the previous stack's node at depth lcp is our new node's older sibling */
-			for (uint32_t d = lcp; d < st->len; d++)
-			{
-				uint32_t	parent = d == 0 ? 0 : path[d - 1];
-				uint32_t	prev_sibling = (d == lcp && d < pv->len) ? path[d] : 0;
-				uint32_t	c;
-
-				if (out->n_nodes == cap)
-				{
-					PprofFlameNode *nn = xalloc(env, cap * 2 * sizeof(PprofFlameNode));
-
-					memcpy(nn, out->nodes, cap * sizeof(PprofFlameNode));
-					out->nodes = nn;
-					cap *= 2;
-				}
-				c = (uint32_t) out->n_nodes++;
-				memset(&out->nodes[c], 0, sizeof(PprofFlameNode));
-				out->nodes[c].frame = order[cur[d]];
-				out->nodes[c].parent = parent;
-				out->nodes[c].depth = d + 1;
-				if (prev_sibling)
-					out->nodes[prev_sibling].next_sibling = c;
-				else
-					out->nodes[parent].first_child = c;
-				path[d] = c;
-			}
 		}
-		else
+		/* new nodes for the frames past the shared prefix */
+		for (uint32_t d = lcp; d < st->len; d++)
 		{
-			for (uint32_t d = 0; d < st->len; d++)
+			uint32_t	parent = d == 0 ? 0 : path[d - 1];
+
+			/* the previous stack's node at depth lcp is the older sibling */
+			uint32_t	prev_sibling = (d == lcp && d < prev_len) ? path[d] : 0;
+			uint32_t	c;
+
+			if (out->n_nodes == cap)
 			{
-				uint32_t	c;
+				PprofFlameNode *nn = xalloc(env, cap * 2 * sizeof(PprofFlameNode));
 
-				if (out->n_nodes == cap)
-				{
-					PprofFlameNode *nn = xalloc(env, cap * 2 * sizeof(PprofFlameNode));
-
-					memcpy(nn, out->nodes, cap * sizeof(PprofFlameNode));
-					out->nodes = nn;
-					cap *= 2;
-				}
-				c = (uint32_t) out->n_nodes++;
-				memset(&out->nodes[c], 0, sizeof(PprofFlameNode));
-				out->nodes[c].frame = order[cur[d]];
-				out->nodes[c].parent = d == 0 ? 0 : path[d - 1];
-				out->nodes[c].depth = d + 1;
-				out->nodes[out->nodes[c].parent].first_child = c;
-				path[d] = c;
+				memcpy(nn, out->nodes, cap * sizeof(PprofFlameNode));
+				out->nodes = nn;
+				cap *= 2;
 			}
+			c = (uint32_t) out->n_nodes++;
+			memset(&out->nodes[c], 0, sizeof(PprofFlameNode));
+			out->nodes[c].frame = order[cur[d]];
+			out->nodes[c].parent = parent;
+			out->nodes[c].depth = d + 1;
+			if (prev_sibling)
+				out->nodes[prev_sibling].next_sibling = c;
+			else
+				out->nodes[parent].first_child = c;
+			path[d] = c;
 		}
 		for (uint32_t d = 0; d < st->len; d++)
 			out->nodes[path[d]].total += st->w;

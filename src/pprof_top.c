@@ -52,17 +52,6 @@ is_diff_base(const PprofProfile *p, size_t s)
 	return false;
 }
 
-static int
-name_cmp(PprofStr a, PprofStr b)
-{
-	size_t		n = a.len < b.len ? a.len : b.len;
-	int			c = n ? memcmp(a.data, b.data, n) : 0;
-
-	if (c != 0)
-		return c;
-	return a.len < b.len ? -1 : a.len > b.len;
-}
-
 /* qsort has no context argument; the top is computed by one thread at a time */
 static const PprofStr *sort_names;
 
@@ -77,7 +66,7 @@ row_cmp(const void *x, const void *y)
 
 	if (fa != fb)
 		return fa > fb ? -1 : 1;
-	c = name_cmp(sort_names[a->frame], sort_names[b->frame]);
+	c = pprof_str_cmp(sort_names[a->frame], sort_names[b->frame]);
 	if (c != 0)
 		return c;
 	fa = abs64(a->cum);
