@@ -12,7 +12,8 @@ MODULE_big  = profefe
 OBJS        = src/profefe.o src/pprof_codec.o src/pprof_wire.o src/pprof_store.o \
               src/pprof_frames.o src/pprof_top.o src/pprof_flame.o \
               src/pprof_merge.o src/pprof_filter.o \
-              src/pprof_type.o src/pprof_accessors.o src/pprof_read.o src/pprof_agg.o src/pprof_ops.o
+              src/pprof_type.o src/pprof_accessors.o src/pprof_read.o src/pprof_agg.o src/pprof_ops.o \
+              src/profefe_id.o
 DATA        = $(wildcard sql/profefe--*.sql)
 PGFILEDESC  = "profefe - pprof profiles in PostgreSQL"
 

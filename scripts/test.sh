@@ -70,7 +70,7 @@ echo "== regress"
 mkdir -p "$WORK/regress"
 ln -s "$ROOT/sql_tests" "$WORK/regress/sql"
 ln -s "$ROOT/expected" "$WORK/regress/expected"
-tests=(setup pprof_type accessors read merge)
+tests=(setup pprof_type accessors read merge store)
 REGRESS=$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress
 "$REGRESS" --inputdir="$WORK/regress" --outputdir="$WORK/regress-out" \
     --bindir="$(pg_config --bindir)" --use-existing --dbname=$DB \

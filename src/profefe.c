@@ -24,6 +24,9 @@ PG_MODULE_MAGIC;
 /* Default cap on a decompressed profile: 256MB. */
 int			profefe_max_profile_size = 256 * 1024 * 1024;
 
+/* profefe.retention, read by apply_retention() */
+char	   *profefe_retention = NULL;
+
 /*
  * gzip level of profiles handed out (pprof::bytea, text and binary output):
  * fast, like Go's runtime/pprof. zstd level of stored profiles: zstd's
@@ -48,6 +51,15 @@ _PG_init(void)
 							PGC_SUSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
+	DefineCustomStringVariable("profefe.retention",
+							   "How long stored profiles are kept.",
+							   "apply_retention() drops partitions and deletes profiles older "
+							   "than this interval.",
+							   &profefe_retention,
+							   "5 days",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("profefe");
 }
 

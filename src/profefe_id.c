@@ -1,0 +1,61 @@
+/*-------------------------------------------------------------------------
+ *
+ * profefe_id.c
+ *	  Profile ids: 20 characters of base32hex (0-9, a-v), URL-safe, sorting
+ *	  by creation time: 4 bytes of Unix seconds (big endian) followed by
+ *	  8 random bytes, the shape of the xid ids profefe's collector used.
+ *
+ * src/profefe_id.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "compat.h"
+
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "port.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(profefe_new_id);
+
+/* profefe_new_id(created_at timestamptz) RETURNS text */
+Datum
+profefe_new_id(PG_FUNCTION_ARGS)
+{
+	TimestampTz ts = PG_GETARG_TIMESTAMPTZ(0);
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuv";
+	uint8		raw[12];
+	char		out[21];
+	int64		secs;
+	uint32		s32;
+	uint64		acc = 0;
+	int			bits = 0,
+				n = 0;
+
+	secs = ts / USECS_PER_SEC + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	s32 = secs < 0 ? 0 : secs > (int64) UINT32_MAX ? UINT32_MAX : (uint32) secs;
+	raw[0] = (uint8) (s32 >> 24);
+	raw[1] = (uint8) (s32 >> 16);
+	raw[2] = (uint8) (s32 >> 8);
+	raw[3] = (uint8) s32;
+	if (!pg_strong_random(raw + 4, 8))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random profile id")));
+	/* 96 bits, most significant first, 5 at a time (the last group padded) */
+	for (int i = 0; i < 12; i++)
+	{
+		acc = (acc << 8) | raw[i];
+		bits += 8;
+		while (bits >= 5)
+		{
+			out[n++] = digits[(acc >> (bits - 5)) & 31];
+			bits -= 5;
+		}
+	}
+	if (bits > 0)
+		out[n++] = digits[(acc << (5 - bits)) & 31];
+	out[n] = '\0';
+	PG_RETURN_TEXT_P(cstring_to_text(out));
+}
