@@ -1,0 +1,26 @@
+# The store under concurrency and through pg_dump (sourced by scripts/test.sh).
+
+echo "== store: concurrent saves from 4 sessions"
+for s in 1 2 3 4; do
+    q -q -c "SELECT count(save_profile('concurrent', 'cpu', data, jsonb_build_object('session', '$s'),
+                                        instance_id => 'session-$s'))
+               FROM fixtures, generate_series(1, 50) WHERE name = 'i$s-cpu.pb.gz'" > "$WORK/conc-$s.out" 2>&1 &
+done
+wait
+read -r rows ids < <(q -F ' ' -c "SELECT count(*), count(DISTINCT profile_id) FROM profefe.profiles WHERE service = 'concurrent'")
+if [ "$rows" = 200 ] && [ "$ids" = 200 ] && ! grep -q ERROR "$WORK"/conc-*.out; then
+    pass; echo "200 profiles saved by 4 sessions, 200 distinct ids"
+else
+    cat "$WORK"/conc-*.out | head -5; fail "concurrent saves ($rows rows, $ids ids)"
+fi
+
+echo "== store: pg_dump / restore of the whole database"
+psql -q -d postgres -c "CREATE DATABASE store_restored" >/dev/null
+"$PG_BIN/pg_dump" -d $DB -f "$WORK/store-dump.sql" 2>"$WORK/store-dump.err" \
+  && psql -q -X -d store_restored -v ON_ERROR_STOP=1 -f "$WORK/store-dump.sql" >/dev/null 2>"$WORK/store-restore.err"
+sig="SELECT count(*) || ':' || md5(string_agg(profile_id || service || type || labels::text || created_at::text ||
+            coalesce(md5(profile::bytea), md5(trace)), ',' ORDER BY profile_id)) FROM profefe.profiles"
+a=$(q -c "$sig")
+b=$(psql -X -At -d store_restored -c "$sig" 2>&1)
+if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; echo "profiles restored: ${a%%:*}"; else
+    echo "before: $a / after: $b"; head -5 "$WORK/store-dump.err" "$WORK/store-restore.err"; fail "store dump/restore"; fi
