@@ -73,6 +73,7 @@ bench: all build/codec_bench
 	bench/decode.sh
 	bench/read.sh
 	bench/merge.sh
+	bench/store.sh
 
 test:
 	scripts/test.sh
