@@ -84,6 +84,14 @@ SELECT func, flat, round(flat_pct::numeric, 2) AS "flat%", cum
 SELECT s.labels->>'route' AS route, (sum(s.value[2]) / 1000000)::bigint AS cpu_ms, count(*) AS samples
   FROM examples, pprof_samples(p) s WHERE name LIKE 'i_-cpu'
  GROUP BY 1 ORDER BY 2 DESC;
+\echo 'The store: the four instances saved with labels, found and merged by label:'
+SELECT count(save_profile('gen', split_part(name, '-', 2), p::bytea,
+                          jsonb_build_object('instance', split_part(name, '-', 1)),
+                          instance_id => split_part(name, '-', 1))) AS saved
+  FROM examples WHERE name ~ '^i[1-4]-(cpu|heap)$';
+SELECT type, instance_id, labels FROM find_profiles('gen', labels => '{"instance": "i2"}');
+SELECT pprof_total(merge_profiles('gen', 'cpu', now() - interval '1 year', now() + interval '1 day'), 'cpu') / 1000000
+       AS cpu_ms_of_all_instances;
 SELECT split_part(name, '-', 2) AS type, count(*) AS profiles,
        sum(pprof_total(p)) AS total_of_default_type
   FROM examples WHERE name LIKE 'i_-%'
