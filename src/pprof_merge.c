@@ -117,8 +117,8 @@ struct PprofMerger
 
 	/* strings: bytes in a pool, (offset, len) per id */
 	ARRAY(char, pool);
-	ARRAY(uint64_t, str_off);	/* offset << 24 | len is not enough: keep two arrays */
-	ARRAY(uint32_t, str_len);
+	ARRAY(uint64_t, str_off);	/* per string id: offset into pool */
+	ARRAY(uint32_t, str_len);	/* per string id: length */
 	HTab		strings;
 
 	ARRAY(MMapping, mappings);
