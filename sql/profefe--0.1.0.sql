@@ -66,6 +66,10 @@ CREATE FUNCTION pprof_default_sample_type(p pprof) RETURNS text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION pprof_default_sample_type(pprof) IS 'the default sample type named by the profile, NULL when none';
 
+CREATE FUNCTION pprof_summary(p pprof, OUT "time" timestamptz, OUT sample_count bigint)
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_summary(pprof) IS 'pprof_time and pprof_sample_count from one decode';
+
 CREATE FUNCTION pprof_total(p pprof, sample_type text DEFAULT NULL) RETURNS bigint
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION pprof_total(pprof, text) IS 'sum of one sample type''s values; NULL sample_type means pprof''s default';
@@ -242,6 +246,7 @@ CREATE FUNCTION save_profile(service text, type text, data bytea, labels jsonb D
 DECLARE
     p pprof;
     t timestamptz;
+    n bigint;
     id text;
 BEGIN
     PERFORM check_service_type(service, type, true);
@@ -252,7 +257,8 @@ BEGIN
     END IF;
     IF type <> 'trace' THEN
         p := data::pprof;                        -- validates, or raises 22P03/54000
-        t := coalesce(pprof_time(p), save_profile.created_at, now());
+        SELECT s.time, s.sample_count INTO t, n FROM pprof_summary(p) s;
+        t := coalesce(t, save_profile.created_at, now());
     ELSE
         t := coalesce(save_profile.created_at, now());
     END IF;
@@ -260,8 +266,7 @@ BEGIN
     id := profefe_new_id(t);
     INSERT INTO profiles (profile_id, service, type, instance_id, labels, created_at, profile, trace, size, sample_count)
     VALUES (id, service, type, instance_id, labels, t, p,
-            CASE WHEN type = 'trace' THEN data END, length(data),
-            CASE WHEN p IS NOT NULL THEN pprof_sample_count(p) END);
+            CASE WHEN type = 'trace' THEN data END, length(data), n);
     RETURN id;
 END $$;
 COMMENT ON FUNCTION save_profile(text, text, bytea, jsonb, timestamptz, text) IS 'validate and store a profile; returns its id';

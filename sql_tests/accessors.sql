@@ -39,3 +39,8 @@ CREATE TABLE acc (id int, p pprof);
 INSERT INTO acc SELECT row_number() OVER (ORDER BY name), data::pprof FROM fixtures WHERE name LIKE 'i1-%';
 INSERT INTO acc VALUES (100, NULL);
 SELECT count(*), count(pprof_total(p)), sum(pprof_sample_count(p)) > 0 AS has_samples FROM acc;
+
+-- pprof_summary: the time and sample count from one decode.
+SELECT bool_and(s.time IS NOT DISTINCT FROM pprof_time(p) AND s.sample_count = pprof_sample_count(p)) AS summary_agrees
+  FROM acc, pprof_summary(p) s WHERE p IS NOT NULL;
+SELECT * FROM pprof_summary((SELECT data::pprof FROM fixtures WHERE name = 'valid-no-time.pb'));

@@ -27,6 +27,7 @@ PG_FUNCTION_INFO_V1(pprof_duration);
 PG_FUNCTION_INFO_V1(pprof_sample_count);
 PG_FUNCTION_INFO_V1(pprof_default_sample_type);
 PG_FUNCTION_INFO_V1(pprof_total);
+PG_FUNCTION_INFO_V1(pprof_summary);
 
 /* pprof_sample_types(p) RETURNS TABLE(type text, unit text) */
 Datum
@@ -76,22 +77,48 @@ pprof_period(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(prof.period);
 }
 
+/* time_nanos as a timestamptz (floor to microseconds, like Go's time.Unix). */
+static TimestampTz
+nanos_to_timestamptz(int64 ns)
+{
+	TimestampTz ts = ns / 1000 - (ns % 1000 < 0 ? 1 : 0);
+
+	return ts - (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+}
+
 /* pprof_time(p): time_nanos as timestamptz, NULL when unset (0). */
 Datum
 pprof_time(PG_FUNCTION_ARGS)
 {
 	PprofProfile prof;
-	int64		ns;
-	TimestampTz ts;
 
 	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
-	ns = prof.time_nanos;
-	if (ns == 0)
+	if (prof.time_nanos == 0)
 		PG_RETURN_NULL();
-	/* Floor division: times before 1970 round down, like Go's time.Unix. */
-	ts = ns / 1000 - (ns % 1000 < 0 ? 1 : 0);
-	ts -= (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-	PG_RETURN_TIMESTAMPTZ(ts);
+	PG_RETURN_TIMESTAMPTZ(nanos_to_timestamptz(prof.time_nanos));
+}
+
+/*
+ * pprof_summary(p, OUT time, OUT sample_count): what save_profile needs,
+ * from one decode.
+ */
+Datum
+pprof_summary(PG_FUNCTION_ARGS)
+{
+	PprofProfile prof;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
+	if (prof.time_nanos == 0)
+		nulls[0] = true;
+	else
+		values[0] = TimestampTzGetDatum(nanos_to_timestamptz(prof.time_nanos));
+	values[1] = Int64GetDatum((int64) prof.n_sample);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
 /* pprof_duration(p): duration_nanos as an interval (microsecond precision). */
