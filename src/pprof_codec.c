@@ -77,6 +77,25 @@ z_free(voidpf opaque, voidpf p)
 	env_free((const PprofEnv *) opaque, p);
 }
 
+void *
+pprof_grow(const PprofEnv *env, void *arr, size_t n, size_t *cap, size_t more, size_t elem)
+{
+	size_t		ncap;
+	void	   *narr;
+
+	if (n + more <= *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : 64;
+	while (ncap < n + more)
+		ncap *= 2;
+	narr = env_alloc(env, ncap * elem);
+	if (n > 0)
+		memcpy(narr, arr, n * elem);
+	env_free(env, arr);
+	*cap = ncap;
+	return narr;
+}
+
 bool
 pprof_is_gzip(const uint8_t *data, size_t len)
 {

@@ -247,6 +247,14 @@ pprof_str(const PprofProfile *p, int64_t idx)
 	return p->strings[idx];
 }
 
+/*
+ * Makes room for `more` elements in a growable array of `elem`-byte
+ * elements holding n, doubling its capacity *cap; returns the (possibly
+ * new) array, the old one freed.
+ */
+extern void *pprof_grow(const PprofEnv *env, void *arr, size_t n, size_t *cap,
+						size_t more, size_t elem);
+
 /* Byte-wise comparison, as Go compares strings. */
 static inline int
 pprof_str_cmp(PprofStr a, PprofStr b)

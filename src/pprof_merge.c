@@ -155,23 +155,14 @@ m_free(PprofMerger *m, void *p, size_t n)
 	}
 }
 
-/* Makes room for `more` elements in a growable array. */
+/* Makes room for `more` elements in a growable array, counting the bytes. */
 static void *
 m_grow(PprofMerger *m, void *arr, size_t n, size_t *cap, size_t more, size_t elem)
 {
-	size_t		ncap;
-	void	   *narr;
+	size_t		before = *cap;
+	void	   *narr = pprof_grow(&m->env, arr, n, cap, more, elem);
 
-	if (n + more <= *cap)
-		return arr;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < n + more)
-		ncap *= 2;
-	narr = m_alloc(m, ncap * elem);
-	if (n)
-		memcpy(narr, arr, n * elem);
-	m_free(m, arr, *cap * elem);
-	*cap = ncap;
+	m->bytes += (*cap - before) * elem;
 	return narr;
 }
 

@@ -163,25 +163,11 @@ want(Parser *ps, const Field *f, int wt, const char *msg)
 				f->num, msg, f->at - ps->start, f->wt, wt);
 }
 
-/* Makes room for `more` elements in a shared array, doubling. */
-static void *
+/* Makes room for `more` elements in a shared array. */
+static inline void *
 grow(Parser *ps, void *arr, size_t n, size_t *cap, size_t more, size_t elem)
 {
-	size_t		ncap;
-	void	   *narr;
-
-	if (n + more <= *cap)
-		return arr;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < n + more)
-		ncap *= 2;
-	narr = ps->env->alloc.alloc(ps->env->alloc.allocator_data, ncap * elem);
-	if (n > 0)
-		memcpy(narr, arr, n * elem);
-	if (arr != NULL && ps->env->alloc.free != NULL)
-		ps->env->alloc.free(ps->env->alloc.allocator_data, arr);
-	*cap = ncap;
-	return narr;
+	return pprof_grow(ps->env, arr, n, cap, more, elem);
 }
 
 /* Appends a repeated uint64/int64 field, packed (wire type 2) or not. */
