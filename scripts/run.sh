@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # The quickstart (`./dev run` / `make run`): builds and installs profefe,
-# starts a local PostgreSQL cluster in a folder of the project's own
-# (.profefe/, as the unprivileged `postgres` user when run as root), creates
-# the extension, loads example Go profiles and prints what they hold.
-# The cluster keeps running afterwards; `./dev stop` stops it.
+# then starts the embedded default:
+#   - a PostgreSQL cluster in a folder of the project's own (.profefe/pg, as
+#     the unprivileged `postgres` user when run as root), database `profefe`
+#     with the extension (kept between runs: stored profiles survive);
+#   - profefe-collector on :10100 (profefe's HTTP API);
+#   - examples/hotapp, a Go service that pushes its CPU, heap, allocs,
+#     goroutine, mutex and block profiles every 10 s;
+# and prints what to run next. Everything keeps running; `./dev stop` stops it.
 #
-# Settings (environment): PROFEFE_HOME (cluster folder, default ./.profefe),
-# PROFEFE_PGPORT (default 55432).
+# Settings (environment):
+#   PROFEFE_DB       a libpq connection string: use that PostgreSQL instead of
+#                    the local cluster (it needs the extension installed;
+#                    `./dev run --db CONNINFO` sets it)
+#   PROFEFE_HOME     folder for the cluster, logs and pid files (default ./.profefe)
+#   PROFEFE_PGPORT   local cluster port (default 55432)
+#   PROFEFE_PORT     collector port (default 10100)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,88 +29,106 @@ if [ "$(id -u)" = 0 ] && [ -z "${PROFEFE_HOME:-}" ] \
     HOME_DIR=/var/lib/profefe/$(echo "$ROOT" | md5sum | cut -c1-8)
 fi
 PGDIR=$HOME_DIR/pg
+PORT=${PROFEFE_PORT:-10100}
+DB=${PROFEFE_DB:-}
+mkdir -p "$HOME_DIR"
+
+stop_pid() { # pid file
+    local pid
+    [ -f "$1" ] || return 0
+    pid=$(cat "$1")
+    if kill -TERM "$pid" 2>/dev/null; then
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    rm -f "$1"
+}
 
 if [ "${1:-}" = stop ]; then
+    stop_pid "$HOME_DIR/hotapp.pid"
+    stop_pid "$HOME_DIR/collector.pid"
     cluster_stop "$PGDIR"
-    echo "profefe: stopped the cluster in $PGDIR"
+    echo "profefe: stopped the example service, the collector and the cluster in $PGDIR"
     exit 0
 fi
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
-echo "profefe: building and installing the extension"
+echo "profefe: building and installing the extension, the collector and the example service"
 make -s all >/dev/null
 $SUDO make -s install >/dev/null
+export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=${GOCACHE:-$ROOT/build/gocache} GOFLAGS=
+go build -o build/hotapp ./examples/hotapp
 
-cluster_stop "$PGDIR"
-cluster_start "$PGDIR" "${PROFEFE_PGPORT:-55432}"
-echo "profefe: PostgreSQL is running in $PGDIR (socket), port $PGPORT"
+# a previous run's processes make way
+stop_pid "$HOME_DIR/hotapp.pid"
+stop_pid "$HOME_DIR/collector.pid"
 
-# The quickstart's database is rebuilt on every run, so it always matches
-# the extension just installed.
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS profefe" -c "CREATE DATABASE profefe"
-psql -X -q -d profefe -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f - <<SQL
-CREATE EXTENSION profefe;
-CREATE TABLE public.examples (name text PRIMARY KEY, p profefe.pprof NOT NULL);
-SQL
+if [ -z "$DB" ]; then
+    cluster_stop "$PGDIR"
+    cluster_start "$PGDIR" "${PROFEFE_PGPORT:-55432}"
+    echo "profefe: PostgreSQL is running in $PGDIR (socket), port $PGPORT"
+    if [ -z "$(psql -X -At -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'profefe'")" ]; then
+        psql -X -q -d postgres -c "CREATE DATABASE profefe"
+    fi
+    DB="host=$PGDIR port=$PGPORT dbname=profefe user=$PGUSER"
+else
+    echo "profefe: using the PostgreSQL given: $DB"
+fi
+psql -X -q "$DB" -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+    -c "CREATE EXTENSION IF NOT EXISTS profefe" -c "ALTER EXTENSION profefe UPDATE"
 
-# Load the example profiles through the validating cast (as a client would:
-# the bytes travel as a bytea parameter, not through a server-side file).
-for f in test/fixtures/*.pb.gz; do
-    name=$(basename "$f" .pb.gz)
-    printf '%s\t\\\\x%s\n' "$name" "$(od -An -v -tx1 "$f" | tr -d ' \n')"
-done | psql -X -q -d profefe -v ON_ERROR_STOP=1 \
-    -c "CREATE TEMP TABLE incoming (name text, data bytea)" \
-    -c "\\copy incoming FROM STDIN" \
-    -c "INSERT INTO public.examples SELECT name, data::profefe.pprof FROM incoming
-        ON CONFLICT (name) DO UPDATE SET p = EXCLUDED.p"
+# the collector, then the example service pushing to it
+nohup build/profefe-collector -addr ":$PORT" -db "$DB" > "$HOME_DIR/collector.log" 2>&1 &
+echo $! > "$HOME_DIR/collector.pid"
+for i in $(seq 1 50); do
+    curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
+    if [ "$i" = 50 ] || ! kill -0 "$(cat "$HOME_DIR/collector.pid")" 2>/dev/null; then
+        cat "$HOME_DIR/collector.log"; echo "profefe: the collector did not start" >&2; exit 1
+    fi
+    sleep 0.1
+done
+echo "profefe: profefe-collector is listening on :$PORT (log: $HOME_DIR/collector.log)"
+
+nohup build/hotapp -collector "http://127.0.0.1:$PORT" -service hotapp -labels "region=local,version=1.0" \
+    -cpu 5s -interval 10s -listen 127.0.0.1:6060 > "$HOME_DIR/hotapp.log" 2>&1 &
+echo $! > "$HOME_DIR/hotapp.pid"
+echo "profefe: examples/hotapp is pushing its profiles every 10 s (log: $HOME_DIR/hotapp.log)"
+
+FROM=$(date -u +%Y-%m-%dT00:00:00)
+TO=$(date -u -d tomorrow +%Y-%m-%dT00:00:00)
+API="http://localhost:$PORT/api/0"
+printf 'profefe: waiting for its first CPU profile'
+for _ in $(seq 1 60); do
+    curl -sf -o /dev/null "$API/profiles?service=hotapp&type=cpu&from=$FROM&to=$TO" && break
+    printf '.'; sleep 0.5
+done
+echo
 
 echo
-echo "profefe: example profiles (Go runtime profiles of four instances + a large synthetic one)"
-psql -X -q -d profefe -P footer=off <<'SQL'
+echo "profefe: the example's hot functions, merged over today (go tool pprof -top on the merge URL):"
+export PPROF_TMPDIR=$HOME_DIR/pprof
+go tool pprof -top "$API/profiles/merge?service=hotapp&type=cpu&from=$FROM&to=$TO" 2>&1 | head -16
+
+echo
+echo "profefe: the same store in SQL:"
+psql -X -q "$DB" -P footer=off <<'SQL'
 SET search_path = profefe, public;
-SELECT name,
-       pprof_period_type(p) AS period_type,
-       (SELECT string_agg(type, ',') FROM pprof_sample_types(p)) AS sample_types,
-       pprof_sample_count(p) AS samples,
-       coalesce(pprof_default_sample_type(p),
-                (SELECT type FROM pprof_sample_types(p) WITH ORDINALITY t(type, unit, n) ORDER BY n DESC LIMIT 1)) AS default_type,
-       pprof_total(p) AS default_total,
-       pprof_duration(p) AS duration,
-       pg_column_size(p) AS stored_bytes
-  FROM examples
- WHERE name LIKE 'i1-%' OR name = 'large-cpu'
- ORDER BY name;
-\echo 'Top CPU functions of instance 1 (the rows of go tool pprof -top):'
-SELECT func, flat, round(flat_pct::numeric, 2) AS "flat%", round(sum_pct::numeric, 2) AS "sum%",
-       cum, round(cum_pct::numeric, 2) AS "cum%"
-  FROM examples, pprof_top(p, 'cpu', 10) WHERE name = 'i1-cpu';
-\echo 'Top CPU functions of the four instances merged (pprof_merge), /checkout only (pprof_filter):'
-SELECT func, flat, round(flat_pct::numeric, 2) AS "flat%", cum
-  FROM pprof_top((SELECT pprof_merge(pprof_filter(p, tagfocus => 'route=/checkout'))
-                    FROM examples WHERE name LIKE 'i_-cpu'), 'cpu', 5);
-\echo 'CPU per route label, summed over the four instances (pprof_samples):'
-SELECT s.labels->>'route' AS route, (sum(s.value[2]) / 1000000)::bigint AS cpu_ms, count(*) AS samples
-  FROM examples, pprof_samples(p) s WHERE name LIKE 'i_-cpu'
- GROUP BY 1 ORDER BY 2 DESC;
-\echo 'The store: the four instances saved with labels, found and merged by label:'
-SELECT count(save_profile('gen', split_part(name, '-', 2), p::bytea,
-                          jsonb_build_object('instance', split_part(name, '-', 1)),
-                          instance_id => split_part(name, '-', 1))) AS saved
-  FROM examples WHERE name ~ '^i[1-4]-(cpu|heap)$';
-SELECT type, instance_id, labels FROM find_profiles('gen', labels => '{"instance": "i2"}');
-SELECT pprof_total(merge_profiles('gen', 'cpu', now() - interval '1 year', now() + interval '1 day'), 'cpu') / 1000000
-       AS cpu_ms_of_all_instances;
-SELECT split_part(name, '-', 2) AS type, count(*) AS profiles,
-       sum(pprof_total(p)) AS total_of_default_type
-  FROM examples WHERE name LIKE 'i_-%'
- GROUP BY 1 ORDER BY 1;
+SELECT type, count(*) AS profiles, max(created_at) AS newest, sum(size) AS bytes
+  FROM find_profiles('hotapp') GROUP BY type ORDER BY type;
+\echo 'Top CPU functions of everything hotapp sent today (merge_profiles + pprof_top):'
+SELECT func, flat, round(flat_pct::numeric, 2) AS "flat%", cum, round(cum_pct::numeric, 2) AS "cum%"
+  FROM pprof_top(merge_profiles('hotapp', 'cpu', date_trunc('day', now()), now(), '{"region": "local"}'), 'cpu', 8);
 SQL
+
+PSQL_CMD="psql '$DB'"
 cat <<EOF
 
-profefe: the cluster keeps running. Connect with:
-    psql -h $PGDIR -p $PGPORT -U $PGUSER -d profefe
-  e.g. SELECT name, profefe.pprof_total(p, 'cpu') FROM examples WHERE name LIKE '%cpu%';
-  a flame graph: psql ... -Atc "SELECT profefe.pprof_flamegraph(p) FROM examples WHERE name = 'i1-cpu'" > flame.svg
-Stop it with: ./dev stop
+profefe is running. Next:
+  go tool pprof -http=: '$API/profiles/merge?service=hotapp&type=cpu&from=$FROM&to=$TO'
+  go tool pprof -top '$API/profiles/merge?service=hotapp&type=heap&from=$FROM&to=$TO&labels=version=1.0'
+  curl '$API/profiles?service=hotapp&type=cpu&from=$FROM&to=$TO&limit=3'
+  curl --data-binary @cpu.pb.gz '$API/profiles?service=myapp&type=cpu&labels=zone=a'
+  $PSQL_CMD -c "SELECT * FROM profefe.find_profiles('hotapp', 'cpu', max_results => 5)"
+  metrics: curl http://localhost:$PORT/metrics
+Stop everything with: ./dev stop
 EOF

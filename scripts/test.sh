@@ -181,6 +181,7 @@ b=$(psql -X -At -d restored -c "SELECT md5(string_agg(name || md5(p::bytea), ','
 if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; else cat "$WORK/restore.err"; fail "dump/restore"; fi
 
 source test/store.sh
+source test/collector.sh
 
 echo "== fuzz (libFuzzer smoke run)"
 if command -v clang >/dev/null && make -s build/fuzz_decode >/dev/null 2>&1; then

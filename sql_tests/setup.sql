@@ -1,6 +1,19 @@
 -- Install the extension and load the test fixtures (real Go profiles and
 -- the cases test/gen_cases.c writes), from the folder the harness names.
-CREATE EXTENSION profefe;
+-- Install the first release and walk every upgrade script to the current
+-- one (a fresh CREATE EXTENSION runs the same chain: only the 0.1.0 base
+-- script exists).
+CREATE EXTENSION profefe VERSION '0.1.0';
+SELECT extversion FROM pg_extension WHERE extname = 'profefe';
+ALTER EXTENSION profefe UPDATE;
+SELECT pg_describe_object(classid, objid, 0) AS added_in_0_2_0
+  FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'profefe')
+   AND classid = 'pg_proc'::regclass
+   AND objid IN ('profefe.profile_data(text)'::regprocedure, 'profefe.merge_profiles(text[])'::regprocedure,
+                 'profefe.enforce_retention()'::regprocedure)
+ ORDER BY 1;
 SELECT extname, extversion, nspname
   FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
  WHERE extname = 'profefe';

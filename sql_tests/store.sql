@@ -54,6 +54,21 @@ SELECT pprof_total(merge_profiles('checkout', 'cpu', '-infinity', 'infinity', '{
 SELECT merge_profiles('checkout', 'cpu', '2000-01-01', '2000-01-02') IS NULL AS nothing_to_merge;
 SELECT * FROM services();
 
+-- 0.2.0: by id, as the HTTP collector serves them
+SELECT type, md5(data) = md5((SELECT data::pprof::bytea FROM fixtures WHERE name = 'i1-heap.pb.gz')) AS same_bytes
+  FROM profile_data((SELECT profile_id FROM find_profiles('checkout', 'heap') LIMIT 1));
+SELECT count(*) AS unknown_id_rows FROM profile_data('00000000000000000000');
+SELECT pprof_total(merge_profiles(ARRAY(SELECT profile_id FROM find_profiles('checkout', 'cpu', labels => '{"zone": "a"}'))), 'cpu') =
+       pprof_total(merge_profiles('checkout', 'cpu', '-infinity', 'infinity', '{"zone": "a"}'), 'cpu') AS by_ids_equals_by_query;
+-- an id given twice counts twice
+SELECT pprof_total(merge_profiles(ARRAY[id, id]), 'cpu') = 2 * pprof_total(get_profile(id), 'cpu') AS twice
+  FROM (SELECT profile_id AS id FROM find_profiles('checkout', 'cpu') LIMIT 1) s;
+SELECT merge_profiles(ARRAY['00000000000000000000']);
+SELECT merge_profiles(ARRAY[(SELECT profile_id FROM find_profiles('checkout', 'cpu') LIMIT 1), NULL]);
+SELECT merge_profiles(ARRAY[]::text[]);
+SELECT merge_profiles(ARRAY(SELECT profile_id FROM find_profiles('checkout')));
+SELECT merge_profiles(ARRAY(SELECT profile_id FROM find_profiles('search', 'trace')));
+
 -- Bad input: errors, and nothing stored.
 SELECT count(*) AS before FROM profiles \gset
 SELECT save_profile('', 'cpu', data) FROM fixtures WHERE name = 'i1-cpu.pb.gz';
@@ -96,12 +111,18 @@ GRANT SELECT ON fixtures TO store_writer;
 SET ROLE store_reader;
 SELECT count(*) > 0 AS reader_finds FROM find_profiles('checkout');
 SELECT pprof_sample_count(merge_profiles('checkout', 'heap', '-infinity', 'infinity')) > 0 AS reader_merges;
+SELECT count(*) AS reader_gets FROM profile_data((SELECT profile_id FROM find_profiles('checkout') LIMIT 1));
+SELECT pprof_sample_count(merge_profiles(ARRAY(SELECT profile_id FROM find_profiles('checkout', 'heap')))) > 0 AS reader_merges_ids;
 SELECT save_profile('x', 'cpu', '\x00');
 SELECT count(*) FROM profiles;
 RESET ROLE;
 SET ROLE store_writer;
 SELECT save_profile('writer', 'cpu', data) IS NOT NULL AS writer_saves FROM fixtures WHERE name = 'i2-cpu.pb.gz';
 SELECT * FROM find_profiles('writer');
+SELECT * FROM profile_data('00000000000000000000');
+SELECT enforce_retention() >= 0 AS writer_enforces_retention;
+SET profefe.retention = '1 second';                    -- the policy stays a superuser's
+SELECT apply_retention();
 DELETE FROM profiles;
 RESET ROLE;
 REVOKE SELECT ON fixtures FROM store_writer;

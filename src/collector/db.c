@@ -1,0 +1,393 @@
+/*-------------------------------------------------------------------------
+ *
+ * db.c
+ *	  A fixed pool of libpq connections, each with the collector's
+ *	  statements prepared. Connections are made lazily and remade after a
+ *	  failure, so the collector starts and keeps running while PostgreSQL
+ *	  is down (requests get 503 meanwhile). PostgreSQL errors become HTTP
+ *	  statuses by SQLSTATE class.
+ *
+ * src/collector/db.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "collector.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct DbConn
+{
+	PGconn	   *conn;
+};
+
+static const struct
+{
+	const char *name;
+	const char *sql;
+}			stmts[STMT_COUNT] = {
+	[STMT_SAVE] = {"save",
+	"SELECT profefe.save_profile($1, $2, $3, $4::jsonb, $5::timestamptz, $6)"},
+	[STMT_FIND] = {"find",
+		"SELECT coalesce(json_agg(json_strip_nulls(json_build_object("
+		"  'id', f.profile_id, 'type', f.type, 'service', f.service,"
+		"  'instance_id', nullif(f.instance_id, ''),"
+		"  'labels', (SELECT json_agg(json_build_object('key', l.key, 'value', l.value) ORDER BY l.key)"
+		"               FROM jsonb_each_text(f.labels) l),"
+		"  'created_at', to_char(f.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')))"
+		"  ORDER BY f.created_at, f.profile_id), '[]')::text, count(*)"
+		"  FROM profefe.find_profiles($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb, $6::int) f"},
+	[STMT_MERGE] = {"merge",
+	"SELECT profefe.merge_profiles($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb)::bytea"},
+	[STMT_GET] = {"get", "SELECT type, data FROM profefe.profile_data($1)"},
+	[STMT_MERGE_IDS] = {"merge_ids", "SELECT profefe.merge_profiles($1::text[])::bytea"},
+	[STMT_SERVICES] = {"services",
+	"SELECT coalesce(json_agg(s ORDER BY s), '[]')::text FROM profefe.services() s"},
+	[STMT_HEALTH] = {"health", "SELECT 1"},
+	[STMT_RETENTION] = {"retention", "SELECT profefe.enforce_retention()"},
+};
+
+static DbConn *pool;
+static int *free_stack;
+static int nfree;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
+
+/* The last failed connection attempt: new attempts wait a little. */
+static int64_t last_fail_us;
+static char last_fail_msg[sizeof(((DbError *) 0)->message)];
+#define RECONNECT_PAUSE_US 250000
+
+const char *
+db_stmt_name(DbStmt s)
+{
+	return stmts[s].name;
+}
+
+PGconn *
+db_pg(DbConn *c)
+{
+	return c->conn;
+}
+
+static void
+set_error(DbError *err, int status, const char *sqlstate, const char *fmt,...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+set_error(DbError *err, int status, const char *sqlstate, const char *fmt,...)
+{
+	va_list		ap;
+
+	err->status = status;
+	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", sqlstate ? sqlstate : "");
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+}
+
+/* The first line of libpq's message, without the "FATAL:  " decoration. */
+static void
+first_line(const char *msg, char *out, size_t outlen)
+{
+	const char *p = msg ? msg : "unknown error";
+	size_t		n;
+
+	if (strncmp(p, "FATAL:  ", 8) == 0)
+		p += 8;
+	else if (strncmp(p, "ERROR:  ", 8) == 0)
+		p += 8;
+	n = strcspn(p, "\n");
+	snprintf(out, outlen, "%.*s", (int) n, p);
+}
+
+bool
+db_init(void)
+{
+	pool = calloc(settings.pool_size, sizeof(DbConn));
+	free_stack = calloc(settings.pool_size, sizeof(int));
+	if (!pool || !free_stack)
+		return false;
+	for (int i = 0; i < settings.pool_size; i++)
+		free_stack[nfree++] = i;
+	return true;
+}
+
+void
+db_shutdown(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	for (int i = 0; i < settings.pool_size; i++)
+		if (pool[i].conn)
+		{
+			PQfinish(pool[i].conn);
+			pool[i].conn = NULL;
+		}
+	pthread_mutex_unlock(&pool_lock);
+}
+
+static bool
+exec_simple(PGconn *conn, const char *sql, char *msg, size_t msglen)
+{
+	PGresult   *res = PQexec(conn, sql);
+	bool		ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		first_line(PQresultErrorMessage(res), msg, msglen);
+	PQclear(res);
+	return ok;
+}
+
+static bool
+version_at_least(const char *v, int major, int minor)
+{
+	int			a = 0,
+				b = 0;
+
+	if (sscanf(v, "%d.%d", &a, &b) < 1)
+		return false;
+	return a > major || (a == major && b >= minor);
+}
+
+/* Connects and prepares; on failure fills err and returns NULL. */
+static PGconn *
+connect_one(DbError *err)
+{
+	/* keywords given before dbname are defaults the connection string overrides */
+	const char *keys[] = {"connect_timeout", "fallback_application_name", "keepalives_idle",
+	"keepalives_interval", "keepalives_count", "dbname", NULL};
+	const char *vals[] = {"5", "profefe-collector", "30", "10", "3", settings.db, NULL};
+	PGconn	   *conn;
+	PGresult   *res;
+	char		msg[512];
+	char		sql[160];
+
+	conn = PQconnectdbParams(keys, vals, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+	{
+		first_line(conn ? PQerrorMessage(conn) : "out of memory", msg, sizeof(msg));
+		set_error(err, 503, "08006", "database unavailable: %s", msg);
+		PQfinish(conn);
+		return NULL;
+	}
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d; SET idle_in_transaction_session_timeout = %d",
+			 settings.timeout_ms, settings.timeout_ms);
+	if (!exec_simple(conn, sql, msg, sizeof(msg)))
+		goto fail;
+
+	/* the extension must be there, and new enough for every statement */
+	res = PQexec(conn, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'profefe'");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		first_line(PQresultErrorMessage(res), msg, sizeof(msg));
+		PQclear(res);
+		goto fail;
+	}
+	if (PQntuples(res) == 0)
+	{
+		PQclear(res);
+		snprintf(msg, sizeof(msg), "the profefe extension is not installed in database \"%s\" "
+				 "(CREATE EXTENSION profefe)", PQdb(conn));
+		goto fail;
+	}
+	if (!version_at_least(PQgetvalue(res, 0, 0), 0, 2))
+	{
+		snprintf(msg, sizeof(msg), "profefe extension %s is older than 0.2.0 "
+				 "(ALTER EXTENSION profefe UPDATE)", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		goto fail;
+	}
+	PQclear(res);
+
+	for (int i = 0; i < STMT_COUNT; i++)
+	{
+		res = PQprepare(conn, stmts[i].name, stmts[i].sql, 0, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		{
+			first_line(PQresultErrorMessage(res), msg, sizeof(msg));
+			PQclear(res);
+			goto fail;
+		}
+		PQclear(res);
+	}
+	return conn;
+
+fail:
+	set_error(err, 503, "55000", "database not ready: %s", msg);
+	PQfinish(conn);
+	return NULL;
+}
+
+/*
+ * A connection from the pool, connected and prepared; NULL with err set
+ * (503) when all are busy past the request timeout or the database cannot
+ * be reached.
+ */
+DbConn *
+db_acquire(DbError *err)
+{
+	struct timespec deadline;
+	DbConn	   *c;
+	int64_t		t;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += settings.timeout_ms / 1000;
+	deadline.tv_nsec += (long) (settings.timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L)
+	{
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&pool_lock);
+	while (nfree == 0)
+	{
+		if (pthread_cond_timedwait(&pool_cond, &pool_lock, &deadline) == ETIMEDOUT && nfree == 0)
+		{
+			pthread_mutex_unlock(&pool_lock);
+			set_error(err, 503, "53300", "database busy: all %d connections in use", settings.pool_size);
+			return NULL;
+		}
+	}
+	c = &pool[free_stack[--nfree]];
+	pthread_mutex_unlock(&pool_lock);
+
+	if (c->conn && PQstatus(c->conn) == CONNECTION_OK)
+		return c;
+	if (c->conn)
+	{
+		PQfinish(c->conn);
+		c->conn = NULL;
+	}
+
+	/* while the database is down, fail fast instead of queueing connects */
+	pthread_mutex_lock(&pool_lock);
+	t = now_us();
+	if (last_fail_us && t - last_fail_us < RECONNECT_PAUSE_US)
+	{
+		set_error(err, 503, "08006", "%s", last_fail_msg);
+		pthread_mutex_unlock(&pool_lock);
+		db_release(c);
+		return NULL;
+	}
+	pthread_mutex_unlock(&pool_lock);
+
+	c->conn = connect_one(err);
+	pthread_mutex_lock(&pool_lock);
+	if (c->conn == NULL)
+	{
+		if (last_fail_us == 0)
+			log_msg(LOG_WARN, "%s", err->message);
+		last_fail_us = now_us();
+		snprintf(last_fail_msg, sizeof(last_fail_msg), "%s", err->message);
+	}
+	else if (last_fail_us != 0)
+	{
+		log_msg(LOG_INFO, "database connection restored");
+		last_fail_us = 0;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	if (c->conn == NULL)
+	{
+		db_release(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Closes a connection whose state is unknown; the pool reconnects later. */
+void
+db_discard(DbConn *c)
+{
+	if (c->conn)
+		PQfinish(c->conn);
+	c->conn = NULL;
+}
+
+void
+db_release(DbConn *c)
+{
+	if (c->conn && PQstatus(c->conn) != CONNECTION_OK)
+	{
+		PQfinish(c->conn);
+		c->conn = NULL;
+	}
+	else if (c->conn && PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+	{
+		/* never hand on a connection in the middle of something */
+		PQfinish(c->conn);
+		c->conn = NULL;
+	}
+	pthread_mutex_lock(&pool_lock);
+	free_stack[nfree++] = (int) (c - pool);
+	pthread_cond_signal(&pool_cond);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+/*
+ * The HTTP status for a failed statement: bad input (class 22) is the
+ * client's fault, too large (54) is 413, no data (P0002) 404, not
+ * supported (0A) 405; the database being away, overloaded, restarting or
+ * timing out is 503; everything else a real fault (500).
+ */
+void
+db_error_from_result(DbConn *c, const PGresult *res, DbError *err)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	char		msg[512];
+	int			status;
+
+	if (c && PQstatus(c->conn) != CONNECTION_OK)
+	{
+		first_line(PQerrorMessage(c->conn), msg, sizeof(msg));
+		set_error(err, 503, "08006", "database unavailable: %s", msg);
+		return;
+	}
+	if (state == NULL || primary == NULL)
+	{
+		first_line(res ? PQresultErrorMessage(res) : (c ? PQerrorMessage(c->conn) : NULL), msg, sizeof(msg));
+		set_error(err, 500, "XX000", "%s", msg);
+		return;
+	}
+	if (strncmp(state, "22", 2) == 0)
+		status = 400;
+	else if (strcmp(state, "54000") == 0)
+		status = 413;
+	else if (strcmp(state, "P0002") == 0)
+		status = 404;
+	else if (strncmp(state, "0A", 2) == 0)
+		status = 405;
+	else if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+			 strncmp(state, "57", 2) == 0 || strcmp(state, "40001") == 0 ||
+			 strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
+		status = 503;
+	else
+		status = 500;
+	if (detail && *detail)
+		set_error(err, status, state, "%s: %s", primary, detail);
+	else
+		set_error(err, status, state, "%s", primary);
+}
+
+/* Runs a prepared statement; NULL (with err) unless it returned rows. */
+PGresult *
+db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *values,
+		const int *lengths, const int *formats, int result_format, DbError *err)
+{
+	int64_t		t0 = now_us();
+	PGresult   *res = PQexecPrepared(c->conn, stmts[stmt].name, nparams, values, lengths, formats,
+									 result_format);
+	bool		ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	metrics_db((now_us() - t0) / 1e6, !ok);
+	if (ok)
+		return res;
+	db_error_from_result(c, res, err);
+	PQclear(res);
+	return NULL;
+}

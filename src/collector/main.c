@@ -1,0 +1,296 @@
+/*-------------------------------------------------------------------------
+ *
+ * main.c
+ *	  profefe-collector: flags, start-up, periodic retention, and a clean
+ *	  shutdown on SIGTERM/SIGINT (stop accepting, let requests in progress
+ *	  finish, close the database connections).
+ *
+ * src/collector/main.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "collector.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+Settings	settings = {
+	.addr = ":10100",
+	.db = "",
+	.log_level = LOG_INFO,
+	.max_body = 32 * 1024 * 1024,
+	.pool_size = 8,
+	.timeout_ms = 60000,
+	.retention_s = 3600,
+	.max_conns = 1000,
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"profefe-collector " COLLECTOR_VERSION ": profefe's HTTP API over PostgreSQL\n"
+			"\n"
+			"usage: profefe-collector [flags]\n"
+			"  -addr ADDR              listen address, host:port or :port (default :10100)\n"
+			"  -db CONNINFO            libpq connection string or URI (default: the PG* environment)\n"
+			"  -log.level LEVEL        debug|info|warn|error; debug logs one line per request (default info)\n"
+			"  -max-body SIZE          largest request body, e.g. 32MiB (default 32MiB)\n"
+			"  -db.pool N              database connections (default 8)\n"
+			"  -timeout DURATION       per request: database statements and idle clients (default 60s)\n"
+			"  -retention-interval D   run profefe.apply_retention() this often, 0 = never (default 1h)\n"
+			"  -max-connections N      concurrent HTTP connections (default 1000)\n"
+			"  -version                print the version and exit\n"
+			"  -help                   this text\n"
+			"\n"
+			"The database needs the profefe extension (0.2.0 or later); the collector's role needs\n"
+			"profefe_writer and profefe_reader (and apply_retention's owner rights for retention).\n");
+}
+
+/* "90s", "1m", "500ms", "2h", or plain seconds; -1 if malformed. */
+static long long
+parse_duration_ms(const char *s)
+{
+	char	   *end;
+	double		v = strtod(s, &end);
+
+	if (end == s || v < 0)
+		return -1;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		return (long long) (v * 1000);
+	if (strcmp(end, "ms") == 0)
+		return (long long) v;
+	if (strcmp(end, "m") == 0)
+		return (long long) (v * 60000);
+	if (strcmp(end, "h") == 0)
+		return (long long) (v * 3600000);
+	return -1;
+}
+
+/* "32MiB", "32MB", "512k", "1048576"; 0 if malformed. */
+static size_t
+parse_size(const char *s)
+{
+	char	   *end;
+	double		v = strtod(s, &end);
+	double		mult = 1;
+
+	if (end == s || v <= 0)
+		return 0;
+	if (*end == '\0' || strcasecmp(end, "b") == 0)
+		mult = 1;
+	else if (strcasecmp(end, "k") == 0 || strcasecmp(end, "kb") == 0 || strcasecmp(end, "kib") == 0)
+		mult = 1024;
+	else if (strcasecmp(end, "m") == 0 || strcasecmp(end, "mb") == 0 || strcasecmp(end, "mib") == 0)
+		mult = 1024 * 1024;
+	else if (strcasecmp(end, "g") == 0 || strcasecmp(end, "gb") == 0 || strcasecmp(end, "gib") == 0)
+		mult = 1024.0 * 1024 * 1024;
+	else
+		return 0;
+	if (v * mult > 1024.0 * 1024 * 1024)	/* libpq sends at most 1 GB values */
+		return 0;
+	return (size_t) (v * mult);
+}
+
+static void
+bad_flag(const char *name, const char *value, const char *want)
+{
+	fprintf(stderr, "profefe-collector: invalid value \"%s\" for -%s: %s\n", value, name, want);
+	exit(2);
+}
+
+static void
+parse_flags(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+	{
+		char	   *arg = argv[i];
+		char	   *name,
+				   *value,
+				   *eq;
+
+		if (arg[0] != '-')
+		{
+			fprintf(stderr, "profefe-collector: unexpected argument \"%s\"\n", arg);
+			usage(stderr);
+			exit(2);
+		}
+		name = arg + (arg[1] == '-' ? 2 : 1);
+		if (strcmp(name, "help") == 0 || strcmp(name, "h") == 0)
+		{
+			usage(stdout);
+			exit(0);
+		}
+		if (strcmp(name, "version") == 0)
+		{
+			printf("profefe-collector %s\n", COLLECTOR_VERSION);
+			exit(0);
+		}
+		if ((eq = strchr(name, '=')) != NULL)
+		{
+			*eq = '\0';
+			value = eq + 1;
+		}
+		else if (i + 1 < argc)
+			value = argv[++i];
+		else
+		{
+			fprintf(stderr, "profefe-collector: flag -%s needs a value\n", name);
+			exit(2);
+		}
+
+		if (strcmp(name, "addr") == 0)
+			settings.addr = value;
+		else if (strcmp(name, "db") == 0)
+			settings.db = value;
+		else if (strcmp(name, "log.level") == 0)
+		{
+			if ((settings.log_level = log_level_from_name(value)) < 0)
+				bad_flag(name, value, "want debug, info, warn or error");
+		}
+		else if (strcmp(name, "max-body") == 0)
+		{
+			if ((settings.max_body = parse_size(value)) == 0)
+				bad_flag(name, value, "want a size such as 32MiB (at most 1GiB)");
+		}
+		else if (strcmp(name, "db.pool") == 0)
+		{
+			settings.pool_size = atoi(value);
+			if (settings.pool_size < 1 || settings.pool_size > 1000)
+				bad_flag(name, value, "want 1 to 1000");
+		}
+		else if (strcmp(name, "timeout") == 0)
+		{
+			long long	ms = parse_duration_ms(value);
+
+			if (ms < 100 || ms > 24LL * 3600 * 1000)
+				bad_flag(name, value, "want a duration from 100ms to 24h, e.g. 60s");
+			settings.timeout_ms = (int) ms;
+		}
+		else if (strcmp(name, "retention-interval") == 0)
+		{
+			long long	ms = parse_duration_ms(value);
+
+			if (ms < 0 || (ms > 0 && ms < 1000))
+				bad_flag(name, value, "want 0 (off) or a duration of at least 1s, e.g. 1h");
+			settings.retention_s = (int) (ms / 1000);
+		}
+		else if (strcmp(name, "max-connections") == 0)
+		{
+			settings.max_conns = atoi(value);
+			if (settings.max_conns < 1 || settings.max_conns > 100000)
+				bad_flag(name, value, "want 1 to 100000");
+		}
+		else
+		{
+			fprintf(stderr, "profefe-collector: unknown flag -%s\n", name);
+			usage(stderr);
+			exit(2);
+		}
+	}
+}
+
+static void
+run_retention(void)
+{
+	DbError		err;
+	DbConn	   *c = db_acquire(&err);
+	PGresult   *res;
+
+	if (c == NULL)
+	{
+		log_msg(LOG_WARN, "retention skipped: %s", err.message);
+		return;
+	}
+	res = db_exec(c, STMT_RETENTION, 0, NULL, NULL, NULL, 0, &err);
+	db_release(c);
+	if (res == NULL)
+		log_msg(LOG_WARN, "retention failed: %s", err.message);
+	else
+		log_msg(LOG_INFO, "retention: %s old profile(s) removed", PQgetvalue(res, 0, 0));
+	PQclear(res);
+}
+
+int
+main(int argc, char **argv)
+{
+	sigset_t	sigs;
+	int64_t		next_retention;
+	int			sig = 0;
+
+	parse_flags(argc, argv);
+
+	/* signals go to the main thread only: block them before threads start */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (!db_init())
+	{
+		log_msg(LOG_ERROR, "out of memory");
+		return 1;
+	}
+	saver_init(settings.pool_size > 1 ? settings.pool_size / 2 : 1);
+	if (!server_start())
+		return 1;
+	log_msg(LOG_INFO, "profefe-collector %s listening on %s (db.pool %d, max-body %zu, timeout %dms)",
+			COLLECTOR_VERSION, settings.addr, settings.pool_size, settings.max_body, settings.timeout_ms);
+
+	/* connect once now so that a misconfiguration shows in the log at once */
+	{
+		DbError		err;
+		DbConn	   *c = db_acquire(&err);
+
+		if (c)
+		{
+			log_msg(LOG_INFO, "connected to database \"%s\"", PQdb(db_pg(c)));
+			db_release(c);
+		}
+	}
+	next_retention = settings.retention_s > 0 ? now_us() : INT64_MAX;
+
+	for (;;)
+	{
+		struct timespec ts = {1, 0};
+
+		sig = sigtimedwait(&sigs, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (now_us() >= next_retention)
+		{
+			run_retention();
+			next_retention = now_us() + (int64_t) settings.retention_s * 1000000;
+		}
+	}
+
+	log_msg(LOG_INFO, "%s: finishing %d request(s) in progress", sig == SIGINT ? "SIGINT" : "SIGTERM",
+			server_inflight());
+	server_quiesce();
+	{
+		int64_t		deadline = now_us() + (int64_t) settings.timeout_ms * 1000 + 1000000;
+
+		while (server_inflight() > 0 && now_us() < deadline)
+		{
+			struct timespec pause = {0, 20 * 1000000};
+
+			nanosleep(&pause, NULL);
+		}
+	}
+	if (server_inflight() > 0)
+	{
+		/* stuck past every timeout: do not wait for them forever */
+		log_msg(LOG_ERROR, "stopped with %d request(s) unfinished", server_inflight());
+		_exit(1);
+	}
+	server_stop();
+	db_shutdown();
+	log_msg(LOG_INFO, "stopped");
+	return 0;
+}

@@ -1,0 +1,189 @@
+/*-------------------------------------------------------------------------
+ *
+ * metrics.c
+ *	  Counters for GET /metrics in Prometheus' text format: requests by
+ *	  route and status with their durations, bytes and profiles stored by
+ *	  type, database statement latency, save batches. Lock-free (atomic
+ *	  adds) so that counting never slows a request.
+ *
+ * src/collector/metrics.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "collector.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const route_names[ROUTE_COUNT] = {
+	[ROUTE_PROFILES_POST] = "profiles_post",
+	[ROUTE_PROFILES_FIND] = "profiles_find",
+	[ROUTE_MERGE] = "profiles_merge",
+	[ROUTE_BY_ID] = "profiles_by_id",
+	[ROUTE_SERVICES] = "services",
+	[ROUTE_VERSION] = "version",
+	[ROUTE_OLD_POST] = "profile_post_v0",
+	[ROUTE_OLD_GET] = "profile_get_v0",
+	[ROUTE_METRICS] = "metrics",
+	[ROUTE_HEALTHZ] = "healthz",
+	[ROUTE_OTHER] = "other",
+};
+
+static const int codes[] = {200, 400, 404, 405, 413, 500, 503};
+#define NCODES (int) (sizeof(codes) / sizeof(codes[0]))
+
+static const char *const types[] = {"cpu", "heap", "allocs", "block", "mutex", "goroutine",
+"threadcreate", "other", "trace"};
+#define NTYPES (int) (sizeof(types) / sizeof(types[0]))
+
+static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define NBUCKETS (int) (sizeof(buckets) / sizeof(buckets[0]))
+
+typedef struct Histogram
+{
+	uint64_t	bucket[NBUCKETS];	/* not cumulative; summed when rendered */
+	uint64_t	count;
+	uint64_t	sum_us;
+} Histogram;
+
+static uint64_t requests[ROUTE_COUNT][NCODES + 1];	/* last: any other code */
+static Histogram request_seconds[ROUTE_COUNT];
+static uint64_t stored_profiles[NTYPES];
+static uint64_t stored_bytes[NTYPES];
+static Histogram db_seconds;
+static uint64_t db_errors;
+static uint64_t batches,
+			batched_items;
+
+#define ADD(var, n) __atomic_add_fetch(&(var), (n), __ATOMIC_RELAXED)
+#define LOAD(var) __atomic_load_n(&(var), __ATOMIC_RELAXED)
+
+const char *
+route_name(Route r)
+{
+	return route_names[r];
+}
+
+static void
+observe(Histogram *h, double seconds)
+{
+	int			i = 0;
+
+	while (i < NBUCKETS && seconds > buckets[i])
+		i++;
+	if (i < NBUCKETS)
+		ADD(h->bucket[i], 1);
+	ADD(h->count, 1);
+	ADD(h->sum_us, (uint64_t) (seconds * 1e6));
+}
+
+void
+metrics_request(Route r, int status, double seconds)
+{
+	int			i = 0;
+
+	while (i < NCODES && codes[i] != status)
+		i++;
+	ADD(requests[r][i], 1);
+	observe(&request_seconds[r], seconds);
+}
+
+void
+metrics_ingested(const char *type, size_t bytes)
+{
+	for (int i = 0; i < NTYPES; i++)
+		if (strcmp(types[i], type) == 0)
+		{
+			ADD(stored_profiles[i], 1);
+			ADD(stored_bytes[i], bytes);
+		}
+}
+
+void
+metrics_db(double seconds, bool failed)
+{
+	observe(&db_seconds, seconds);
+	if (failed)
+		ADD(db_errors, 1);
+}
+
+void
+metrics_batch(int items)
+{
+	ADD(batches, 1);
+	ADD(batched_items, (uint64_t) items);
+}
+
+static void
+render_histogram(Buf *b, const char *name, const char *labels, Histogram *h)
+{
+	uint64_t	cum = 0;
+	const char *sep = labels[0] ? "," : "";
+
+	for (int i = 0; i < NBUCKETS; i++)
+	{
+		cum += LOAD(h->bucket[i]);
+		buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, buckets[i],
+				   (unsigned long long) cum);
+	}
+	buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+			   (unsigned long long) LOAD(h->count));
+	buf_printf(b, "%s_sum%s%s%s %.6f\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "",
+			   LOAD(h->sum_us) / 1e6);
+	buf_printf(b, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "",
+			   (unsigned long long) LOAD(h->count));
+}
+
+void
+metrics_render(Buf *b)
+{
+	char		labels[64];
+
+	buf_puts(b, "# HELP profefe_http_requests_total HTTP requests by route and status code.\n"
+			 "# TYPE profefe_http_requests_total counter\n");
+	for (int r = 0; r < ROUTE_COUNT; r++)
+		for (int i = 0; i <= NCODES; i++)
+		{
+			uint64_t	v = LOAD(requests[r][i]);
+
+			if (v == 0)
+				continue;
+			if (i < NCODES)
+				buf_printf(b, "profefe_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
+						   route_names[r], codes[i], (unsigned long long) v);
+			else
+				buf_printf(b, "profefe_http_requests_total{route=\"%s\",code=\"other\"} %llu\n",
+						   route_names[r], (unsigned long long) v);
+		}
+	buf_puts(b, "# HELP profefe_http_request_duration_seconds Time from request to reply.\n"
+			 "# TYPE profefe_http_request_duration_seconds histogram\n");
+	for (int r = 0; r < ROUTE_COUNT; r++)
+	{
+		if (LOAD(request_seconds[r].count) == 0)
+			continue;
+		snprintf(labels, sizeof(labels), "route=\"%s\"", route_names[r]);
+		render_histogram(b, "profefe_http_request_duration_seconds", labels, &request_seconds[r]);
+	}
+	buf_puts(b, "# HELP profefe_profiles_stored_total Profiles committed to the store, by type.\n"
+			 "# TYPE profefe_profiles_stored_total counter\n");
+	for (int i = 0; i < NTYPES; i++)
+		buf_printf(b, "profefe_profiles_stored_total{type=\"%s\"} %llu\n", types[i],
+				   (unsigned long long) LOAD(stored_profiles[i]));
+	buf_puts(b, "# HELP profefe_ingested_bytes_total Bytes of profiles committed to the store, as received.\n"
+			 "# TYPE profefe_ingested_bytes_total counter\n");
+	for (int i = 0; i < NTYPES; i++)
+		buf_printf(b, "profefe_ingested_bytes_total{type=\"%s\"} %llu\n", types[i],
+				   (unsigned long long) LOAD(stored_bytes[i]));
+	buf_puts(b, "# HELP profefe_db_duration_seconds Database round trips (statements and save batches).\n"
+			 "# TYPE profefe_db_duration_seconds histogram\n");
+	render_histogram(b, "profefe_db_duration_seconds", "", &db_seconds);
+	buf_printf(b, "# HELP profefe_db_errors_total Database round trips that failed.\n"
+			   "# TYPE profefe_db_errors_total counter\nprofefe_db_errors_total %llu\n",
+			   (unsigned long long) LOAD(db_errors));
+	buf_printf(b, "# HELP profefe_save_batches_total Transactions that committed saved profiles.\n"
+			   "# TYPE profefe_save_batches_total counter\nprofefe_save_batches_total %llu\n",
+			   (unsigned long long) LOAD(batches));
+	buf_printf(b, "# HELP profefe_save_batch_profiles_total Profiles committed by those transactions.\n"
+			   "# TYPE profefe_save_batch_profiles_total counter\nprofefe_save_batch_profiles_total %llu\n",
+			   (unsigned long long) LOAD(batched_items));
+}

@@ -1,0 +1,433 @@
+/*-------------------------------------------------------------------------
+ *
+ * params.c
+ *	  Request parameters as profefe's Go collector reads them: the query
+ *	  string (url.ParseQuery), labels "k=v,k=v" (split, then each part
+ *	  trimmed and unescaped once more), times, profile types and ids.
+ *	  Stricter where Go silently drops input: a malformed escape or an
+ *	  embedded NUL is a 400, not a missing parameter.
+ *
+ * src/collector/params.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "collector.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decodes in[0..n) into a new string (*out, malloc'd). With
+ * plus_is_space, '+' decodes to ' ' (query strings). Fails on a malformed
+ * escape or a decoded NUL byte.
+ */
+bool
+url_unescape(const char *in, size_t n, bool plus_is_space, char **out)
+{
+	char	   *o = malloc(n + 1);
+	size_t		j = 0;
+
+	if (o == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+	{
+		char		c = in[i];
+
+		if (c == '%')
+		{
+			int			hi,
+						lo;
+
+			if (i + 2 >= n)
+			{
+				free(o);
+				return false;
+			}
+			hi = hexval(in[i + 1]);
+			lo = hexval(in[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			{
+				free(o);
+				return false;
+			}
+			o[j++] = (char) (hi * 16 + lo);
+			i += 2;
+		}
+		else if (c == '+' && plus_is_space)
+			o[j++] = ' ';
+		else if (c == '\0')
+		{
+			free(o);
+			return false;
+		}
+		else
+			o[j++] = c;
+	}
+	o[j] = '\0';
+	*out = o;
+	return true;
+}
+
+/* Splits a raw query string ("a=1&b=2") into unescaped pairs. */
+bool
+query_parse(const char *raw, Query *q, char *err, size_t errlen)
+{
+	const char *p = raw ? raw : "";
+
+	q->n = 0;
+	while (*p)
+	{
+		const char *end = strchr(p, '&');
+		size_t		len = end ? (size_t) (end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		size_t		klen = eq ? (size_t) (eq - p) : len;
+		char	   *key,
+				   *value;
+
+		if (len > 0)
+		{
+			if (memchr(p, ';', len) != NULL)
+			{
+				snprintf(err, errlen, "bad request: invalid query string (\";\" is not a separator)");
+				return false;
+			}
+			if (q->n >= MAX_PARAMS)
+			{
+				snprintf(err, errlen, "bad request: more than %d query parameters", MAX_PARAMS);
+				return false;
+			}
+			if (!url_unescape(p, klen, true, &key))
+			{
+				snprintf(err, errlen, "bad request: invalid escape in query string");
+				return false;
+			}
+			if (!url_unescape(eq ? eq + 1 : p + len, eq ? len - klen - 1 : 0, true, &value))
+			{
+				snprintf(err, errlen, "bad request: invalid escape in parameter \"%.64s\"", key);
+				free(key);
+				return false;
+			}
+			q->p[q->n].key = key;
+			q->p[q->n].value = value;
+			q->n++;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return true;
+}
+
+/* The first value of key (Go's Query().Get), or NULL. */
+const char *
+query_get(const Query *q, const char *key)
+{
+	for (int i = 0; i < q->n; i++)
+		if (strcmp(q->p[i].key, key) == 0)
+			return q->p[i].value;
+	return NULL;
+}
+
+void
+query_free(Query *q)
+{
+	for (int i = 0; i < q->n; i++)
+	{
+		free(q->p[i].key);
+		free(q->p[i].value);
+	}
+	q->n = 0;
+}
+
+static char *
+trim_unescape(const char *s, size_t n, bool *ok)
+{
+	char	   *out;
+
+	while (n > 0 && isspace((unsigned char) *s))
+		s++, n--;
+	while (n > 0 && isspace((unsigned char) s[n - 1]))
+		n--;
+	*ok = url_unescape(s, n, true, &out);
+	return *ok ? out : NULL;
+}
+
+static int
+label_cmp(const void *a, const void *b)
+{
+	return strcmp(((const Label *) a)->key, ((const Label *) b)->key);
+}
+
+/*
+ * profefe's labels "k1=v1,k2=v2": split on ',', then on the first '=';
+ * both parts trimmed and unescaped; empty keys dropped. Sorted by key; of
+ * repeated keys the last wins (as in a JSON object).
+ */
+bool
+labels_parse(const char *s, Labels *out, char *err, size_t errlen)
+{
+	size_t		cap = 1;
+	const char *p = s ? s : "";
+
+	for (const char *c = p; *c; c++)
+		if (*c == ',')
+			cap++;
+	out->n = 0;
+	out->l = calloc(cap, sizeof(Label));
+	if (out->l == NULL)
+	{
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	while (*p)
+	{
+		const char *end = strchr(p, ',');
+		size_t		len = end ? (size_t) (end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		size_t		klen = eq ? (size_t) (eq - p) : len;
+		bool		ok;
+		char	   *key = trim_unescape(p, klen, &ok);
+		char	   *value;
+
+		if (!ok)
+			goto bad;
+		value = trim_unescape(eq ? eq + 1 : p + len, eq ? len - klen - 1 : 0, &ok);
+		if (!ok)
+		{
+			free(key);
+			goto bad;
+		}
+		if (!utf8_valid(key, strlen(key)) || !utf8_valid(value, strlen(value)))
+		{
+			free(key);
+			free(value);
+			labels_free(out);
+			snprintf(err, errlen, "bad request: labels must be valid UTF-8");
+			return false;
+		}
+		if (key[0] == '\0')
+		{
+			free(key);
+			free(value);
+		}
+		else
+		{
+			out->l[out->n].key = key;
+			out->l[out->n].value = value;
+			out->n++;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	/* stable de-duplication: the last of equal keys wins */
+	for (int i = 0; i < out->n; i++)
+		for (int j = i + 1; j < out->n; j++)
+			if (out->l[j].key && out->l[i].key && strcmp(out->l[i].key, out->l[j].key) == 0)
+			{
+				free(out->l[i].key);
+				free(out->l[i].value);
+				out->l[i].key = NULL;
+				break;
+			}
+	{
+		int			k = 0;
+
+		for (int i = 0; i < out->n; i++)
+			if (out->l[i].key)
+				out->l[k++] = out->l[i];
+		out->n = k;
+	}
+	qsort(out->l, out->n, sizeof(Label), label_cmp);
+	return true;
+
+bad:
+	labels_free(out);
+	snprintf(err, errlen, "bad request: invalid escape in labels");
+	return false;
+}
+
+void
+labels_free(Labels *l)
+{
+	for (int i = 0; i < l->n; i++)
+	{
+		free(l->l[i].key);
+		free(l->l[i].value);
+	}
+	free(l->l);
+	l->l = NULL;
+	l->n = 0;
+}
+
+/* {"k":"v",...}: the jsonb the store keeps */
+void
+labels_json_object(const Labels *l, Buf *b)
+{
+	buf_puts(b, "{");
+	for (int i = 0; i < l->n; i++)
+	{
+		if (i)
+			buf_puts(b, ",");
+		buf_json_string(b, l->l[i].key, strlen(l->l[i].key));
+		buf_puts(b, ":");
+		buf_json_string(b, l->l[i].value, strlen(l->l[i].value));
+	}
+	buf_puts(b, "}");
+}
+
+/* [{"key":"k","value":"v"},...]: profefe's JSON form */
+void
+labels_json_array(const Labels *l, Buf *b)
+{
+	buf_puts(b, "[");
+	for (int i = 0; i < l->n; i++)
+	{
+		if (i)
+			buf_puts(b, ",");
+		buf_puts(b, "{\"key\":");
+		buf_json_string(b, l->l[i].key, strlen(l->l[i].key));
+		buf_puts(b, ",\"value\":");
+		buf_json_string(b, l->l[i].value, strlen(l->l[i].value));
+		buf_puts(b, "}");
+	}
+	buf_puts(b, "]");
+}
+
+static bool
+digits(const char *s, int n, int *out)
+{
+	int			v = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/*
+ * profefe's time layout 2006-01-02T15:04:05 (UTC), optionally with
+ * fractional seconds and a zone (Z or +hh:mm), as RFC 3339. On success
+ * out holds the same instant in a form PostgreSQL reads unambiguously.
+ */
+bool
+time_parse(const char *s, char out[64], char *err, size_t errlen)
+{
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int			y, mo, d, h, mi, sec, zh = 0, zm = 0;
+	size_t		n = strlen(s);
+	size_t		i = 19;
+	char		frac[16] = "";
+	char		sign = '+';
+
+	if (n < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+		!digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+		!digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+		!digits(s + 17, 2, &sec))
+		goto bad;
+	if (i < n && s[i] == '.')
+	{
+		size_t		k = 0;
+
+		i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+		{
+			if (k < 9)
+				frac[k++] = s[i];
+			i++;
+		}
+		if (k == 0)
+			goto bad;
+		frac[k] = '\0';
+	}
+	if (i < n)
+	{
+		if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n)
+			i++;
+		else if ((s[i] == '+' || s[i] == '-') && n - i == 6 && digits(s + i + 1, 2, &zh) &&
+				 s[i + 3] == ':' && digits(s + i + 4, 2, &zm) && zh <= 23 && zm <= 59)
+		{
+			sign = s[i];
+			i = n;
+		}
+		else
+			goto bad;
+	}
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
+		goto range;
+	{
+		int			md = mdays[mo - 1];
+
+		if (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+			md = 29;
+		if (d > md)
+			goto range;
+	}
+	snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d%s%s%c%02d:%02d",
+			 y, mo, d, h, mi, sec, frac[0] ? "." : "", frac, sign, zh, zm);
+	return true;
+
+bad:
+	snprintf(err, errlen, "want 2006-01-02T15:04:05 (UTC) or RFC 3339 with a zone");
+	return false;
+range:
+	snprintf(err, errlen, "a date or time field is out of range");
+	return false;
+}
+
+bool
+profile_type_known(const char *t)
+{
+	static const char *const types[] = {"cpu", "heap", "allocs", "block", "mutex", "goroutine",
+	"threadcreate", "other", "trace"};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(t, types[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Profile ids are 20 characters of base32hex, lower case (profefe_id.c). */
+bool
+profile_id_valid(const char *s, size_t n)
+{
+	if (n != 20)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'v')))
+			return false;
+	return true;
+}
+
+/* The Unix seconds a valid id begins with: its first 32 of 100 bits. */
+int64_t
+profile_id_seconds(const char *id)
+{
+	uint64_t	acc = 0;
+
+	for (int i = 0; i < 7; i++)
+	{
+		char		c = id[i];
+
+		acc = (acc << 5) | (uint64_t) (c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	return (int64_t) (acc >> 3);	/* 35 bits read, 32 wanted */
+}

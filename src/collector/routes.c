@@ -1,0 +1,541 @@
+/*-------------------------------------------------------------------------
+ *
+ * routes.c
+ *	  profefe's HTTP API (v0) route by route: parameters checked here with
+ *	  profefe's messages, then one SQL call each (all parameterized). JSON
+ *	  replies are {"code":200,"body":...} or {"code":N,"error":"..."}.
+ *
+ * src/collector/routes.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "collector.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef GIT_COMMIT
+#define GIT_COMMIT "unknown"
+#endif
+#ifndef BUILD_TIME
+#define BUILD_TIME "unknown"
+#endif
+
+#define API "/api/0"
+#define MAX_IDS 10000
+
+Route
+route_of(const char *method, const char *path)
+{
+	bool		post = strcmp(method, "POST") == 0;
+
+	if (strcmp(path, API "/profiles") == 0)
+		return post ? ROUTE_PROFILES_POST : ROUTE_PROFILES_FIND;
+	if (strcmp(path, API "/profiles/merge") == 0)
+		return ROUTE_MERGE;
+	if (strncmp(path, API "/profiles/", sizeof(API "/profiles/") - 1) == 0)
+		return ROUTE_BY_ID;
+	if (strcmp(path, API "/services") == 0)
+		return ROUTE_SERVICES;
+	if (strcmp(path, API "/version") == 0)
+		return ROUTE_VERSION;
+	if (strcmp(path, API "/profile") == 0)
+		return post ? ROUTE_OLD_POST : ROUTE_OLD_GET;
+	if (strcmp(path, "/metrics") == 0)
+		return ROUTE_METRICS;
+	if (strcmp(path, "/healthz") == 0)
+		return ROUTE_HEALTHZ;
+	return ROUTE_OTHER;
+}
+
+void
+reply_json(Reply *reply, int status, const char *json, size_t len)
+{
+	reply->status = status;
+	reply->content_type = "application/json";
+	buf_free(&reply->body);
+	buf_append(&reply->body, json, len);
+}
+
+void
+reply_error(Reply *reply, int status, const char *fmt,...)
+{
+	char		msg[2048];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply->status = status;
+	reply->content_type = "application/json";
+	buf_free(&reply->body);
+	buf_printf(&reply->body, "{\"code\":%d,\"error\":", status);
+	buf_json_string(&reply->body, msg, strlen(msg));
+	buf_puts(&reply->body, "}\n");
+}
+
+static void
+reply_db_error(Reply *reply, const DbError *err)
+{
+	/* the decoder's reasons, prefixed as profefe's collector did */
+	if (strcmp(err->sqlstate, "22P03") == 0 || strcmp(err->sqlstate, "54000") == 0)
+		reply_error(reply, err->status, "malformed profile: %s", err->message);
+	else
+		reply_error(reply, err->status, "%s", err->message);
+}
+
+static void
+reply_bytes(Reply *reply, const char *data, size_t len, const char *filename)
+{
+	reply->status = 200;
+	reply->content_type = "application/octet-stream";
+	buf_free(&reply->body);
+	buf_append(&reply->body, data, len);
+	snprintf(reply->disposition, sizeof(reply->disposition), "attachment; filename=\"%s\"", filename);
+}
+
+/*
+ * Runs one statement on a pooled connection. NULL, with the error reply
+ * set, when the database is unavailable or the statement fails.
+ */
+static PGresult *
+query(DbStmt stmt, int nparams, const char *const *values, int result_format, Reply *reply)
+{
+	DbError		err;
+	DbConn	   *c = db_acquire(&err);
+	PGresult   *res;
+
+	if (c == NULL)
+	{
+		reply_db_error(reply, &err);
+		return NULL;
+	}
+	res = db_exec(c, stmt, nparams, values, NULL, NULL, result_format, &err);
+	db_release(c);
+	if (res == NULL)
+		reply_db_error(reply, &err);
+	return res;
+}
+
+/* {"code":200,"body":<json>} */
+static void
+reply_body(Reply *reply, const char *json, size_t len)
+{
+	reply->status = 200;
+	reply->content_type = "application/json";
+	buf_free(&reply->body);
+	buf_puts(&reply->body, "{\"code\":200,\"body\":");
+	buf_append(&reply->body, json, len);
+	buf_puts(&reply->body, "}\n");
+}
+
+/* A required parameter; NULL (and the reply set) when missing or empty. */
+static const char *
+required(const Request *req, Reply *reply, const char *name)
+{
+	const char *v = query_get(&req->query, name);
+
+	if (v == NULL || v[0] == '\0')
+	{
+		reply_error(reply, 400, "bad request: missing \"%s\"", name);
+		return NULL;
+	}
+	return v;
+}
+
+static bool
+check_type(const char *type, Reply *reply)
+{
+	if (!profile_type_known(type))
+	{
+		reply_error(reply, 400, "bad request: unknown profile type \"%s\" (known: cpu, heap, allocs, "
+					"block, mutex, goroutine, threadcreate, other, trace)", type);
+		return false;
+	}
+	return true;
+}
+
+static bool
+time_param(const Request *req, Reply *reply, const char *name, bool need, char out[64], bool *given)
+{
+	const char *v = need ? required(req, reply, name) : query_get(&req->query, name);
+	char		why[128];
+
+	*given = false;
+	if (v == NULL)
+		return !need;
+	if (!need && v[0] == '\0')
+		return true;
+	if (!time_parse(v, out, why, sizeof(why)))
+	{
+		reply_error(reply, 400, "bad request: invalid \"%s\" %s: %s", name, v, why);
+		return false;
+	}
+	*given = true;
+	return true;
+}
+
+static bool
+labels_param(const Request *req, Reply *reply, Labels *labels)
+{
+	char		why[160];
+
+	if (!labels_parse(query_get(&req->query, "labels"), labels, why, sizeof(why)))
+	{
+		reply_error(reply, 400, "%s", why);
+		return false;
+	}
+	return true;
+}
+
+/* POST /api/0/profiles and the first README's POST /api/0/profile */
+static void
+save(const Request *req, Reply *reply)
+{
+	const char *service,
+			   *type,
+			   *instance_id;
+	char		created_at[64];
+	bool		has_created;
+	Labels		labels = {0};
+	Buf			lj = {0};
+	SaveItem	item = {0};
+	char		when[32];
+
+	if (!(service = required(req, reply, "service")) || !(type = required(req, reply, "type")) ||
+		!check_type(type, reply) ||
+		!time_param(req, reply, "created_at", false, created_at, &has_created) ||
+		!labels_param(req, reply, &labels))
+		return;
+	instance_id = query_get(&req->query, "instance_id");
+	if (instance_id && instance_id[0] == '\0')
+		instance_id = NULL;
+	if (req->body_len == 0)
+	{
+		labels_free(&labels);
+		reply_error(reply, 400, "malformed profile: empty profile");
+		return;
+	}
+	labels_json_object(&labels, &lj);
+	if (lj.failed)
+	{
+		labels_free(&labels);
+		buf_free(&lj);
+		reply_error(reply, 500, "out of memory");
+		return;
+	}
+	item.service = service;
+	item.type = type;
+	item.labels_json = lj.data;
+	item.created_at = has_created ? created_at : NULL;
+	item.instance_id = instance_id;
+	item.data = req->body;
+	item.len = req->body_len;
+	saver_submit(&item);
+
+	if (item.status != 200)
+		reply_db_error(reply, &item.err);
+	else
+	{
+		Buf		   *b = &reply->body;
+
+		metrics_ingested(type, req->body_len);
+		reply->status = 200;
+		reply->content_type = "application/json";
+		buf_puts(b, "{\"code\":200,\"body\":{\"id\":");
+		buf_json_string(b, item.id, strlen(item.id));
+		buf_puts(b, ",\"type\":");
+		buf_json_string(b, type, strlen(type));
+		buf_puts(b, ",\"service\":");
+		buf_json_string(b, service, strlen(service));
+		if (instance_id)
+		{
+			buf_puts(b, ",\"instance_id\":");
+			buf_json_string(b, instance_id, strlen(instance_id));
+		}
+		if (labels.n > 0)
+		{
+			buf_puts(b, ",\"labels\":");
+			labels_json_array(&labels, b);
+		}
+		format_utc_seconds(profile_id_seconds(item.id), when);
+		buf_printf(b, ",\"created_at\":\"%s\"}}\n", when);
+	}
+	labels_free(&labels);
+	buf_free(&lj);
+}
+
+/* The parameters find and merge share. */
+typedef struct Selection
+{
+	const char *service;
+	const char *type;
+	char		from[64];
+	char		to[64];
+	Labels		labels;
+	Buf			labels_json;
+} Selection;
+
+static bool
+selection(const Request *req, Reply *reply, Selection *s, bool type_needed)
+{
+	bool		given;
+
+	memset(s, 0, sizeof(*s));
+	if (!(s->service = required(req, reply, "service")))
+		return false;
+	s->type = type_needed ? required(req, reply, "type") : query_get(&req->query, "type");
+	if (type_needed && s->type == NULL)
+		return false;
+	if (s->type && s->type[0] == '\0')
+		s->type = NULL;
+	if (s->type && !check_type(s->type, reply))
+		return false;
+	if (!time_param(req, reply, "from", true, s->from, &given) ||
+		!time_param(req, reply, "to", true, s->to, &given) ||
+		!labels_param(req, reply, &s->labels))
+		return false;
+	labels_json_object(&s->labels, &s->labels_json);
+	return true;
+}
+
+static void
+selection_free(Selection *s)
+{
+	labels_free(&s->labels);
+	buf_free(&s->labels_json);
+}
+
+/* GET /api/0/profiles */
+static void
+find(const Request *req, Reply *reply)
+{
+	Selection	s;
+	const char *limit = query_get(&req->query, "limit");
+	char		limit_s[16];
+	const char *values[6];
+	PGresult   *res;
+
+	if (!selection(req, reply, &s, false))
+	{
+		selection_free(&s);
+		return;
+	}
+	values[5] = NULL;
+	if (limit && limit[0])
+	{
+		char	   *end;
+		long		n = strtol(limit, &end, 10);
+
+		if (*end != '\0' || n < 0 || n > INT_MAX || limit[0] == '-' || limit[0] == '+' || limit[0] == ' ')
+		{
+			selection_free(&s);
+			reply_error(reply, 400, "bad request: invalid \"limit\" %s: want a whole number >= 0", limit);
+			return;
+		}
+		if (n > 0)
+		{
+			snprintf(limit_s, sizeof(limit_s), "%ld", n);
+			values[5] = limit_s;
+		}
+	}
+	values[0] = s.service;
+	values[1] = s.type;
+	values[2] = s.from;
+	values[3] = s.to;
+	values[4] = s.labels_json.data;
+	res = query(STMT_FIND, 6, values, 0, reply);
+	selection_free(&s);
+	if (res && strcmp(PQgetvalue(res, 0, 1), "0") == 0)
+		reply_error(reply, 404, "nothing found");
+	else if (res)
+		reply_body(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
+	PQclear(res);
+}
+
+/* GET /api/0/profiles/merge and the first README's GET /api/0/profile */
+static void
+merge(const Request *req, Reply *reply)
+{
+	Selection	s;
+	const char *values[5];
+	PGresult   *res;
+
+	if (!selection(req, reply, &s, true))
+	{
+		selection_free(&s);
+		return;
+	}
+	if (strcmp(s.type, "trace") == 0)
+	{
+		selection_free(&s);
+		reply_error(reply, 405, "can't merge profiles of type trace (Go execution traces are not pprof)");
+		return;
+	}
+	values[0] = s.service;
+	values[1] = s.type;
+	values[2] = s.from;
+	values[3] = s.to;
+	values[4] = s.labels_json.data;
+	res = query(STMT_MERGE, 5, values, 1, reply);
+	if (res == NULL)
+		;
+	else if (PQgetisnull(res, 0, 0))
+		reply_error(reply, 404, "nothing found");
+	else
+		reply_bytes(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0), s.type);
+	selection_free(&s);
+	PQclear(res);
+}
+
+/* GET /api/0/profiles/{id} and /api/0/profiles/{id1}+{id2}+... */
+static void
+by_id(const Request *req, Reply *reply)
+{
+	const char *ids = req->path + sizeof(API "/profiles/") - 1;
+	size_t		len = strlen(ids);
+	int			n = 0;
+	Buf			arr = {0};
+	PGresult   *res;
+
+	buf_puts(&arr, "{");
+	for (const char *p = ids;; n++)
+	{
+		const char *end = strchr(p, '+');
+		size_t		l = end ? (size_t) (end - p) : strlen(p);
+
+		if (!profile_id_valid(p, l))
+		{
+			buf_free(&arr);
+			reply_error(reply, 400, "bad request: malformed profile id \"%.*s\"", (int) (l > 64 ? 64 : l), p);
+			return;
+		}
+		if (n >= MAX_IDS)
+		{
+			buf_free(&arr);
+			reply_error(reply, 400, "bad request: more than %d profile ids", MAX_IDS);
+			return;
+		}
+		if (n)
+			buf_puts(&arr, ",");
+		buf_append(&arr, p, l);
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	n++;
+	buf_puts(&arr, "}");
+	if (n == 1)
+	{
+		const char *values[1] = {ids};
+
+		res = query(STMT_GET, 1, values, 1, reply);
+		if (res && PQntuples(res) == 0)
+			reply_error(reply, 404, "profile \"%.*s\" not found", (int) len, ids);
+		else if (res)
+			reply_bytes(reply, PQgetvalue(res, 0, 1), PQgetlength(res, 0, 1), ids);
+	}
+	else
+	{
+		const char *values[1] = {arr.data};
+
+		res = query(STMT_MERGE_IDS, 1, values, 1, reply);
+		if (res)
+			reply_bytes(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0), "merged");
+	}
+	buf_free(&arr);
+	PQclear(res);
+}
+
+static void
+services(Reply *reply)
+{
+	PGresult   *res = query(STMT_SERVICES, 0, NULL, 0, reply);
+
+	if (res)
+		reply_body(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
+	PQclear(res);
+}
+
+static void
+healthz(Reply *reply)
+{
+	PGresult   *res = query(STMT_HEALTH, 0, NULL, 0, reply);
+
+	if (res)
+		reply_body(reply, "\"ok\"", 4);
+	PQclear(res);
+}
+
+static bool
+method_is(const Request *req, Reply *reply, const char *allow)
+{
+	bool		get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+
+	if ((strcmp(allow, "POST") == 0 && strcmp(req->method, "POST") == 0) ||
+		(strncmp(allow, "GET", 3) == 0 && get))
+		return true;
+	reply->allow = allow;
+	reply_error(reply, 405, "method %s not allowed (allowed: %s)", req->method, allow);
+	return false;
+}
+
+void
+handle_request(Route route, const Request *req, Reply *reply)
+{
+	switch (route)
+	{
+		case ROUTE_PROFILES_POST:
+		case ROUTE_OLD_POST:
+			save(req, reply);
+			break;
+		case ROUTE_PROFILES_FIND:
+			if (method_is(req, reply, "GET, HEAD, POST"))
+				find(req, reply);
+			break;
+		case ROUTE_OLD_GET:
+			if (method_is(req, reply, "GET, HEAD, POST"))
+				merge(req, reply);
+			break;
+		case ROUTE_MERGE:
+			if (method_is(req, reply, "GET, HEAD"))
+				merge(req, reply);
+			break;
+		case ROUTE_BY_ID:
+			if (method_is(req, reply, "GET, HEAD"))
+				by_id(req, reply);
+			break;
+		case ROUTE_SERVICES:
+			if (method_is(req, reply, "GET, HEAD"))
+				services(reply);
+			break;
+		case ROUTE_VERSION:
+			if (method_is(req, reply, "GET, HEAD"))
+			{
+				reply->status = 200;
+				reply->content_type = "application/json";
+				buf_printf(&reply->body, "{\"code\":200,\"body\":{\"version\":\"%s\",\"commit\":\"%s\","
+						   "\"build_time\":\"%s\"}}\n", COLLECTOR_VERSION, GIT_COMMIT, BUILD_TIME);
+			}
+			break;
+		case ROUTE_METRICS:
+			if (method_is(req, reply, "GET, HEAD"))
+			{
+				reply->status = 200;
+				reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
+				metrics_render(&reply->body);
+			}
+			break;
+		case ROUTE_HEALTHZ:
+			if (method_is(req, reply, "GET, HEAD"))
+				healthz(reply);
+			break;
+		default:
+			reply_error(reply, 404, "no such route: %s %s", req->method, req->path);
+			break;
+	}
+	if (reply->body.failed)
+		reply_error(reply, 500, "out of memory");
+}

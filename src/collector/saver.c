@@ -1,0 +1,236 @@
+/*-------------------------------------------------------------------------
+ *
+ * saver.c
+ *	  Saving profiles with group commit. A POST's profile joins a queue;
+ *	  whichever request thread finds a free batch slot takes everything
+ *	  queued (up to a size cap) and sends it as one libpq pipeline: one
+ *	  save_profile call per profile, then one Sync, so all of them commit in
+ *	  one transaction and one WAL flush. Each waiter gets its reply only
+ *	  after that commit: a 200 is durable. With a single client a batch is
+ *	  just its own request; no request ever waits for a timer.
+ *
+ *	  If one profile in a batch fails (a malformed profile, say), the
+ *	  pipeline's implicit transaction is rolled back; that profile gets its
+ *	  error and the others are sent again without it.
+ *
+ * src/collector/saver.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "collector.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define BATCH_MAX_ITEMS 128
+#define BATCH_MAX_BYTES (16 * 1024 * 1024)
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+static SaveItem *head,
+		   *tail;
+static int	active_batches;
+static int	max_active;
+
+void
+saver_init(int max_batches)
+{
+	max_active = max_batches < 1 ? 1 : max_batches;
+}
+
+static void
+fail_all(SaveItem **items, int n, const DbError *err)
+{
+	for (int i = 0; i < n; i++)
+	{
+		items[i]->status = err->status;
+		items[i]->err = *err;
+	}
+}
+
+/*
+ * Sends items as one pipeline on one connection. Returns the index of the
+ * item that failed on its own (its status set), or -1 when all were saved
+ * or all failed together (their statuses set).
+ */
+static int
+run_pipeline(DbConn *dc, SaveItem **items, int n)
+{
+	PGconn	   *conn = db_pg(dc);
+	int			failed_at = -1;
+	DbError		err;
+	PGresult   *res;
+	int64_t		t0 = now_us();
+
+	if (!PQenterPipelineMode(conn))
+		goto broken;
+	for (int i = 0; i < n; i++)
+	{
+		SaveItem   *it = items[i];
+		const char *values[6] = {it->service, it->type, it->data, it->labels_json, it->created_at,
+		it->instance_id};
+		int			lengths[6] = {0, 0, (int) it->len, 0, 0, 0};
+		int			formats[6] = {0, 0, 1, 0, 0, 0};
+
+		if (!PQsendQueryPrepared(conn, db_stmt_name(STMT_SAVE), 6, values, lengths, formats, 0))
+			goto broken;
+	}
+	if (!PQpipelineSync(conn))
+		goto broken;
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		got = false;
+
+		while ((res = PQgetResult(conn)) != NULL)
+		{
+			ExecStatusType st = PQresultStatus(res);
+
+			got = true;
+			if (st == PGRES_TUPLES_OK && PQntuples(res) == 1)
+				snprintf(items[i]->id, sizeof(items[i]->id), "%s", PQgetvalue(res, 0, 0));
+			else if (st == PGRES_FATAL_ERROR && failed_at < 0)
+			{
+				db_error_from_result(dc, res, &items[i]->err);
+				items[i]->status = items[i]->err.status;
+				failed_at = i;
+			}
+			PQclear(res);
+		}
+		if (!got)
+			goto broken;
+	}
+	/* the Sync: the implicit transaction has committed (or rolled back) */
+	res = PQgetResult(conn);
+	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+	{
+		if (res)
+		{
+			/* an error at commit time (e.g. a deferred check): all fail */
+			if (PQresultStatus(res) == PGRES_FATAL_ERROR)
+			{
+				db_error_from_result(dc, res, &err);
+				PQclear(res);
+				fail_all(items, n, &err);
+				while ((res = PQgetResult(conn)) != NULL)
+					PQclear(res);
+				PQexitPipelineMode(conn);
+				return -1;
+			}
+			PQclear(res);
+		}
+		goto broken;
+	}
+	PQclear(res);
+	if (!PQexitPipelineMode(conn))
+		goto broken;
+	metrics_db((now_us() - t0) / 1e6, failed_at >= 0);
+	if (failed_at < 0)
+	{
+		for (int i = 0; i < n; i++)
+			items[i]->status = 200;
+		metrics_batch(n);
+		return -1;
+	}
+	/* a failure that is not about the profile itself fails the whole batch */
+	if (items[failed_at]->status >= 500)
+	{
+		err = items[failed_at]->err;
+		fail_all(items, n, &err);
+		return -1;
+	}
+	return failed_at;
+
+broken:
+	db_error_from_result(dc, NULL, &err);
+	if (err.status != 503)
+		err.status = 503;
+	metrics_db((now_us() - t0) / 1e6, true);
+	log_msg(LOG_WARN, "saving %d profile(s): %s", n, err.message);
+	fail_all(items, n, &err);
+	/* the connection's state is unknown now: drop it */
+	db_discard(dc);
+	return -1;
+}
+
+/*
+ * Saves batch[0..n), retrying without each profile that fails alone. The
+ * caller's array is left as it was (every entry gets marked done).
+ */
+static void
+run_batch(SaveItem **batch, int n)
+{
+	DbError		err;
+	DbConn	   *dc = db_acquire(&err);
+	SaveItem   *items[BATCH_MAX_ITEMS];
+
+	memcpy(items, batch, n * sizeof(SaveItem *));
+
+	if (dc == NULL)
+	{
+		fail_all(items, n, &err);
+		return;
+	}
+	while (n > 0)
+	{
+		int			bad = run_pipeline(dc, items, n);
+
+		if (bad < 0)
+			break;
+		/* drop the failed one, keep the rest in order, send again */
+		memmove(items + bad, items + bad + 1, (n - bad - 1) * sizeof(SaveItem *));
+		n--;
+	}
+	db_release(dc);
+}
+
+/* Saves one profile; returns when its fate is known (item->status). */
+void
+saver_submit(SaveItem *item)
+{
+	SaveItem   *batch[BATCH_MAX_ITEMS];
+
+	item->done = false;
+	item->next = NULL;
+	item->status = 0;
+	item->id[0] = '\0';
+	pthread_mutex_lock(&lock);
+	if (tail)
+		tail->next = item;
+	else
+		head = item;
+	tail = item;
+
+	while (!item->done)
+	{
+		if (head != NULL && active_batches < max_active)
+		{
+			int			n = 0;
+			size_t		bytes = 0;
+
+			/* take the queue's head: at least one, then as many as fit */
+			while (head && n < BATCH_MAX_ITEMS && (n == 0 || bytes + head->len <= BATCH_MAX_BYTES))
+			{
+				batch[n++] = head;
+				bytes += head->len;
+				head = head->next;
+			}
+			if (head == NULL)
+				tail = NULL;
+			active_batches++;
+			pthread_mutex_unlock(&lock);
+
+			run_batch(batch, n);
+
+			pthread_mutex_lock(&lock);
+			active_batches--;
+			for (int i = 0; i < n; i++)
+				batch[i]->done = true;
+			pthread_cond_broadcast(&done_cond);
+		}
+		else
+			pthread_cond_wait(&done_cond, &lock);
+	}
+	pthread_mutex_unlock(&lock);
+}

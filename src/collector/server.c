@@ -1,0 +1,332 @@
+/*-------------------------------------------------------------------------
+ *
+ * server.c
+ *	  The libmicrohttpd side: one thread per connection (handlers block on
+ *	  PostgreSQL, and a slow client holds only its own thread), bodies
+ *	  gathered up to -max-body, the raw request URI kept so that the query
+ *	  string is parsed with Go's rules (params.c), replies queued, requests
+ *	  counted for a draining shutdown.
+ *
+ * src/collector/server.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "collector.h"
+
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#define DISCARD_MAX ((size_t) 64 * 1024 * 1024)
+
+typedef struct ReqState
+{
+	char	   *raw_uri;
+	bool		started;
+	bool		too_large;		/* body past -max-body: being discarded */
+	size_t		discarded;
+	bool		answered;
+	Route		route;
+	Buf			body;
+	int64_t		t0;
+} ReqState;
+
+static struct MHD_Daemon *daemon_;
+static int	inflight;
+
+int
+server_inflight(void)
+{
+	return __atomic_load_n(&inflight, __ATOMIC_SEQ_CST);
+}
+
+/* Called first for every request: keeps the URI exactly as sent. */
+static void *
+uri_logger(void *cls, const char *uri, struct MHD_Connection *con)
+{
+	ReqState   *st = calloc(1, sizeof(ReqState));
+
+	if (st == NULL)
+		return NULL;
+	st->raw_uri = strdup(uri ? uri : "/");
+	st->t0 = now_us();
+	__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
+	return st;
+}
+
+static void
+completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	ReqState   *st = *con_cls;
+
+	if (st == NULL)
+		return;
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT)
+		log_msg(LOG_DEBUG, "request ended early (%d): %s", (int) toe, st->raw_uri);
+	buf_free(&st->body);
+	free(st->raw_uri);
+	free(st);
+	*con_cls = NULL;
+	__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+static enum MHD_Result
+send_reply(struct MHD_Connection *con, ReqState *st, const char *method, Reply *reply)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	double		secs;
+
+	resp = MHD_create_response_from_buffer(reply->body.len, reply->body.data ? reply->body.data : "",
+										   MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+	if (reply->disposition[0])
+		MHD_add_response_header(resp, "Content-Disposition", reply->disposition);
+	if (reply->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+	ret = MHD_queue_response(con, (unsigned int) reply->status, resp);
+	MHD_destroy_response(resp);
+	st->answered = true;
+	secs = (now_us() - st->t0) / 1e6;
+	metrics_request(st ? st->route : ROUTE_OTHER, reply->status, secs);
+	if (settings.log_level <= LOG_DEBUG)
+		log_msg(LOG_DEBUG, "%s %s %d in=%zu out=%zu %.1fms", method, st->raw_uri, reply->status,
+				st->body.len, reply->body.len, secs * 1000);
+	else if (reply->status >= 500)
+		log_msg(reply->status == 503 ? LOG_WARN : LOG_ERROR, "%s %s %d: %.*s", method, st->raw_uri,
+				reply->status, (int) (reply->body.len > 300 ? 300 : reply->body.len),
+				reply->body.data ? reply->body.data : "");
+	buf_free(&reply->body);
+	return ret;
+}
+
+static enum MHD_Result
+access_handler(void *cls, struct MHD_Connection *con, const char *url, const char *method,
+			   const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	ReqState   *st = *con_cls;
+	Reply		reply = {0};
+	Request		req = {0};
+	char		err[256];
+	char	   *q;
+	enum MHD_Result ret;
+
+	if (st == NULL)
+		return MHD_NO;			/* out of memory: drop the connection */
+	if (st->answered)
+	{
+		/* an early reply (413) was queued; swallow what is still coming */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	if (!st->started)
+	{
+		const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		char	   *path_end = strchr(st->raw_uri, '?');
+		size_t		plen = path_end ? (size_t) (path_end - st->raw_uri) : strlen(st->raw_uri);
+		char	   *path;
+
+		st->started = true;
+		if (!url_unescape(st->raw_uri, plen, false, &path))
+			path = strdup("/");
+		if (path && strlen(path) > 1 && path[strlen(path) - 1] == '/')
+			path[strlen(path) - 1] = '\0';
+		st->route = path ? route_of(method, path) : ROUTE_OTHER;
+		free(path);
+		if (cl && strtoull(cl, NULL, 10) > settings.max_body)
+		{
+			const char *expect = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+			/* a client waiting for "100 Continue" gets the 413 instead */
+			if (expect && strcasecmp(expect, "100-continue") == 0)
+			{
+				reply_error(&reply, 413, "request body is larger than -max-body (%zu bytes)", settings.max_body);
+				return send_reply(con, st, method, &reply);
+			}
+			st->too_large = true;
+		}
+		return MHD_YES;
+	}
+
+	if (*upload_data_size > 0)
+	{
+		/*
+		 * Past the cap the body is read and dropped, so that a client that
+		 * sends it all still reads the 413; one that sends far more is cut
+		 * off with it.
+		 */
+		if (!st->too_large && st->body.len + *upload_data_size > settings.max_body)
+		{
+			st->too_large = true;
+			st->discarded = st->body.len;
+			buf_free(&st->body);
+		}
+		if (st->too_large)
+		{
+			st->discarded += *upload_data_size;
+			*upload_data_size = 0;
+			if (st->discarded > settings.max_body + DISCARD_MAX)
+			{
+				reply_error(&reply, 413, "request body is larger than -max-body (%zu bytes)", settings.max_body);
+				return send_reply(con, st, method, &reply);
+			}
+			return MHD_YES;
+		}
+		buf_append(&st->body, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (st->too_large)
+	{
+		reply_error(&reply, 413, "request body is larger than -max-body (%zu bytes)", settings.max_body);
+		return send_reply(con, st, method, &reply);
+	}
+
+	/* the whole request is in */
+	req.method = method;
+	q = strchr(st->raw_uri, '?');
+	{
+		char	   *path_end = q;
+		size_t		plen = path_end ? (size_t) (path_end - st->raw_uri) : strlen(st->raw_uri);
+
+		if (!url_unescape(st->raw_uri, plen, false, &req.path))
+		{
+			req.path = strdup("/");
+			reply_error(&reply, 400, "bad request: invalid escape in path");
+		}
+		else if (strlen(req.path) > 1 && req.path[strlen(req.path) - 1] == '/')
+			req.path[strlen(req.path) - 1] = '\0';
+	}
+	if (st->body.failed)
+		reply_error(&reply, 500, "out of memory reading the request body");
+	else if (reply.status == 0 && !query_parse(q ? q + 1 : "", &req.query, err, sizeof(err)))
+		reply_error(&reply, 400, "%s", err);
+	else if (reply.status == 0)
+	{
+		req.body = st->body.data;
+		req.body_len = st->body.len;
+		handle_request(st->route, &req, &reply);
+	}
+	if (reply.status == 0)
+		reply_error(&reply, 500, "no reply");
+	ret = send_reply(con, st, method, &reply);
+	query_free(&req.query);
+	free(req.path);
+	return ret;
+}
+
+static void
+mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char		msg[512];
+	size_t		n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_msg(LOG_DEBUG, "http: %s", msg);
+}
+
+bool
+server_start(void)
+{
+	const char *colon = strrchr(settings.addr, ':');
+	char		host[256] = "";
+	const char *port;
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct addrinfo hints = {0},
+			   *ai = NULL;
+	unsigned int timeout_s = (unsigned int) ((settings.timeout_ms + 999) / 1000);
+	long		portnum;
+
+	if (colon == NULL)
+	{
+		log_msg(LOG_ERROR, "invalid -addr \"%s\": want host:port or :port", settings.addr);
+		return false;
+	}
+	port = colon + 1;
+	portnum = strtol(port, NULL, 10);
+	if (portnum < 0 || portnum > 65535 || port[0] == '\0')
+	{
+		log_msg(LOG_ERROR, "invalid port in -addr \"%s\"", settings.addr);
+		return false;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int) (colon - settings.addr), settings.addr);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']')
+	{
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (host[0] != '\0')
+	{
+		int			rc;
+
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE;
+		if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0)
+		{
+			log_msg(LOG_ERROR, "cannot resolve -addr \"%s\": %s", settings.addr, gai_strerror(rc));
+			return false;
+		}
+		if (ai->ai_family == AF_INET6)
+			flags |= MHD_USE_IPv6;
+	}
+	for (int attempt = 0; attempt < 2 && daemon_ == NULL; attempt++)
+	{
+		unsigned int f = flags;
+
+		/* ":port" listens on every address, IPv6 and IPv4, else IPv4 only */
+		if (host[0] == '\0' && attempt == 0)
+			f |= MHD_USE_DUAL_STACK;
+		daemon_ = MHD_start_daemon(f, (uint16_t) portnum, NULL, NULL, access_handler, NULL,
+								   MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+								   MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
+								   MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+								   MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+								   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) settings.max_conns,
+								   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024,
+								   MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
+								   ai ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, ai ? ai->ai_addr : NULL,
+								   MHD_OPTION_END);
+		if (host[0] != '\0')
+			break;
+	}
+	if (ai)
+		freeaddrinfo(ai);
+	if (daemon_ == NULL)
+	{
+		log_msg(LOG_ERROR, "cannot listen on %s (address in use, or not allowed?)", settings.addr);
+		return false;
+	}
+	return true;
+}
+
+/* Stops accepting connections; requests in progress go on. */
+void
+server_quiesce(void)
+{
+	MHD_socket	s = MHD_quiesce_daemon(daemon_);
+
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
+}
+
+void
+server_stop(void)
+{
+	if (daemon_)
+		MHD_stop_daemon(daemon_);
+	daemon_ = NULL;
+}

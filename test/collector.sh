@@ -1,0 +1,137 @@
+# profefe-collector end to end (sourced by scripts/test.sh, after the
+# cluster is up; uses pass/fail, canon from test/merge.sh, $WORK, $PGDIR).
+#   - the HTTP API against a collector connected as a role that holds only
+#     profefe_writer + profefe_reader (test/collector/e2e.go: every route,
+#     every error code, bad input of every kind, slow clients, concurrency)
+#   - `go tool pprof -proto URL` of the merge endpoint vs `go tool pprof
+#     -proto` of the same files
+#   - the database stopped underneath (503, then recovery by itself), the
+#     collector started while the database is down, SIGTERM mid-request
+
+echo "== collector (HTTP API end to end)"
+COLL_PORT=$(free_port)
+COLL_URL=http://127.0.0.1:$COLL_PORT
+COLL_DB="host=$PGHOST port=$PGPORT dbname=collector_test user=profefe_collector"
+RANGE="from=2000-01-01T00:00:00&to=2100-01-01T00:00:00"
+
+start_collector() { # log file, more flags
+    local log=$1; shift
+    build/profefe-collector -addr "127.0.0.1:$COLL_PORT" -db "$COLL_DB" -timeout 3s -max-body 4MiB \
+        -log.level debug "$@" >"$log" 2>&1 &
+    COLL_PID=$!
+    for _ in $(seq 1 50); do
+        curl -s -o /dev/null "$COLL_URL/api/0/version" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# status of a request, and its body in $WORK/coll-body
+http() { # method url [data-file]
+    if [ -n "${3:-}" ]; then
+        curl -s -o "$WORK/coll-body" -w '%{http_code}' -X "$1" --data-binary @"$3" "$2"
+    else
+        curl -s -o "$WORK/coll-body" -w '%{http_code}' -X "$1" "$2"
+    fi
+}
+
+wait_healthy() {
+    for _ in $(seq 1 100); do
+        [ "$(http GET "$COLL_URL/healthz")" = 200 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+if make -s build/profefe-collector >/dev/null && go build -o build/collector-e2e ./test/collector; then
+    psql -X -q -d postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE DATABASE collector_test;
+\c collector_test
+SET client_min_messages = warning;
+CREATE EXTENSION profefe;
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'profefe_collector') THEN
+        CREATE ROLE profefe_collector LOGIN IN ROLE profefe_writer, profefe_reader;
+    END IF;
+END $$;
+ALTER DATABASE collector_test SET profefe.max_profile_size = '4MB';
+SQL
+    # (retention off here: the fixtures' own times may be older than 5 days)
+    if start_collector "$WORK/collector.log" -retention-interval 0; then pass; else cat "$WORK/collector.log"; fail "collector starts"; fi
+
+    build/collector-e2e -url "$COLL_URL" -fixtures test/fixtures -max-body $((4 << 20)) -timeout 3s \
+        > "$WORK/e2e.out" 2>&1
+    while read -r verdict rest; do
+        case "$verdict" in
+            ok) pass ;;
+            FAIL) fail "collector: $rest" ;;
+        esac
+    done < "$WORK/e2e.out"
+    grep -q '^ok ' "$WORK/e2e.out" || { cat "$WORK/e2e.out"; fail "collector e2e ran no checks"; }
+    echo "$(grep -c '^ok ' "$WORK/e2e.out") API checks passed, $(grep -c '^FAIL' "$WORK/e2e.out") failed"
+
+    echo "-- merge endpoint vs go tool pprof -proto of the same files"
+    export PPROF_TMPDIR=$WORK/pprof-tmp
+    for t in cpu heap allocs block mutex goroutine; do
+        for sel in "" "zone=a"; do
+            go tool pprof -symbolize=none -proto \
+                "$COLL_URL/api/0/profiles/merge?service=e2e&type=$t&labels=$sel&$RANGE" \
+                > "$WORK/coll-url.pb.gz" 2>"$WORK/coll-url.err"
+            if [ -z "$sel" ]; then files=$(cd test/fixtures && ls i?-$t.pb.gz); else files="i1-$t.pb.gz i2-$t.pb.gz"; fi
+            (cd test/fixtures && go tool pprof -symbolize=none -proto $files 2>/dev/null) > "$WORK/coll-ref.pb.gz"
+            if [ -s "$WORK/coll-url.pb.gz" ] && cmp -s <(canon "$WORK/coll-url.pb.gz" | grep -v '^time_us\|^duration_us') \
+                                                     <(canon "$WORK/coll-ref.pb.gz" | grep -v '^time_us\|^duration_us'); then
+                pass
+            else
+                cat "$WORK/coll-url.err"; fail "collector merge $t labels=$sel vs go tool pprof -proto"
+            fi
+        done
+    done
+    # -raw of the URL = -raw of the reference merge (profile.Merge)
+    go tool pprof -symbolize=none -raw "$COLL_URL/api/0/profiles/merge?service=e2e&type=cpu&$RANGE" 2>/dev/null \
+        | grep -v '^PeriodType\|^Period\|^Time\|^Duration' > "$WORK/raw-url"
+    (cd test/fixtures && "$ROOT"/build/pprofref merge i?-cpu.pb.gz) > "$WORK/raw-ref.pb.gz"
+    go tool pprof -symbolize=none -raw "$WORK/raw-ref.pb.gz" 2>/dev/null \
+        | grep -v '^PeriodType\|^Period\|^Time\|^Duration' > "$WORK/raw-ref"
+    if [ -s "$WORK/raw-url" ] && diff -q "$WORK/raw-url" "$WORK/raw-ref" >/dev/null; then pass
+    else fail "collector merge: go tool pprof -raw URL vs profile.Merge"; fi
+
+    echo "-- database stopped underneath, then back"
+    cluster_stop "$PGDIR"
+    s1=$(http GET "$COLL_URL/healthz"); b1=$(cat "$WORK/coll-body")
+    s2=$(http POST "$COLL_URL/api/0/profiles?service=down&type=cpu" test/fixtures/i1-cpu.pb.gz); b2=$(cat "$WORK/coll-body")
+    if [ "$s1" = 503 ] && [ "$s2" = 503 ] && [[ "$b1" == '{"code":503,"error":"database unavailable'* ]] \
+        && [[ "$b2" == '{"code":503,"error":"'* ]]; then pass
+    else fail "collector: 503 while the database is down (got $s1 $b1 / $s2 $b2)"; fi
+    cluster_start "$PGDIR" "$PGPORT" >/dev/null
+    if wait_healthy && [ "$(http POST "$COLL_URL/api/0/profiles?service=back&type=cpu" test/fixtures/i1-cpu.pb.gz)" = 200 ]; then pass
+    else fail "collector: recovers by itself when the database is back"; fi
+
+    echo "-- SIGTERM with a request in flight"
+    build/collector-e2e -url "$COLL_URL" -fixtures test/fixtures -only shutdown -pid "$COLL_PID" > "$WORK/e2e-stop.out" 2>&1
+    while read -r verdict rest; do
+        case "$verdict" in ok) pass ;; FAIL) fail "collector: $rest" ;; esac
+    done < "$WORK/e2e-stop.out"
+    wait "$COLL_PID"; rc=$?
+    n=$(psql -X -At -d collector_test -c "SELECT count(*) FROM profefe.profiles WHERE service = 'shutdown'")
+    if [ "$rc" = 0 ] && [ "$n" = 1 ] && grep -q "stopped" "$WORK/collector.log"; then pass
+    else tail -5 "$WORK/collector.log"; fail "collector: clean exit after SIGTERM (rc $rc, $n stored)"; fi
+
+    echo "-- collector started while the database is down (retention every second)"
+    cluster_stop "$PGDIR"
+    if start_collector "$WORK/collector2.log" -retention-interval 1s && [ "$(http GET "$COLL_URL/api/0/services")" = 503 ]; then pass
+    else fail "collector: starts and answers 503 while the database is down"; fi
+    sleep 1.5       # its first retention run meets the database down
+    cluster_start "$PGDIR" "$PGPORT" >/dev/null
+    if wait_healthy && [ "$(http GET "$COLL_URL/api/0/services")" = 200 ]; then pass
+    else fail "collector: connects once the database is up"; fi
+    # retention skipped while down, done once up: nothing older than 5 days left
+    for _ in $(seq 1 30); do grep -q "retention: .* removed" "$WORK/collector2.log" && break; sleep 0.2; done
+    old=$(psql -X -At -d collector_test -c "SELECT count(*) FROM profefe.profiles WHERE created_at < now() - interval '5 days'")
+    if grep -q "retention skipped: database unavailable" "$WORK/collector2.log" \
+        && grep -q "retention: .* removed" "$WORK/collector2.log" && [ "$old" = 0 ]; then pass
+    else fail "collector: periodic retention ($old old rows left)"; fi
+    kill -TERM "$COLL_PID"; wait "$COLL_PID" || fail "collector: exit status after SIGTERM"
+else
+    fail "collector: build"
+fi

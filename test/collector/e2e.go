@@ -1,0 +1,529 @@
+// End-to-end checks of profefe-collector's HTTP API (run by
+// test/collector.sh against a collector on a throwaway cluster).
+//
+// Prints one line per check, "ok <name>" or "FAIL <name>: <why>"; the shell
+// harness counts them. Profiles posted are real Go runtime profiles from
+// test/fixtures; what comes back is compared byte for byte (stored bytes) or
+// with the pprof library (times, types).
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/pprof/profile"
+)
+
+var (
+	base     = flag.String("url", "http://127.0.0.1:10100", "collector base URL")
+	fixtures = flag.String("fixtures", "test/fixtures", "fixture profiles")
+	maxBody  = flag.Int("max-body", 4<<20, "the collector's -max-body")
+	timeout  = flag.Duration("timeout", 3*time.Second, "the collector's -timeout")
+	only     = flag.String("only", "", "run one group: api, errors, slow, concurrent, shutdown")
+	pid      = flag.Int("pid", 0, "collector pid (shutdown group)")
+	failures = 0
+)
+
+func check(name string, ok bool, format string, args ...interface{}) bool {
+	if ok {
+		fmt.Printf("ok %s\n", name)
+	} else {
+		failures++
+		fmt.Printf("FAIL %s: %s\n", name, fmt.Sprintf(format, args...))
+	}
+	return ok
+}
+
+type reply struct {
+	status int
+	ctype  string
+	body   []byte
+	header http.Header
+}
+
+var client = &http.Client{Timeout: 60 * time.Second}
+
+func do(method, path string, body []byte) reply {
+	req, err := http.NewRequest(method, *base+path, bytes.NewReader(body))
+	if err != nil {
+		return reply{status: -1, body: []byte(err.Error())}
+	}
+	if body == nil {
+		req.Body = nil
+		req.ContentLength = 0
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return reply{status: -1, body: []byte(err.Error())}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{resp.StatusCode, resp.Header.Get("Content-Type"), b, resp.Header}
+}
+
+type label struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+type prof struct {
+	ID         string  `json:"id"`
+	Type       string  `json:"type"`
+	Service    string  `json:"service"`
+	InstanceID string  `json:"instance_id"`
+	Labels     []label `json:"labels"`
+	CreatedAt  string  `json:"created_at"`
+}
+
+type envelope struct {
+	Code  int             `json:"code"`
+	Body  json.RawMessage `json:"body"`
+	Error string          `json:"error"`
+}
+
+// An error reply: the status, JSON with the same code, the message holding want.
+func expectError(name string, r reply, status int, want string) {
+	var e envelope
+	err := json.Unmarshal(r.body, &e)
+	check(name, r.status == status && err == nil && e.Code == status && strings.HasPrefix(r.ctype, "application/json") &&
+		strings.Contains(e.Error, want),
+		"want %d with %q, got %d %q %s", status, want, r.status, r.ctype, r.body)
+}
+
+func readFixture(name string) []byte {
+	b, err := os.ReadFile(filepath.Join(*fixtures, name))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func gunzip(b []byte) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return b
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+func post(path string, body []byte) (prof, reply) {
+	r := do("POST", path, body)
+	var e envelope
+	var p prof
+	if json.Unmarshal(r.body, &e) == nil {
+		json.Unmarshal(e.Body, &p)
+	}
+	return p, r
+}
+
+var rangeAll = "&from=2000-01-01T00:00:00&to=2100-01-01T00:00:00"
+
+func find(query string) ([]prof, reply) {
+	r := do("GET", "/api/0/profiles?"+query, nil)
+	var e envelope
+	var ps []prof
+	if json.Unmarshal(r.body, &e) == nil {
+		json.Unmarshal(e.Body, &ps)
+	}
+	return ps, r
+}
+
+func profileTime(data []byte) string {
+	p, err := profile.ParseData(data)
+	if err != nil || p.TimeNanos == 0 {
+		return ""
+	}
+	return time.Unix(0, p.TimeNanos).UTC().Format("2006-01-02T15:04:05Z")
+}
+
+func ids(ps []prof) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.ID)
+	}
+	return out
+}
+
+var types = []string{"cpu", "heap", "allocs", "block", "mutex", "goroutine", "threadcreate"}
+
+func apiChecks() {
+	// POST every runtime profile type of four instances, labels in two zones
+	posted := map[string]prof{} // file -> reply
+	allOK := true
+	for i := 1; i <= 4; i++ {
+		zone := "a"
+		if i > 2 {
+			zone = "b"
+		}
+		for _, t := range types {
+			file := fmt.Sprintf("i%d-%s.pb.gz", i, t)
+			data := readFixture(file)
+			p, r := post(fmt.Sprintf("/api/0/profiles?service=e2e&type=%s&labels=zone=%s,instance=i%d", t, zone, i), data)
+			want := []label{{"instance", fmt.Sprintf("i%d", i)}, {"zone", zone}}
+			ok := r.status == 200 && r.ctype == "application/json" && len(p.ID) == 20 && p.Type == t &&
+				p.Service == "e2e" && fmt.Sprint(p.Labels) == fmt.Sprint(want) &&
+				p.CreatedAt == profileTime(data)
+			if !ok {
+				allOK = false
+				check("post "+file, false, "got %d %s %s (profile time %s)", r.status, r.ctype, r.body, profileTime(data))
+			}
+			posted[file] = p
+		}
+	}
+	check("post 28 runtime profiles: reply fields, labels sorted, created_at = the profile's time", allOK, "see above")
+
+	// stored bytes come back unchanged (re-gzipped: the protobuf inside is identical)
+	same := true
+	for file, p := range posted {
+		r := do("GET", "/api/0/profiles/"+p.ID, nil)
+		if r.status != 200 || !bytes.Equal(gunzip(r.body), gunzip(readFixture(file))) ||
+			!bytes.HasPrefix(r.body, []byte{0x1f, 0x8b}) || r.ctype != "application/octet-stream" {
+			same = false
+			check("get "+file, false, "status %d, %d bytes", r.status, len(r.body))
+		}
+	}
+	check("get by id: the same protobuf bytes, gzip, octet-stream (28 profiles)", same, "see above")
+
+	// a raw (not gzipped) body is accepted too
+	raw := gunzip(readFixture("i1-heap.pb.gz"))
+	p, r := post("/api/0/profiles?service=e2e-raw&type=heap", raw)
+	g := do("GET", "/api/0/profiles/"+p.ID, nil)
+	check("post raw protobuf", r.status == 200 && bytes.Equal(gunzip(g.body), raw), "%d %s", r.status, r.body)
+
+	// created_at is used when the profile has no time of its own; ignored when it has
+	notime := gunzip(readFixture("i1-goroutine.pb.gz"))
+	pp, _ := profile.ParseData(notime)
+	pp.TimeNanos = 0
+	var buf bytes.Buffer
+	pp.Write(&buf)
+	p, r = post("/api/0/profiles?service=e2e-time&type=goroutine&created_at=2021-03-04T05:06:07", buf.Bytes())
+	check("created_at for a profile without time", r.status == 200 && p.CreatedAt == "2021-03-04T05:06:07Z", "%d %s", r.status, r.body)
+	p, r = post("/api/0/profiles?service=e2e-time&type=goroutine&created_at=2021-03-04T07:06:07%2B02:00", buf.Bytes())
+	check("created_at as RFC 3339 with a zone", r.status == 200 && p.CreatedAt == "2021-03-04T05:06:07Z", "%d %s", r.status, r.body)
+	p, r = post("/api/0/profiles?service=e2e-time&type=cpu&created_at=2021-03-04T05:06:07", readFixture("i2-cpu.pb.gz"))
+	check("created_at ignored when the profile has a time", r.status == 200 && p.CreatedAt == profileTime(readFixture("i2-cpu.pb.gz")), "%s", r.body)
+
+	// a trace is kept as received
+	trace := []byte("go 1.19 trace\x00\x00\x00\x00 not parsed")
+	p, r = post("/api/0/profiles?service=e2e-trace&type=trace", trace)
+	g = do("GET", "/api/0/profiles/"+p.ID, nil)
+	check("trace stored and returned as received", r.status == 200 && g.status == 200 && bytes.Equal(g.body, trace), "%d %d", r.status, g.status)
+	expectError("merge of traces is 405", do("GET", "/api/0/profiles/merge?service=e2e-trace&type=trace"+rangeAll, nil), 405, "trace")
+	expectError("merge of trace ids is 405", do("GET", "/api/0/profiles/"+p.ID+"+"+p.ID, nil), 405, "traces cannot be merged")
+
+	// find: label filters, type, order, limit, time range
+	ps, r := find("service=e2e&type=cpu&labels=zone=a" + rangeAll)
+	want := []string{posted["i1-cpu.pb.gz"].ID, posted["i2-cpu.pb.gz"].ID}
+	got := ids(ps)
+	sort.Strings(want)
+	gotSorted := append([]string(nil), got...)
+	sort.Strings(gotSorted)
+	check("find by type and label", r.status == 200 && fmt.Sprint(gotSorted) == fmt.Sprint(want), "%d %s", r.status, r.body)
+	ordered := sort.SliceIsSorted(ps, func(i, j int) bool { return ps[i].CreatedAt < ps[j].CreatedAt })
+	check("find ordered by created_at", ordered, "%v", ps)
+	ps, r = find("service=e2e&labels=zone=b,instance=i3" + rangeAll)
+	check("find by two labels, all types", r.status == 200 && len(ps) == 7, "%d %s", r.status, r.body)
+	ps, r = find("service=e2e&labels=zone%3Db" + rangeAll)
+	check("find with an escaped labels value", r.status == 200 && len(ps) == 14, "%d, %d found", r.status, len(ps))
+	ps, r = find("service=e2e" + rangeAll)
+	all := ps
+	check("find all of a service", r.status == 200 && len(ps) == 28, "%d found", len(ps))
+	ps, r = find("service=e2e&limit=3" + rangeAll)
+	check("find with limit: the newest 3, oldest first", r.status == 200 && len(ps) == 3 &&
+		fmt.Sprint(ids(ps)) == fmt.Sprint(ids(all[len(all)-3:])), "%v vs %v", ids(ps), ids(all[len(all)-3:]))
+	ps, r = find("service=e2e-time&from=2021-03-04T05:06:07&to=2021-03-04T05:06:07")
+	check("find: both bounds inclusive", r.status == 200 && len(ps) == 2, "%d %s", r.status, r.body)
+	expectError("find nothing is 404", do("GET", "/api/0/profiles?service=e2e&from=2001-01-01T00:00:00&to=2001-01-02T00:00:00", nil), 404, "nothing found")
+	expectError("find with an unknown label is 404", do("GET", "/api/0/profiles?service=e2e&labels=zone=c"+rangeAll, nil), 404, "nothing found")
+
+	// merge by query returns a profile pprof reads, named after the type
+	r = do("GET", "/api/0/profiles/merge?service=e2e&type=heap&labels=zone=a"+rangeAll, nil)
+	mp, err := profile.ParseData(r.body)
+	check("merge by query: a pprof profile, attachment named after the type",
+		r.status == 200 && err == nil && r.ctype == "application/octet-stream" &&
+			r.header.Get("Content-Disposition") == `attachment; filename="heap"` && len(mp.Sample) > 0,
+		"%d %v %q", r.status, err, r.header.Get("Content-Disposition"))
+	expectError("merge nothing is 404", do("GET", "/api/0/profiles/merge?service=e2e&type=cpu&from=2001-01-01T00:00:00&to=2001-01-02T00:00:00", nil), 404, "nothing found")
+
+	// merge by ids equals the merge by query over the same profiles
+	r1 := do("GET", "/api/0/profiles/"+posted["i1-cpu.pb.gz"].ID+"+"+posted["i2-cpu.pb.gz"].ID, nil)
+	r2 := do("GET", "/api/0/profiles/merge?service=e2e&type=cpu&labels=zone=a"+rangeAll, nil)
+	a, e1 := profile.ParseData(r1.body)
+	b, e2 := profile.ParseData(r2.body)
+	check("merge by ids = merge by query", r1.status == 200 && r2.status == 200 && e1 == nil && e2 == nil &&
+		canonical(a) == canonical(b), "%d %d %v %v", r1.status, r2.status, e1, e2)
+	expectError("merge cpu with heap ids is 400", do("GET", "/api/0/profiles/"+posted["i1-cpu.pb.gz"].ID+"+"+posted["i1-heap.pb.gz"].ID, nil), 400, "cannot merge profiles of different types")
+	expectError("an unknown id among several is 404 naming it", do("GET", "/api/0/profiles/"+posted["i1-cpu.pb.gz"].ID+"+0123456789abcdefghij", nil), 404, "0123456789abcdefghij")
+	expectError("an unknown id is 404", do("GET", "/api/0/profiles/0123456789abcdefghij", nil), 404, "not found")
+	expectError("a malformed id is 400", do("GET", "/api/0/profiles/xyz", nil), 400, "malformed profile id")
+	expectError("a malformed id among several is 400", do("GET", "/api/0/profiles/"+posted["i1-cpu.pb.gz"].ID+"+WXYZ", nil), 400, "malformed profile id")
+
+	// the first README's API
+	p, r = post("/api/0/profile?service=e2e-old&instance_id=host-1&type=cpu&labels=version=1.2", readFixture("i3-cpu.pb.gz"))
+	check("old POST /api/0/profile with instance_id", r.status == 200 && p.InstanceID == "host-1" && len(p.Labels) == 1, "%d %s", r.status, r.body)
+	r = do("GET", "/api/0/profile?service=e2e-old&type=cpu"+rangeAll, nil)
+	op, err := profile.ParseData(r.body)
+	orig, _ := profile.ParseData(readFixture("i3-cpu.pb.gz"))
+	ref, _ := profile.Merge([]*profile.Profile{orig})
+	check("old GET /api/0/profile returns the merged profile", r.status == 200 && err == nil && canonical(op) == canonical(ref), "%d %v", r.status, err)
+	ps, _ = find("service=e2e-old" + rangeAll)
+	check("find shows instance_id", len(ps) == 1 && ps[0].InstanceID == "host-1", "%v", ps)
+
+	// services, version, health, metrics
+	r = do("GET", "/api/0/services", nil)
+	var e envelope
+	var svcs []string
+	json.Unmarshal(r.body, &e)
+	json.Unmarshal(e.Body, &svcs)
+	check("services: sorted, includes ours", r.status == 200 && r.ctype == "application/json" && sort.StringsAreSorted(svcs) &&
+		strings.Contains(strings.Join(svcs, ","), "e2e,e2e-old"), "%s", r.body)
+	r = do("GET", "/api/0/version", nil)
+	var v struct{ Version, Commit, BuildTime string }
+	json.Unmarshal(r.body, &e)
+	json.Unmarshal(e.Body, &v)
+	check("version", r.status == 200 && r.ctype == "application/json" && v.Version != "" && v.Commit != "", "%s", r.body)
+	r = do("GET", "/healthz", nil)
+	check("healthz", r.status == 200, "%d %s", r.status, r.body)
+	r = do("HEAD", "/api/0/version", nil)
+	check("HEAD of a GET route", r.status == 200 && len(r.body) == 0, "%d", r.status)
+	r = do("GET", "/metrics", nil)
+	m := string(r.body)
+	check("metrics", r.status == 200 && strings.HasPrefix(r.ctype, "text/plain") &&
+		strings.Contains(m, `profefe_http_requests_total{route="profiles_post",code="200"}`) &&
+		strings.Contains(m, `profefe_profiles_stored_total{type="cpu"}`) &&
+		strings.Contains(m, `profefe_db_duration_seconds_count`) &&
+		strings.Contains(m, `profefe_http_requests_total{route="profiles_by_id",code="404"}`), "%s", m)
+}
+
+// canonical form of a profile for comparisons: sample types and the
+// sorted samples (stack of function names, labels, values)
+func canonical(p *profile.Profile) string {
+	var lines []string
+	for _, s := range p.Sample {
+		var frames []string
+		for _, l := range s.Location {
+			for _, ln := range l.Line {
+				frames = append(frames, ln.Function.Name)
+			}
+			if len(l.Line) == 0 {
+				frames = append(frames, fmt.Sprintf("%#x", l.Address))
+			}
+		}
+		lines = append(lines, fmt.Sprint(frames, s.Label, s.NumLabel, s.Value))
+	}
+	sort.Strings(lines)
+	var st []string
+	for _, t := range p.SampleType {
+		st = append(st, t.Type+"/"+t.Unit)
+	}
+	return strings.Join(st, ",") + "\n" + strings.Join(lines, "\n")
+}
+
+func errorChecks() {
+	client.CloseIdleConnections()
+	cpu := readFixture("i1-cpu.pb.gz")
+	expectError("POST without service", do("POST", "/api/0/profiles?type=cpu", cpu), 400, `missing "service"`)
+	expectError("POST without type", do("POST", "/api/0/profiles?service=x", cpu), 400, `missing "type"`)
+	expectError("POST with an unknown type", do("POST", "/api/0/profiles?service=x&type=cpuu", cpu), 400, "unknown profile type")
+	expectError("POST with an empty body", do("POST", "/api/0/profiles?service=x&type=cpu", nil), 400, "empty profile")
+	expectError("POST garbage", do("POST", "/api/0/profiles?service=x&type=cpu", []byte("this is not a profile")), 400, "malformed profile: invalid pprof profile")
+	expectError("POST truncated gzip", do("POST", "/api/0/profiles?service=x&type=cpu", cpu[:len(cpu)/2]), 400, "malformed profile")
+	expectError("POST bad created_at", do("POST", "/api/0/profiles?service=x&type=cpu&created_at=yesterday", cpu), 400, `invalid "created_at"`)
+	expectError("POST created_at out of range", do("POST", "/api/0/profiles?service=x&type=cpu&created_at=2021-02-30T00:00:00", cpu), 400, "out of range")
+	expectError("POST bad escape in labels", do("POST", "/api/0/profiles?service=x&type=cpu&labels=a=%25zz", cpu), 400, "invalid escape in labels")
+	expectError("find without service", do("GET", "/api/0/profiles?from=2000-01-01T00:00:00&to=2001-01-01T00:00:00", nil), 400, `missing "service"`)
+	expectError("find without from", do("GET", "/api/0/profiles?service=e2e&to=2001-01-01T00:00:00", nil), 400, `missing "from"`)
+	expectError("find without to", do("GET", "/api/0/profiles?service=e2e&from=2001-01-01T00:00:00", nil), 400, `missing "to"`)
+	expectError("find with from after to", do("GET", "/api/0/profiles?service=e2e&from=2001-01-01T00:00:00&to=2000-01-01T00:00:00", nil), 400, "after")
+	expectError("find with a bad limit", do("GET", "/api/0/profiles?service=e2e&limit=ten"+rangeAll, nil), 400, `invalid "limit"`)
+	expectError("find with a negative limit", do("GET", "/api/0/profiles?service=e2e&limit=-1"+rangeAll, nil), 400, `invalid "limit"`)
+	expectError("find with an unknown type", do("GET", "/api/0/profiles?service=e2e&type=x"+rangeAll, nil), 400, "unknown profile type")
+	expectError("merge without type", do("GET", "/api/0/profiles/merge?service=e2e"+rangeAll, nil), 400, `missing "type"`)
+	expectError("merge with a bad time", do("GET", "/api/0/profiles/merge?service=e2e&type=cpu&from=2000-13-01T00:00:00&to=2001-01-01T00:00:00", nil), 400, `invalid "from"`)
+	expectError("wrong method", do("DELETE", "/api/0/profiles", nil), 405, "not allowed")
+	r := do("PUT", "/api/0/profiles/merge", nil)
+	check("405 names the allowed methods", r.status == 405 && r.header.Get("Allow") == "GET, HEAD", "%d %q", r.status, r.header.Get("Allow"))
+	expectError("unknown route", do("GET", "/api/1/things", nil), 404, "no such route")
+	expectError("bad escape in the query", do("GET", "/api/0/profiles?service=%zz"+rangeAll, nil), 400, "invalid escape")
+	expectError("NUL in a parameter", do("GET", "/api/0/profiles?service=a%00b"+rangeAll, nil), 400, "invalid escape")
+	expectError("bad UTF-8 in service", do("POST", "/api/0/profiles?service=%ff%fe&type=cpu", cpu), 400, "UTF8")
+	expectError("bad UTF-8 in a label", do("POST", "/api/0/profiles?service=x&type=cpu&labels=k=%25ff", cpu), 400, "UTF-8")
+	expectError("bad UTF-8 in type, reply still JSON", do("POST", "/api/0/profiles?service=x&type=%ff", cpu), 400, "unknown profile type")
+
+	// the body cap, by Content-Length and while streaming (chunked)
+	big := make([]byte, *maxBody+1)
+	rand.Read(big)
+	expectError("body over -max-body (Content-Length)", do("POST", "/api/0/profiles?service=x&type=cpu", big), 413, "max-body")
+	req, _ := http.NewRequest("POST", *base+"/api/0/profiles?service=x&type=cpu", io.MultiReader(bytes.NewReader(big)))
+	req.ContentLength = -1 // chunked
+	resp, err := client.Do(req)
+	if err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		expectError("body over -max-body (chunked)", reply{resp.StatusCode, resp.Header.Get("Content-Type"), b, resp.Header}, 413, "max-body")
+	} else {
+		// the collector may close the connection right after its 413
+		check("body over -max-body (chunked)", strings.Contains(err.Error(), "reset") || strings.Contains(err.Error(), "broken pipe"), "%v", err)
+	}
+	// a profile that inflates past profefe.max_profile_size (set low for this database)
+	var bomb bytes.Buffer
+	zw := gzip.NewWriter(&bomb)
+	zw.Write(make([]byte, 8<<20))
+	zw.Close()
+	expectError("decompression bomb is 413", do("POST", "/api/0/profiles?service=x&type=cpu", bomb.Bytes()), 413, "malformed profile")
+
+	// SQL metacharacters in every parameter are data, never SQL
+	evil := "x'); DROP TABLE profefe.profiles; --\"\\"
+	q := url.Values{}
+	q.Set("service", evil)
+	q.Set("type", "cpu")
+	q.Set("labels", "k'=v\";--,"+url.QueryEscape("a,b")+"="+url.QueryEscape("c=d"))
+	q.Set("instance_id", evil)
+	p, r := post("/api/0/profiles?"+q.Encode(), cpu)
+	check("SQL metacharacters stored as data", r.status == 200 && p.Service == evil &&
+		fmt.Sprint(p.Labels) == fmt.Sprint([]label{{"a,b", "c=d"}, {"k'", "v\";--"}}), "%d %s", r.status, r.body)
+	q = url.Values{}
+	q.Set("service", evil)
+	q.Set("labels", "k'=v\";--")
+	q.Set("from", "2000-01-01T00:00:00")
+	q.Set("to", "2100-01-01T00:00:00")
+	ps, r := find(q.Encode())
+	check("SQL metacharacters found again", r.status == 200 && len(ps) == 1 && ps[0].ID == p.ID, "%d %s", r.status, r.body)
+	q.Set("type", "cpu' OR '1'='1")
+	expectError("SQL metacharacters in type", do("GET", "/api/0/profiles?"+q.Encode(), nil), 400, "unknown profile type")
+	q.Set("type", "cpu")
+	q.Set("from", "2000-01-01T00:00:00'; SELECT 1; --")
+	expectError("SQL metacharacters in from", do("GET", "/api/0/profiles?"+q.Encode(), nil), 400, `invalid "from"`)
+	expectError("SQL metacharacters in an id", do("GET", "/api/0/profiles/'%20OR%201=1--", nil), 400, "malformed profile id")
+	q = url.Values{}
+	q.Set("service", "e2e")
+	q.Set("limit", "1; DROP TABLE x")
+	expectError("SQL metacharacters in limit", do("GET", "/api/0/profiles?"+q.Encode()+rangeAll, nil), 400, `invalid "limit"`)
+	ps, r = find("service=e2e" + rangeAll)
+	check("the store is intact after all bad requests", r.status == 200 && len(ps) == 28, "%d found", len(ps))
+}
+
+// A client that sends half a request and stalls holds only its own
+// connection; others are served meanwhile, and the collector closes the
+// stalled one after -timeout.
+func slowChecks() {
+	client.CloseIdleConnections()
+	u, _ := url.Parse(*base)
+	conn, err := net.Dial("tcp", u.Host)
+	if !check("slow client connects", err == nil, "%v", err) {
+		return
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/0/profiles?service=slow&type=cpu HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc")
+	start := time.Now()
+	r := do("GET", "/api/0/version", nil)
+	check("others served while a client stalls", r.status == 200 && time.Since(start) < time.Second, "%d after %v", r.status, time.Since(start))
+	conn.SetReadDeadline(time.Now().Add(*timeout + 10*time.Second))
+	buf := make([]byte, 512)
+	_, err = conn.Read(buf)
+	check("a stalled client is disconnected after -timeout", err != nil && time.Since(start) < *timeout+5*time.Second,
+		"read err %v after %v", err, time.Since(start))
+}
+
+// Many concurrent POSTs: every one 200, distinct ids, all found afterwards.
+func concurrentChecks() {
+	client.CloseIdleConnections()
+	files := []string{"i1-cpu.pb.gz", "i2-heap.pb.gz", "i3-allocs.pb.gz", "i4-goroutine.pb.gz"}
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	bad := 0
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 25; i++ {
+				f := files[(w+i)%len(files)]
+				t := strings.TrimSuffix(strings.SplitN(f, "-", 2)[1], ".pb.gz")
+				p, r := post(fmt.Sprintf("/api/0/profiles?service=concurrent&type=%s&labels=worker=w%d", t, w), readFixture(f))
+				mu.Lock()
+				if r.status != 200 || seen[p.ID] {
+					bad++
+				}
+				seen[p.ID] = true
+				mu.Unlock()
+			}
+		}(w)
+	}
+	// a garbage POST in the middle of it all fails alone
+	expectError("garbage among concurrent POSTs fails alone", do("POST", "/api/0/profiles?service=concurrent&type=cpu", []byte("junk")), 400, "malformed profile")
+	wg.Wait()
+	check("400 concurrent POSTs (16 clients): all 200, distinct ids", bad == 0 && len(seen) == 400, "%d bad, %d ids", bad, len(seen))
+	ps, r := find("service=concurrent" + rangeAll)
+	check("all 400 found", r.status == 200 && len(ps) == 400, "%d found", len(ps))
+	ps, _ = find("service=concurrent&labels=worker=w3" + rangeAll)
+	check("labels of concurrent POSTs", len(ps) == 25, "%d found", len(ps))
+}
+
+// SIGTERM while a POST is being uploaded: that POST still completes and is
+// stored; new connections are refused.
+func shutdownChecks() {
+	u, _ := url.Parse(*base)
+	body := readFixture("i2-cpu.pb.gz")
+	conn, err := net.Dial("tcp", u.Host)
+	if !check("in-flight POST connects", err == nil, "%v", err) {
+		return
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/0/profiles?service=shutdown&type=cpu HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(body))
+	conn.Write(body[:100])
+	time.Sleep(300 * time.Millisecond)
+	syscall.Kill(*pid, syscall.SIGTERM)
+	time.Sleep(500 * time.Millisecond)
+	_, err = net.DialTimeout("tcp", u.Host, time.Second)
+	check("no new connections after SIGTERM", err != nil, "connected")
+	conn.Write(body[100:])
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := io.ReadAll(conn)
+	check("the in-flight POST completes with 200", strings.HasPrefix(string(resp), "HTTP/1.1 200") &&
+		strings.Contains(string(resp), `"service":"shutdown"`), "%v %q", err, resp)
+}
+
+func main() {
+	flag.Parse()
+	defer client.CloseIdleConnections()
+	switch *only {
+	case "api":
+		apiChecks()
+	case "errors":
+		errorChecks()
+	case "slow":
+		slowChecks()
+	case "concurrent":
+		concurrentChecks()
+	case "shutdown":
+		shutdownChecks()
+	default:
+		apiChecks()
+		errorChecks()
+		slowChecks()
+		concurrentChecks()
+	}
+	if failures > 0 {
+		os.Exit(1)
+	}
+}
