@@ -60,6 +60,13 @@ build/fuzz_decode: fuzz/fuzz_decode.c $(CODEC_SRC) src/pprof_codec.h src/pprof_a
 	clang $(TOOL_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
 	    fuzz/fuzz_decode.c $(CODEC_SRC) $(TOOL_LIBS)
 
+# the collector's request parsing
+build/fuzz_params: fuzz/fuzz_params.c src/collector/params.c src/collector/util.c src/collector/collector.h
+	@mkdir -p build
+	clang -O1 -g -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags libpq 2>/dev/null) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
+	    fuzz/fuzz_params.c src/collector/params.c src/collector/util.c
+
 FUZZ_SECONDS ?= 60
 fuzz: build/fuzz_decode
 	@mkdir -p build/fuzz-corpus
@@ -74,6 +81,7 @@ bench: all build/codec_bench
 	bench/read.sh
 	bench/merge.sh
 	bench/store.sh
+	bench/collector.sh
 
 test:
 	scripts/test.sh
@@ -126,6 +134,12 @@ all: build/profefe-collector
 build/profefe-collector: $(COLLECTOR_SRC) src/collector/collector.h
 	@mkdir -p build
 	$(CC) $(COLLECTOR_CFLAGS) $(COLLECTOR_SANITIZE) -o $@ $(COLLECTOR_SRC) $(COLLECTOR_LIBS)
+
+# the same under ASan/UBSan, for the end-to-end tests
+build/profefe-collector-asan: $(COLLECTOR_SRC) src/collector/collector.h
+	@mkdir -p build
+	$(CC) $(COLLECTOR_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -o $@ $(COLLECTOR_SRC) $(COLLECTOR_LIBS)
 
 collector: build/profefe-collector
 

@@ -11,7 +11,10 @@
 #   top, samples, folded, flame   read functions vs go tool pprof / the
 #                reference library; flame graphs rendered in headless Chromium
 #   dump         pg_dump/restore of a table with a pprof column
-#   fuzz         a short libFuzzer run over the decoder (when clang is there)
+#   store        the profile store's SQL API under concurrency, dump/restore
+#   collector    the HTTP collector end to end (test/collector.sh), under ASan
+#   fuzz         short libFuzzer runs over the decoder and the collector's
+#                request parsing (when clang is there)
 # Ends with "N passed, M failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -194,6 +197,15 @@ if command -v clang >/dev/null && make -s build/fuzz_decode >/dev/null 2>&1; the
     fi
 else
     echo "clang not available: skipped"
+fi
+if command -v clang >/dev/null && make -s build/fuzz_params >/dev/null 2>&1; then
+    mkdir -p "$WORK/fuzz-params"
+    if build/fuzz_params -max_total_time="${FUZZ_SECONDS:-10}" -max_len=1024 -print_final_stats=0 \
+        "$WORK/fuzz-params" fuzz/seeds-params > "$WORK/fuzz-params.log" 2>&1; then
+        echo "collector parameters: $(grep -E "^Done [0-9]+ runs" "$WORK/fuzz-params.log" | tail -1)"; pass
+    else
+        tail -30 "$WORK/fuzz-params.log"; fail "fuzz (collector parameters) found a crash"
+    fi
 fi
 
 echo

@@ -3,6 +3,71 @@
 \echo Use "ALTER EXTENSION profefe UPDATE TO '0.2.0'" to load this file. \quit
 
 -- Availability: 0.2.0
+-- bytea::pprof and pprof_summary from one decode: what save_profile needs.
+CREATE FUNCTION pprof_ingest(data bytea, OUT profile pprof, OUT "time" timestamptz, OUT sample_count bigint)
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_ingest(bytea) IS 'validate a received profile: its stored form, time and sample count';
+
+-- Changed in 0.2.0: decodes its input once (pprof_ingest) instead of twice.
+CREATE OR REPLACE FUNCTION save_profile(service text, type text, data bytea, labels jsonb DEFAULT '{}',
+                                        created_at timestamptz DEFAULT NULL, instance_id text DEFAULT NULL)
+    RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+DECLARE
+    p pprof;
+    t timestamptz;
+    n bigint;
+    id text;
+BEGIN
+    PERFORM check_service_type(service, type, true);
+    labels := check_labels(labels);
+    IF data IS NULL OR length(data) = 0 THEN
+        RAISE EXCEPTION 'empty profile' USING ERRCODE = 'invalid_binary_representation',
+            DETAIL = 'The profile data has no bytes.';
+    END IF;
+    IF type <> 'trace' THEN
+        SELECT i.profile, i.time, i.sample_count INTO p, t, n FROM pprof_ingest(data) i;   -- validates
+        t := coalesce(t, save_profile.created_at, now());
+    ELSE
+        t := coalesce(save_profile.created_at, now());
+    END IF;
+    PERFORM ensure_partition((t AT TIME ZONE 'UTC')::date);
+    id := profefe_new_id(t);
+    INSERT INTO profiles (profile_id, service, type, instance_id, labels, created_at, profile, trace, size, sample_count)
+    VALUES (id, service, type, instance_id, labels, t, p,
+            CASE WHEN type = 'trace' THEN data END, length(data), n);
+    RETURN id;
+END $$;
+
+-- Changed in 0.2.0: partitions are made as tables of their own and then
+-- attached. CREATE TABLE ... PARTITION OF takes an ACCESS EXCLUSIVE lock on
+-- profiles, so a transaction saving several profiles (the collector commits
+-- a batch at once) that needed a new day waited for every other inserting
+-- transaction, and two of them deadlocked. ATTACH PARTITION takes SHARE
+-- UPDATE EXCLUSIVE, which inserts do not conflict with; creators queue on
+-- that one lock (no lock-order cycle), and taking it makes the partitions
+-- the previous holder committed visible.
+CREATE OR REPLACE FUNCTION ensure_partition(day date) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+DECLARE
+    part text := 'profiles_' || to_char(day, 'YYYYMMDD');
+    lo timestamptz := day::timestamp AT TIME ZONE 'UTC';
+    hi timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';
+BEGIN
+    IF to_regclass('profefe.' || part) IS NOT NULL THEN
+        RETURN part;
+    END IF;
+    LOCK TABLE profefe.profiles IN SHARE UPDATE EXCLUSIVE MODE;
+    IF to_regclass('profefe.' || part) IS NULL THEN
+        EXECUTE format('CREATE TABLE profefe.%I (LIKE profefe.profiles INCLUDING DEFAULTS INCLUDING CONSTRAINTS '
+                       'INCLUDING STORAGE, CHECK (created_at >= %L AND created_at < %L))', part, lo, hi);
+        EXECUTE format('ALTER TABLE profefe.profiles ATTACH PARTITION profefe.%I FOR VALUES FROM (%L) TO (%L)',
+                       part, lo, hi);
+    END IF;
+    RETURN part;
+END $$;
+
+-- Availability: 0.2.0
 -- One stored profile by id as clients get it: a pprof profile re-gzipped
 -- (pprof::bytea), a trace as received. No row when the id is unknown.
 CREATE FUNCTION profile_data(profile_id text, OUT type text, OUT data bytea)

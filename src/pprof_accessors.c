@@ -28,6 +28,7 @@ PG_FUNCTION_INFO_V1(pprof_sample_count);
 PG_FUNCTION_INFO_V1(pprof_default_sample_type);
 PG_FUNCTION_INFO_V1(pprof_total);
 PG_FUNCTION_INFO_V1(pprof_summary);
+PG_FUNCTION_INFO_V1(pprof_ingest);
 
 /* pprof_sample_types(p) RETURNS TABLE(type text, unit text) */
 Datum
@@ -118,6 +119,32 @@ pprof_summary(PG_FUNCTION_ARGS)
 	else
 		values[0] = TimestampTzGetDatum(nanos_to_timestamptz(prof.time_nanos));
 	values[1] = Int64GetDatum((int64) prof.n_sample);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * pprof_ingest(data bytea, OUT profile pprof, OUT time, OUT sample_count):
+ * bytea::pprof and pprof_summary of the result from a single decode.
+ */
+Datum
+pprof_ingest(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	int64		time_nanos,
+				n_sample;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = PointerGetDatum(pprof_make_value_summary((const uint8_t *) VARDATA_ANY(b),
+														 VARSIZE_ANY_EXHDR(b), &time_nanos, &n_sample));
+	if (time_nanos == 0)
+		nulls[1] = true;
+	else
+		values[1] = TimestampTzGetDatum(nanos_to_timestamptz(time_nanos));
+	values[2] = Int64GetDatum(n_sample);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 

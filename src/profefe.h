@@ -37,6 +37,8 @@ extern void pprof_decode_datum(bytea *value, PprofProfile *out);
  * the stored form.
  */
 extern bytea *pprof_make_value(const uint8_t *data, size_t len);
+extern bytea *pprof_make_value_summary(const uint8_t *data, size_t len, int64 *time_nanos,
+									   int64 *n_sample);
 
 /* The stored value as gzip-compressed protobuf, the form pprof tools read. */
 extern bytea *pprof_to_gzip(bytea *value);

@@ -7,6 +7,7 @@
 #     -proto` of the same files
 #   - the database stopped underneath (503, then recovery by itself), the
 #     collector started while the database is down, SIGTERM mid-request
+# The collector runs built with ASan/UBSan; any report fails the suite.
 
 echo "== collector (HTTP API end to end)"
 COLL_PORT=$(free_port)
@@ -16,7 +17,8 @@ RANGE="from=2000-01-01T00:00:00&to=2100-01-01T00:00:00"
 
 start_collector() { # log file, more flags
     local log=$1; shift
-    build/profefe-collector -addr "127.0.0.1:$COLL_PORT" -db "$COLL_DB" -timeout 3s -max-body 4MiB \
+    ASAN_OPTIONS=detect_leaks=1:log_path=$WORK/collector-asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$WORK/collector-ubsan \
+    build/profefe-collector-asan -addr "127.0.0.1:$COLL_PORT" -db "$COLL_DB" -timeout 3s -max-body 4MiB \
         -log.level debug "$@" >"$log" 2>&1 &
     COLL_PID=$!
     for _ in $(seq 1 50); do
@@ -43,7 +45,7 @@ wait_healthy() {
     return 1
 }
 
-if make -s build/profefe-collector >/dev/null && go build -o build/collector-e2e ./test/collector; then
+if make -s build/profefe-collector build/profefe-collector-asan >/dev/null && go build -o build/collector-e2e ./test/collector; then
     psql -X -q -d postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE DATABASE collector_test;
 \c collector_test
@@ -132,6 +134,9 @@ SQL
         && grep -q "retention: .* removed" "$WORK/collector2.log" && [ "$old" = 0 ]; then pass
     else fail "collector: periodic retention ($old old rows left)"; fi
     kill -TERM "$COLL_PID"; wait "$COLL_PID" || fail "collector: exit status after SIGTERM"
+    if ls "$WORK"/collector-asan* "$WORK"/collector-ubsan* >/dev/null 2>&1; then
+        head -30 "$WORK"/collector-asan* "$WORK"/collector-ubsan* 2>/dev/null; fail "collector: ASan/UBSan reports"
+    else pass; fi
 else
     fail "collector: build"
 fi

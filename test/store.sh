@@ -14,6 +14,22 @@ else
     cat "$WORK"/conc-*.out | head -5; fail "concurrent saves ($rows rows, $ids ids)"
 fi
 
+echo "== store: 4 sessions making the same new day partitions at once, each in one transaction"
+for s in 1 2 3 4; do
+    # 40 saves a transaction over 20 days not seen before, each session in another order
+    q -q -c "SELECT count(save_profile('newdays', 'other', data, created_at =>
+                     timestamptz '2019-03-01 12:00Z' + ((g * $s) % 20) * interval '1 day'))
+               FROM fixtures, generate_series(1, 40) g WHERE name = 'valid-no-time.pb'" > "$WORK/days-$s.out" 2>&1 &
+done
+wait
+read -r rows days < <(q -F ' ' -c "SELECT count(*), count(DISTINCT created_at::date) FROM profefe.profiles WHERE service = 'newdays'")
+if [ "$rows" = 160 ] && [ "$days" = 20 ] && ! grep -q ERROR "$WORK"/days-*.out; then
+    pass; echo "160 profiles over 20 new day partitions"
+else
+    cat "$WORK"/days-*.out | head -5; fail "concurrent partition creation ($rows rows, $days days)"
+fi
+q -q -c "SELECT delete_profiles(ARRAY(SELECT profile_id FROM profefe.profiles WHERE service = 'newdays'))" >/dev/null
+
 echo "== store: pg_dump / restore of the whole database"
 psql -q -d postgres -c "CREATE DATABASE store_restored" >/dev/null
 "$PG_BIN/pg_dump" -d $DB -f "$WORK/store-dump.sql" 2>"$WORK/store-dump.err" \

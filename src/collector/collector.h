@@ -31,6 +31,7 @@ typedef struct Settings
 	int			timeout_ms;		/* -timeout: per request (DB statement, client idle) */
 	int			retention_s;	/* -retention-interval seconds, 0 = off */
 	int			max_conns;		/* -max-connections */
+	int			writers;		/* -db.writers: concurrent save batches */
 } Settings;
 
 extern Settings settings;

@@ -28,6 +28,7 @@ Settings	settings = {
 	.timeout_ms = 60000,
 	.retention_s = 3600,
 	.max_conns = 1000,
+	.writers = 2,
 };
 
 static void
@@ -42,6 +43,7 @@ usage(FILE *out)
 			"  -log.level LEVEL        debug|info|warn|error; debug logs one line per request (default info)\n"
 			"  -max-body SIZE          largest request body, e.g. 32MiB (default 32MiB)\n"
 			"  -db.pool N              database connections (default 8)\n"
+			"  -db.writers N           of those, how many save batches at once (default 2)\n"
 			"  -timeout DURATION       per request: database statements and idle clients (default 60s)\n"
 			"  -retention-interval D   run profefe.apply_retention() this often, 0 = never (default 1h)\n"
 			"  -max-connections N      concurrent HTTP connections (default 1000)\n"
@@ -164,6 +166,12 @@ parse_flags(int argc, char **argv)
 			if (settings.pool_size < 1 || settings.pool_size > 1000)
 				bad_flag(name, value, "want 1 to 1000");
 		}
+		else if (strcmp(name, "db.writers") == 0)
+		{
+			settings.writers = atoi(value);
+			if (settings.writers < 1 || settings.writers > 1000)
+				bad_flag(name, value, "want 1 to 1000 (at most -db.pool)");
+		}
 		else if (strcmp(name, "timeout") == 0)
 		{
 			long long	ms = parse_duration_ms(value);
@@ -237,7 +245,9 @@ main(int argc, char **argv)
 		log_msg(LOG_ERROR, "out of memory");
 		return 1;
 	}
-	saver_init(settings.pool_size > 1 ? settings.pool_size / 2 : 1);
+	if (settings.writers > settings.pool_size)
+		settings.writers = settings.pool_size;
+	saver_init(settings.writers);
 	if (!server_start())
 		return 1;
 	log_msg(LOG_INFO, "profefe-collector %s listening on %s (db.pool %d, max-body %zu, timeout %dms)",

@@ -82,7 +82,7 @@ url_unescape(const char *in, size_t n, bool plus_is_space, char **out)
 	return true;
 }
 
-/* Splits a raw query string ("a=1&b=2") into unescaped pairs. */
+/* Splits a raw query string ("a=1&b=2") into unescaped pairs; on failure q holds none. */
 bool
 query_parse(const char *raw, Query *q, char *err, size_t errlen)
 {
@@ -103,22 +103,26 @@ query_parse(const char *raw, Query *q, char *err, size_t errlen)
 			if (memchr(p, ';', len) != NULL)
 			{
 				snprintf(err, errlen, "bad request: invalid query string (\";\" is not a separator)");
+				query_free(q);
 				return false;
 			}
 			if (q->n >= MAX_PARAMS)
 			{
 				snprintf(err, errlen, "bad request: more than %d query parameters", MAX_PARAMS);
+				query_free(q);
 				return false;
 			}
 			if (!url_unescape(p, klen, true, &key))
 			{
 				snprintf(err, errlen, "bad request: invalid escape in query string");
+				query_free(q);
 				return false;
 			}
 			if (!url_unescape(eq ? eq + 1 : p + len, eq ? len - klen - 1 : 0, true, &value))
 			{
 				snprintf(err, errlen, "bad request: invalid escape in parameter \"%.64s\"", key);
 				free(key);
+				query_free(q);
 				return false;
 			}
 			q->p[q->n].key = key;

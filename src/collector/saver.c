@@ -49,10 +49,13 @@ fail_all(SaveItem **items, int n, const DbError *err)
 	}
 }
 
+#define RETRY_ALL (-2)
+
 /*
  * Sends items as one pipeline on one connection. Returns the index of the
- * item that failed on its own (its status set), or -1 when all were saved
- * or all failed together (their statuses set).
+ * item that failed on its own (its status set), RETRY_ALL after a
+ * serialization failure or deadlock (nothing was saved; worth another go),
+ * or -1 when all were saved or all failed together (their statuses set).
  */
 static int
 run_pipeline(DbConn *dc, SaveItem **items, int n)
@@ -133,6 +136,8 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 		metrics_batch(n);
 		return -1;
 	}
+	if (strncmp(items[failed_at]->err.sqlstate, "40", 2) == 0)
+		return RETRY_ALL;
 	/* a failure that is not about the profile itself fails the whole batch */
 	if (items[failed_at]->status >= 500)
 	{
@@ -172,10 +177,26 @@ run_batch(SaveItem **batch, int n)
 		fail_all(items, n, &err);
 		return;
 	}
-	while (n > 0)
+	for (int retries = 0; n > 0;)
 	{
 		int			bad = run_pipeline(dc, items, n);
 
+		if (bad == RETRY_ALL && ++retries <= 3)
+		{
+			log_msg(LOG_INFO, "saving %d profile(s): %s; trying again", n, items[0]->err.message);
+			continue;
+		}
+		if (bad == RETRY_ALL)
+		{
+			DbError		err = items[0]->err;
+
+			for (int i = 0; i < n; i++)
+				if (items[i]->err.sqlstate[0])
+					err = items[i]->err;
+			err.status = 503;
+			fail_all(items, n, &err);
+			break;
+		}
 		if (bad < 0)
 			break;
 		/* drop the failed one, keep the rest in order, send again */

@@ -413,6 +413,11 @@ func errorChecks() {
 	q.Set("type", "cpu")
 	q.Set("from", "2000-01-01T00:00:00'; SELECT 1; --")
 	expectError("SQL metacharacters in from", do("GET", "/api/0/profiles?"+q.Encode(), nil), 400, `invalid "from"`)
+	q.Set("from", "2000-01-01T00:00:00")
+	q.Set("to", "2100-01-01T00:00:00') OR 1=1 --")
+	expectError("SQL metacharacters in to", do("GET", "/api/0/profiles?"+q.Encode(), nil), 400, `invalid "to"`)
+	expectError("SQL metacharacters in created_at", do("POST", "/api/0/profiles?service=x&type=cpu&created_at="+
+		url.QueryEscape("2021-01-01T00:00:00'::timestamptz); --"), cpu), 400, `invalid "created_at"`)
 	expectError("SQL metacharacters in an id", do("GET", "/api/0/profiles/'%20OR%201=1--", nil), 400, "malformed profile id")
 	q = url.Values{}
 	q.Set("service", "e2e")
