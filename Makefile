@@ -121,13 +121,13 @@ build/read_bench: bench/read_bench.c $(CODEC_SRC) src/pprof_codec.h src/pprof_re
 # profefe-collector: the HTTP API, a libpq client (libmicrohttpd).
 COLLECTOR_SRC = src/collector/main.c src/collector/server.c src/collector/routes.c \
                 src/collector/params.c src/collector/db.c src/collector/saver.c \
-                src/collector/metrics.c src/collector/util.c
+                src/collector/metrics.c src/collector/util.c src/collector/scraper.c
 COLLECTOR_CFLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
                    -D_GNU_SOURCE -pthread \
-                   $(shell pkg-config --cflags libmicrohttpd libpq 2>/dev/null || echo -I$(shell $(PG_CONFIG) --includedir)) \
+                   $(shell pkg-config --cflags libmicrohttpd libpq libcurl 2>/dev/null || echo -I$(shell $(PG_CONFIG) --includedir)) \
                    -DGIT_COMMIT='"$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)"' \
                    -DBUILD_TIME='"$(shell date -u +%Y-%m-%dT%H:%M:%SZ)"'
-COLLECTOR_LIBS = $(shell pkg-config --libs libmicrohttpd libpq 2>/dev/null || echo -lmicrohttpd -lpq) -pthread
+COLLECTOR_LIBS = $(shell pkg-config --libs libmicrohttpd libpq libcurl 2>/dev/null || echo -lmicrohttpd -lpq -lcurl) -pthread
 
 all: build/profefe-collector
 

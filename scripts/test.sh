@@ -73,7 +73,7 @@ echo "== regress"
 mkdir -p "$WORK/regress"
 ln -s "$ROOT/sql_tests" "$WORK/regress/sql"
 ln -s "$ROOT/expected" "$WORK/regress/expected"
-tests=(setup pprof_type accessors read merge store)
+tests=(setup pprof_type accessors read merge store scrape)
 REGRESS=$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress
 "$REGRESS" --inputdir="$WORK/regress" --outputdir="$WORK/regress-out" \
     --bindir="$(pg_config --bindir)" --use-existing --dbname=$DB \
@@ -185,6 +185,7 @@ if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; else cat "$WORK/restore.err"; fail
 
 source test/store.sh
 source test/collector.sh
+source test/scrape.sh
 
 echo "== fuzz (libFuzzer smoke run)"
 if command -v clang >/dev/null && make -s build/fuzz_decode >/dev/null 2>&1; then

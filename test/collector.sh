@@ -12,7 +12,7 @@
 echo "== collector (HTTP API end to end)"
 COLL_PORT=$(free_port)
 COLL_URL=http://127.0.0.1:$COLL_PORT
-COLL_DB="host=$PGHOST port=$PGPORT dbname=collector_test user=profefe_collector"
+COLL_DB="host=$PGHOST port=$PGPORT dbname=collector_test user=collector_login"
 RANGE="from=2000-01-01T00:00:00&to=2100-01-01T00:00:00"
 
 start_collector() { # log file, more flags
@@ -52,8 +52,8 @@ CREATE DATABASE collector_test;
 SET client_min_messages = warning;
 CREATE EXTENSION profefe;
 DO $$ BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'profefe_collector') THEN
-        CREATE ROLE profefe_collector LOGIN IN ROLE profefe_writer, profefe_reader;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'collector_login') THEN
+        CREATE ROLE collector_login LOGIN IN ROLE profefe_writer, profefe_reader, profefe_scraper;
     END IF;
 END $$;
 ALTER DATABASE collector_test SET profefe.max_profile_size = '4MB';

@@ -33,7 +33,7 @@ import (
 )
 
 var (
-	collector  = flag.String("collector", "http://localhost:10100", "profefe collector base URL")
+	collector  = flag.String("collector", "http://localhost:10100", "profefe collector base URL (empty: do not push, only serve -listen)")
 	service    = flag.String("service", "hotapp", "service name sent with every profile")
 	labels     = flag.String("labels", "region=local,version=1.0", "labels sent with every profile (k=v,k=v)")
 	cpuSeconds = flag.Duration("cpu", 5*time.Second, "length of each CPU profile")
@@ -179,6 +179,11 @@ func main() {
 	workload()
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
+	if *collector == "" {
+		log.Printf("%s: not pushing; net/http/pprof on %s", *service, *listen)
+		<-stop
+		return
+	}
 	log.Printf("%s: pushing profiles to %s every %v (labels %s)", *service, *collector, *interval, *labels)
 	for {
 		start := time.Now()

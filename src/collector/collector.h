@@ -32,6 +32,9 @@ typedef struct Settings
 	int			retention_s;	/* -retention-interval seconds, 0 = off */
 	int			max_conns;		/* -max-connections */
 	int			writers;		/* -db.writers: concurrent save batches */
+	int			scrape_workers; /* -scrape.workers, 0 = no scraping */
+	int			scrape_poll_ms; /* -scrape.poll */
+	const char *scrape_file;	/* -scrape.file, or NULL */
 } Settings;
 
 extern Settings settings;
@@ -107,7 +110,8 @@ typedef struct DbConn DbConn;
 typedef enum DbStmt
 {
 	STMT_SAVE, STMT_FIND, STMT_MERGE, STMT_GET, STMT_MERGE_IDS, STMT_SERVICES,
-	STMT_HEALTH, STMT_RETENTION, STMT_COUNT
+	STMT_HEALTH, STMT_RETENTION, STMT_CLAIM_TARGETS, STMT_RECORD_SCRAPE, STMT_UPSERT_TARGET,
+	STMT_COUNT
 } DbStmt;
 
 /* What went wrong with a query, as an HTTP status and a message. */
@@ -165,7 +169,15 @@ void		metrics_ingested(const char *type, size_t bytes);
 void		metrics_db(double seconds, bool failed);
 void		metrics_batch(int items);
 void		metrics_render(Buf *b);
+void		metrics_scrape_start(double late_seconds);
+void		metrics_scrape_done(long long target_id, const char *service, const char *instance, bool ok,
+								double seconds);
 const char *route_name(Route r);
+
+/* ---- scraping net/http/pprof targets (scraper.c) ---- */
+bool		scrape_file_load(const char *path, char *err, size_t errlen);
+bool		scraper_start(void);
+void		scraper_stop(void);
 
 /* ---- HTTP (server.c, routes.c) ---- */
 typedef struct Reply

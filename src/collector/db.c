@@ -49,6 +49,16 @@ static const struct
 	"SELECT coalesce(json_agg(s ORDER BY s), '[]')::text FROM profefe.services() s"},
 	[STMT_HEALTH] = {"health", "SELECT 1"},
 	[STMT_RETENTION] = {"retention", "SELECT profefe.enforce_retention()"},
+	[STMT_CLAIM_TARGETS] = {"claim_targets",
+		"SELECT c.target_id, c.service, c.url, c.labels::text, array_to_string(c.types, ','), c.cpu_seconds,"
+		"       c.delta, c.timeout_ms, extract(epoch from clock_timestamp() - c.scheduled_at),"
+		"       coalesce(c.labels->>'instance', '')"
+	"  FROM profefe.claim_scrape_targets($1, $2::int) c"},
+	[STMT_RECORD_SCRAPE] = {"record_scrape",
+	"SELECT profefe.record_scrape($1::bigint, $2::timestamptz, $3::interval, $4, $5::int)"},
+	[STMT_UPSERT_TARGET] = {"upsert_target",
+		"SELECT profefe.upsert_scrape_target($1, $2, $3::jsonb, string_to_array($4, ','), $5::interval,"
+	"       $6::int, $7::boolean, $8::interval)"},
 };
 
 static DbConn *pool;

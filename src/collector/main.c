@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 Settings	settings = {
 	.addr = ":10100",
 	.db = "",
@@ -29,6 +31,8 @@ Settings	settings = {
 	.retention_s = 3600,
 	.max_conns = 1000,
 	.writers = 2,
+	.scrape_workers = 64,
+	.scrape_poll_ms = 500,
 };
 
 static void
@@ -47,11 +51,15 @@ usage(FILE *out)
 			"  -timeout DURATION       per request: database statements and idle clients (default 60s)\n"
 			"  -retention-interval D   run profefe.apply_retention() this often, 0 = never (default 1h)\n"
 			"  -max-connections N      concurrent HTTP connections (default 1000)\n"
+			"  -scrape.workers N       targets of profefe.scrape_targets scraped at once; 0 = no scraping (default 64)\n"
+			"  -scrape.poll DURATION   how often to look for due targets (default 500ms)\n"
+			"  -scrape.file PATH       static targets, one a line: service url [interval=60s] [cpu=10]\n"
+			"                          [types=cpu,heap,...] [labels=k=v,...] [delta=false] [timeout=30s]\n"
 			"  -version                print the version and exit\n"
 			"  -help                   this text\n"
 			"\n"
 			"The database needs the profefe extension (0.2.0 or later); the collector's role needs\n"
-			"profefe_writer and profefe_reader (and apply_retention's owner rights for retention).\n");
+			"profefe_writer and profefe_reader, and profefe_scraper to scrape.\n");
 }
 
 /* "90s", "1m", "500ms", "2h", or plain seconds; -1 if malformed. */
@@ -194,6 +202,24 @@ parse_flags(int argc, char **argv)
 			if (settings.max_conns < 1 || settings.max_conns > 100000)
 				bad_flag(name, value, "want 1 to 100000");
 		}
+		else if (strcmp(name, "scrape.workers") == 0)
+		{
+			char	   *end;
+
+			settings.scrape_workers = (int) strtol(value, &end, 10);
+			if (*end != '\0' || settings.scrape_workers < 0 || settings.scrape_workers > 10000)
+				bad_flag(name, value, "want 0 (off) to 10000");
+		}
+		else if (strcmp(name, "scrape.poll") == 0)
+		{
+			long long	ms = parse_duration_ms(value);
+
+			if (ms < 10 || ms > 60000)
+				bad_flag(name, value, "want a duration from 10ms to 60s, e.g. 500ms");
+			settings.scrape_poll_ms = (int) ms;
+		}
+		else if (strcmp(name, "scrape.file") == 0)
+			settings.scrape_file = value;
 		else
 		{
 			fprintf(stderr, "profefe-collector: unknown flag -%s\n", name);
@@ -232,6 +258,17 @@ main(int argc, char **argv)
 	int			sig = 0;
 
 	parse_flags(argc, argv);
+	if (settings.scrape_file)
+	{
+		char		err[512];
+
+		if (!scrape_file_load(settings.scrape_file, err, sizeof(err)))
+		{
+			fprintf(stderr, "profefe-collector: %s\n", err);
+			return 2;
+		}
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	/* signals go to the main thread only: block them before threads start */
 	signal(SIGPIPE, SIG_IGN);
@@ -264,6 +301,8 @@ main(int argc, char **argv)
 			db_release(c);
 		}
 	}
+	if (!scraper_start())
+		log_msg(LOG_ERROR, "could not start the scraper threads");
 	next_retention = settings.retention_s > 0 ? now_us() : INT64_MAX;
 
 	for (;;)
@@ -283,6 +322,7 @@ main(int argc, char **argv)
 	log_msg(LOG_INFO, "%s: finishing %d request(s) in progress", sig == SIGINT ? "SIGINT" : "SIGTERM",
 			server_inflight());
 	server_quiesce();
+	scraper_stop();
 	{
 		int64_t		deadline = now_us() + (int64_t) settings.timeout_ms * 1000 + 1000000;
 

@@ -12,8 +12,11 @@
  */
 #include "collector.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const route_names[ROUTE_COUNT] = {
 	[ROUTE_PROFILES_POST] = "profiles_post",
@@ -54,6 +57,27 @@ static Histogram db_seconds;
 static uint64_t db_errors;
 static uint64_t batches,
 			batched_items;
+static uint64_t scrapes_started,
+			scrapes_ok,
+			scrapes_failed;
+static Histogram scrape_seconds;
+static Histogram scrape_lateness;
+
+/* per scrape target, as this collector last saw it */
+typedef struct TargetState
+{
+	long long	target_id;
+	char	   *service;
+	char	   *instance;
+	bool		up;
+	int			failures;
+	double		last_seconds;
+	time_t		last_scrape;
+} TargetState;
+
+static pthread_mutex_t targets_lock = PTHREAD_MUTEX_INITIALIZER;
+static TargetState *targets;
+static int	ntargets;
 
 #define ADD(var, n) __atomic_add_fetch(&(var), (n), __ATOMIC_RELAXED)
 #define LOAD(var) __atomic_load_n(&(var), __ATOMIC_RELAXED)
@@ -112,6 +136,113 @@ metrics_batch(int items)
 {
 	ADD(batches, 1);
 	ADD(batched_items, (uint64_t) items);
+}
+
+void
+metrics_scrape_start(double late_seconds)
+{
+	ADD(scrapes_started, 1);
+	observe(&scrape_lateness, late_seconds < 0 ? 0 : late_seconds);
+}
+
+void
+metrics_scrape_done(long long target_id, const char *service, const char *instance, bool ok, double seconds)
+{
+	TargetState *t = NULL;
+
+	ADD(*(ok ? &scrapes_ok : &scrapes_failed), 1);
+	observe(&scrape_seconds, seconds);
+	pthread_mutex_lock(&targets_lock);
+	for (int i = 0; i < ntargets; i++)
+		if (targets[i].target_id == target_id)
+			t = &targets[i];
+	if (t == NULL)
+	{
+		TargetState *grown = realloc(targets, (ntargets + 1) * sizeof(TargetState));
+
+		if (grown != NULL)
+		{
+			targets = grown;
+			t = &targets[ntargets++];
+			memset(t, 0, sizeof(*t));
+			t->target_id = target_id;
+		}
+	}
+	if (t != NULL)
+	{
+		/* a target's service or URL may change between scrapes */
+		if (t->service == NULL || strcmp(t->service, service) != 0)
+		{
+			free(t->service);
+			t->service = strdup(service);
+		}
+		if (t->instance == NULL || strcmp(t->instance, instance) != 0)
+		{
+			free(t->instance);
+			t->instance = strdup(instance);
+		}
+		t->up = ok;
+		t->failures = ok ? 0 : t->failures + 1;
+		t->last_seconds = seconds;
+		t->last_scrape = time(NULL);
+	}
+	pthread_mutex_unlock(&targets_lock);
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void
+label_value(Buf *b, const char *s)
+{
+	for (; s && *s; s++)
+	{
+		if (*s == '\\' || *s == '"')
+		{
+			char		esc[2] = {'\\', *s};
+
+			buf_append(b, esc, 2);
+		}
+		else if (*s == '\n')
+			buf_puts(b, "\\n");
+		else
+			buf_append(b, s, 1);
+	}
+}
+
+static void
+render_targets(Buf *b)
+{
+	static const char *const names[] = {"up", "consecutive_failures", "last_duration_seconds",
+	"last_scrape_timestamp_seconds"};
+	static const char *const help[] = {
+		"1 if the target's last scrape by this collector stored every profile type, else 0.",
+		"Failed scrapes in a row, as seen by this collector.",
+		"How long the target's last scrape took.",
+		"When this collector last scraped the target (Unix time)."};
+
+	pthread_mutex_lock(&targets_lock);
+	for (int m = 0; m < 4; m++)
+	{
+		buf_printf(b, "# HELP profefe_scrape_target_%s %s\n# TYPE profefe_scrape_target_%s gauge\n",
+				   names[m], help[m], names[m]);
+		for (int i = 0; i < ntargets; i++)
+		{
+			TargetState *t = &targets[i];
+
+			buf_printf(b, "profefe_scrape_target_%s{target_id=\"%lld\",service=\"", names[m], t->target_id);
+			label_value(b, t->service);
+			buf_puts(b, "\",instance=\"");
+			label_value(b, t->instance);
+			if (m == 0)
+				buf_printf(b, "\"} %d\n", t->up ? 1 : 0);
+			else if (m == 1)
+				buf_printf(b, "\"} %d\n", t->failures);
+			else if (m == 2)
+				buf_printf(b, "\"} %.3f\n", t->last_seconds);
+			else
+				buf_printf(b, "\"} %lld\n", (long long) t->last_scrape);
+		}
+	}
+	pthread_mutex_unlock(&targets_lock);
 }
 
 static void
@@ -186,4 +317,18 @@ metrics_render(Buf *b)
 	buf_printf(b, "# HELP profefe_save_batch_profiles_total Profiles committed by those transactions.\n"
 			   "# TYPE profefe_save_batch_profiles_total counter\nprofefe_save_batch_profiles_total %llu\n",
 			   (unsigned long long) LOAD(batched_items));
+	buf_printf(b, "# HELP profefe_scrapes_total Scrapes of targets finished, by result (error: a type failed).\n"
+			   "# TYPE profefe_scrapes_total counter\nprofefe_scrapes_total{result=\"ok\"} %llu\n"
+			   "profefe_scrapes_total{result=\"error\"} %llu\n",
+			   (unsigned long long) LOAD(scrapes_ok), (unsigned long long) LOAD(scrapes_failed));
+	buf_printf(b, "# HELP profefe_scrapes_in_progress Scrapes started and not finished.\n"
+			   "# TYPE profefe_scrapes_in_progress gauge\nprofefe_scrapes_in_progress %lld\n",
+			   (long long) (LOAD(scrapes_started) - LOAD(scrapes_ok) - LOAD(scrapes_failed)));
+	buf_puts(b, "# HELP profefe_scrape_duration_seconds How long a target's scrape took (all its types).\n"
+			 "# TYPE profefe_scrape_duration_seconds histogram\n");
+	render_histogram(b, "profefe_scrape_duration_seconds", "", &scrape_seconds);
+	buf_puts(b, "# HELP profefe_scrape_lateness_seconds How long after it was due a scrape started.\n"
+			 "# TYPE profefe_scrape_lateness_seconds histogram\n");
+	render_histogram(b, "profefe_scrape_lateness_seconds", "", &scrape_lateness);
+	render_targets(b);
 }

@@ -34,7 +34,8 @@ var (
 	fixtures = flag.String("fixtures", "test/fixtures", "fixture profiles")
 	maxBody  = flag.Int("max-body", 4<<20, "the collector's -max-body")
 	timeout  = flag.Duration("timeout", 3*time.Second, "the collector's -timeout")
-	only     = flag.String("only", "", "run one group: api, errors, slow, concurrent, shutdown")
+	only     = flag.String("only", "", "run one group: api, errors, slow, concurrent, shutdown; or fakes (serve bad scrape targets)")
+	listen   = flag.String("listen", "127.0.0.1:0", "address the fakes serve on")
 	pid      = flag.Int("pid", 0, "collector pid (shutdown group)")
 	failures = 0
 )
@@ -508,8 +509,41 @@ func shutdownChecks() {
 		strings.Contains(string(resp), `"service":"shutdown"`), "%v %q", err, resp)
 }
 
+// Scrape targets that misbehave, each under its own base path:
+// /garbage/debug/pprof/* an HTML page with status 200, /hang/... never
+// answers, /huge/... 64 MB of zeros, /status/... a 500.
+func serveFakes() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/garbage/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html><body><h1>Welcome</h1>not a profile</body></html>\n")
+	})
+	mux.HandleFunc("/hang/", func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	})
+	mux.HandleFunc("/huge/", func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 1<<20)
+		for i := 0; i < 64; i++ {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	mux.HandleFunc("/status/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "profiling is broken here", http.StatusInternalServerError)
+	})
+	if err := http.ListenAndServe(*listen, mux); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
 func main() {
 	flag.Parse()
+	if *only == "fakes" {
+		serveFakes()
+		return
+	}
 	defer client.CloseIdleConnections()
 	switch *only {
 	case "api":
