@@ -5,8 +5,10 @@
 #     the unprivileged `postgres` user when run as root), database `profefe`
 #     with the extension (kept between runs: stored profiles survive);
 #   - profefe-collector on :10100 (profefe's HTTP API);
-#   - examples/hotapp, a Go service that pushes its CPU, heap, allocs,
-#     goroutine, mutex and block profiles every 10 s;
+#   - examples/hotapp, a Go service, as two replicas: one pushes its CPU,
+#     heap, allocs, goroutine, mutex and block profiles every 10 s; the other
+#     only serves net/http/pprof on 127.0.0.1:6061, and the collector scrapes
+#     it every 10 s (a row of profefe.scrape_targets);
 # and prints what to run next. Everything keeps running; `./dev stop` stops it.
 #
 # Settings (environment):
@@ -45,6 +47,7 @@ stop_pid() { # pid file
 
 if [ "${1:-}" = stop ]; then
     stop_pid "$HOME_DIR/hotapp.pid"
+    stop_pid "$HOME_DIR/hotapp2.pid"
     stop_pid "$HOME_DIR/collector.pid"
     cluster_stop "$PGDIR"
     echo "profefe: stopped the example service, the collector and the cluster in $PGDIR"
@@ -61,6 +64,7 @@ go build -o build/hotapp ./examples/hotapp
 
 # a previous run's processes make way
 stop_pid "$HOME_DIR/hotapp.pid"
+stop_pid "$HOME_DIR/hotapp2.pid"
 stop_pid "$HOME_DIR/collector.pid"
 
 if [ -z "$DB" ]; then
@@ -93,6 +97,14 @@ nohup build/hotapp -collector "http://127.0.0.1:$PORT" -service hotapp -labels "
     -cpu 5s -interval 10s -listen 127.0.0.1:6060 > "$HOME_DIR/hotapp.log" 2>&1 &
 echo $! > "$HOME_DIR/hotapp.pid"
 echo "profefe: examples/hotapp is pushing its profiles every 10 s (log: $HOME_DIR/hotapp.log)"
+# a second replica pushes nothing: the collector pulls its profiles, as it
+# would from any Go service with net/http/pprof
+nohup build/hotapp -collector '' -listen 127.0.0.1:6061 > "$HOME_DIR/hotapp2.log" 2>&1 &
+echo $! > "$HOME_DIR/hotapp2.pid"
+psql -X -q -At "$DB" -c "SELECT 'profefe: scrape target ' || profefe.upsert_scrape_target('hotapp',
+    'http://127.0.0.1:6061/debug/pprof', '{\"region\": \"local\", \"version\": \"1.0\"}',
+    scrape_interval => '10 seconds', cpu_seconds => 5)
+    || ': the collector scrapes a second replica at http://127.0.0.1:6061/debug/pprof every 10 s'"
 
 FROM=$(date -u +%Y-%m-%dT00:00:00)
 TO=$(date -u -d tomorrow +%Y-%m-%dT00:00:00)
@@ -105,7 +117,7 @@ done
 echo
 
 echo
-echo "profefe: the example's hot functions, merged over today (go tool pprof -top on the merge URL):"
+echo "profefe: the example's hot functions, merged over today and its replicas (go tool pprof -top on the merge URL):"
 export PPROF_TMPDIR=$HOME_DIR/pprof
 go tool pprof -top "$API/profiles/merge?service=hotapp&type=cpu&from=$FROM&to=$TO" 2>&1 | head -16
 
@@ -115,6 +127,8 @@ psql -X -q "$DB" -P footer=off <<'SQL'
 SET search_path = profefe, public;
 SELECT type, count(*) AS profiles, max(created_at) AS newest, sum(size) AS bytes
   FROM find_profiles('hotapp') GROUP BY type ORDER BY type;
+\echo 'Scrape targets and their state:'
+SELECT service, url, scrape_interval, last_scrape_at, last_error, profiles_stored FROM scrape_targets;
 \echo 'Top CPU functions of everything hotapp sent today (merge_profiles + pprof_top):'
 SELECT func, flat, round(flat_pct::numeric, 2) AS "flat%", cum, round(cum_pct::numeric, 2) AS "cum%"
   FROM pprof_top(merge_profiles('hotapp', 'cpu', date_trunc('day', now()), now(), '{"region": "local"}'), 'cpu', 8);
@@ -126,9 +140,11 @@ cat <<EOF
 profefe is running. Next:
   go tool pprof -http=: '$API/profiles/merge?service=hotapp&type=cpu&from=$FROM&to=$TO'
   go tool pprof -top '$API/profiles/merge?service=hotapp&type=heap&from=$FROM&to=$TO&labels=version=1.0'
+  go tool pprof -top '$API/profiles/merge?service=hotapp&type=cpu&from=$FROM&to=$TO&labels=instance=127.0.0.1:6061'   (the scraped replica)
   curl '$API/profiles?service=hotapp&type=cpu&from=$FROM&to=$TO&limit=3'
   curl --data-binary @cpu.pb.gz '$API/profiles?service=myapp&type=cpu&labels=zone=a'
   $PSQL_CMD -c "SELECT * FROM profefe.find_profiles('hotapp', 'cpu', max_results => 5)"
+  $PSQL_CMD -c "SELECT profefe.upsert_scrape_target('myservice', 'http://10.0.0.5:6060/debug/pprof')"   (scrape another)
   metrics: curl http://localhost:$PORT/metrics
 Stop everything with: ./dev stop
 EOF

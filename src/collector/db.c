@@ -23,12 +23,18 @@
 struct DbConn
 {
 	PGconn	   *conn;
+	bool		prepared[STMT_COUNT];
 };
 
+/*
+ * Optional statements (scraping) may fail to prepare without making the
+ * connection unusable: the HTTP API keeps working, scraping reports why.
+ */
 static const struct
 {
 	const char *name;
 	const char *sql;
+	bool		optional;
 }			stmts[STMT_COUNT] = {
 	[STMT_SAVE] = {"save",
 	"SELECT profefe.save_profile($1, $2, $3, $4::jsonb, $5::timestamptz, $6)"},
@@ -53,15 +59,16 @@ static const struct
 		"SELECT c.target_id, c.service, c.url, c.labels::text, array_to_string(c.types, ','), c.cpu_seconds,"
 		"       c.delta, c.timeout_ms, extract(epoch from clock_timestamp() - c.scheduled_at),"
 		"       coalesce(c.labels->>'instance', '')"
-	"  FROM profefe.claim_scrape_targets($1, $2::int) c"},
+	"  FROM profefe.claim_scrape_targets($1, $2::int) c", true},
 	[STMT_RECORD_SCRAPE] = {"record_scrape",
-	"SELECT profefe.record_scrape($1::bigint, $2::timestamptz, $3::interval, $4, $5::int)"},
+	"SELECT profefe.record_scrape($1::bigint, $2::timestamptz, $3::interval, $4, $5::int)", true},
 	[STMT_UPSERT_TARGET] = {"upsert_target",
 		"SELECT profefe.upsert_scrape_target($1, $2, $3::jsonb, string_to_array($4, ','), $5::interval,"
-	"       $6::int, $7::boolean, $8::interval)"},
+	"       $6::int, $7::boolean, $8::interval)", true},
 };
 
 static DbConn *pool;
+static char optional_error[STMT_COUNT][512];
 static int *free_stack;
 static int nfree;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -165,7 +172,7 @@ version_at_least(const char *v, int major, int minor)
 
 /* Connects and prepares; on failure fills err and returns NULL. */
 static PGconn *
-connect_one(DbError *err)
+connect_one(DbConn *dc, DbError *err)
 {
 	/* keywords given before dbname are defaults the connection string overrides */
 	const char *keys[] = {"connect_timeout", "fallback_application_name", "keepalives_idle",
@@ -216,11 +223,15 @@ connect_one(DbError *err)
 	for (int i = 0; i < STMT_COUNT; i++)
 	{
 		res = PQprepare(conn, stmts[i].name, stmts[i].sql, 0, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		dc->prepared[i] = PQresultStatus(res) == PGRES_COMMAND_OK;
+		if (!dc->prepared[i])
 		{
 			first_line(PQresultErrorMessage(res), msg, sizeof(msg));
 			PQclear(res);
-			goto fail;
+			if (!stmts[i].optional)
+				goto fail;
+			snprintf(optional_error[i], sizeof(optional_error[i]), "%s", msg);
+			continue;
 		}
 		PQclear(res);
 	}
@@ -285,7 +296,7 @@ db_acquire(DbError *err)
 	}
 	pthread_mutex_unlock(&pool_lock);
 
-	c->conn = connect_one(err);
+	c->conn = connect_one(c, err);
 	pthread_mutex_lock(&pool_lock);
 	if (c->conn == NULL)
 	{
@@ -389,10 +400,18 @@ PGresult *
 db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *values,
 		const int *lengths, const int *formats, int result_format, DbError *err)
 {
-	int64_t		t0 = now_us();
-	PGresult   *res = PQexecPrepared(c->conn, stmts[stmt].name, nparams, values, lengths, formats,
-									 result_format);
-	bool		ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	int64_t		t0;
+	PGresult   *res;
+	bool		ok;
+
+	if (!c->prepared[stmt])
+	{
+		set_error(err, 503, "55000", "not available in this database: %s", optional_error[stmt]);
+		return NULL;
+	}
+	t0 = now_us();
+	res = PQexecPrepared(c->conn, stmts[stmt].name, nparams, values, lengths, formats, result_format);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 
 	metrics_db((now_us() - t0) / 1e6, !ok);
 	if (ok)

@@ -31,8 +31,8 @@ Settings	settings = {
 	.retention_s = 3600,
 	.max_conns = 1000,
 	.writers = 2,
-	.scrape_workers = 64,
-	.scrape_poll_ms = 500,
+	.scrape_workers = 256,
+	.scrape_poll_ms = 200,
 };
 
 static void
@@ -51,8 +51,8 @@ usage(FILE *out)
 			"  -timeout DURATION       per request: database statements and idle clients (default 60s)\n"
 			"  -retention-interval D   run profefe.apply_retention() this often, 0 = never (default 1h)\n"
 			"  -max-connections N      concurrent HTTP connections (default 1000)\n"
-			"  -scrape.workers N       targets of profefe.scrape_targets scraped at once; 0 = no scraping (default 64)\n"
-			"  -scrape.poll DURATION   how often to look for due targets (default 500ms)\n"
+			"  -scrape.workers N       targets of profefe.scrape_targets scraped at once; 0 = no scraping (default 256)\n"
+			"  -scrape.poll DURATION   how often to look for due targets (default 200ms)\n"
 			"  -scrape.file PATH       static targets, one a line: service url [interval=60s] [cpu=10]\n"
 			"                          [types=cpu,heap,...] [labels=k=v,...] [delta=false] [timeout=30s]\n"
 			"  -version                print the version and exit\n"

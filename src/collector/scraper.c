@@ -685,11 +685,17 @@ scheduler_main(void *arg)
 
 			if (!claim(idle, &err))
 			{
-				/* database away, or this role may not scrape: try again later */
-				if (!warned || err.status != 503)
-					log_msg(err.status == 503 ? LOG_DEBUG : LOG_WARN, "scraping paused: %s", err.message);
+				/*
+				 * The database away: try again in a second. This role may not
+				 * scrape, or the extension has no scrape targets: say so and
+				 * look again in a minute.
+				 */
+				bool		transient = err.status == 503 && strcmp(err.sqlstate, "55000") != 0;
+
+				if (!warned)
+					log_msg(transient ? LOG_DEBUG : LOG_WARN, "scraping paused: %s", err.message);
 				warned = true;
-				pause_until = now_us() + (err.status == 503 ? 1000000 : 60000000);
+				pause_until = now_us() + (transient ? 1000000 : 60000000);
 			}
 			else
 				warned = false;
