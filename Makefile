@@ -82,6 +82,7 @@ bench: all build/codec_bench
 	bench/merge.sh
 	bench/store.sh
 	bench/collector.sh
+	bench/scrape.sh
 
 test:
 	scripts/test.sh
