@@ -11,6 +11,7 @@
 #ifndef PROFEFE_COLLECTOR_H
 #define PROFEFE_COLLECTOR_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -150,6 +151,7 @@ typedef struct SaveItem
 	DbError		err;
 	/* queue bookkeeping */
 	bool		done;
+	pthread_cond_t *wake;		/* the submitter's, to wake it */
 	struct SaveItem *next;
 } SaveItem;
 

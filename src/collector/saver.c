@@ -27,7 +27,6 @@
 #define BATCH_MAX_BYTES (16 * 1024 * 1024)
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 static SaveItem *head,
 		   *tail;
 static int	active_batches;
@@ -206,12 +205,19 @@ run_batch(SaveItem **batch, int n)
 	db_release(dc);
 }
 
-/* Saves one profile; returns when its fate is known (item->status). */
+/*
+ * Saves one profile; returns when its fate is known (item->status). Each
+ * waiter sleeps on a condition variable of its own and is woken only when
+ * its profile is committed (or failed), or when it should lead the next
+ * batch: no thundering herd at every commit.
+ */
 void
 saver_submit(SaveItem *item)
 {
 	SaveItem   *batch[BATCH_MAX_ITEMS];
+	pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 
+	item->wake = &wake;
 	item->done = false;
 	item->next = NULL;
 	item->status = 0;
@@ -247,11 +253,18 @@ saver_submit(SaveItem *item)
 			pthread_mutex_lock(&lock);
 			active_batches--;
 			for (int i = 0; i < n; i++)
+			{
 				batch[i]->done = true;
-			pthread_cond_broadcast(&done_cond);
+				if (batch[i] != item)
+					pthread_cond_signal(batch[i]->wake);
+			}
+			/* whoever queued first leads the next batch (unless we loop) */
+			if (head != NULL && item->done)
+				pthread_cond_signal(head->wake);
 		}
 		else
-			pthread_cond_wait(&done_cond, &lock);
+			pthread_cond_wait(&wake, &lock);
 	}
 	pthread_mutex_unlock(&lock);
+	pthread_cond_destroy(&wake);
 }
