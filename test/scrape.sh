@@ -85,7 +85,7 @@ EOF
             AND (SELECT min(n) FROM (SELECT count(*) n FROM profiles WHERE service LIKE 'scrape-dup-%' AND type = 'heap'
                                      GROUP BY service) s) >= $elapsed / 2 - 2"
     check "two collectors, six targets: never scraped twice in an interval" \
-        "SELECT count(*) = 6 AND bool_and(min_gap >= interval '1 second') AND bool_and(n <= $elapsed / 2 + 1) FROM (
+        "SELECT count(*) = 6 AND bool_and(min_gap >= interval '1 second') AND bool_and(n <= $elapsed / 2 + 2) FROM (
            SELECT service, count(*) n, min(gap) min_gap FROM (
              SELECT service, created_at - lag(created_at) OVER (PARTITION BY service ORDER BY created_at) gap
                FROM profiles WHERE service LIKE 'scrape-dup-%' AND type = 'heap') g GROUP BY service) s"
