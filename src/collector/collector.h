@@ -80,10 +80,13 @@ typedef struct Query
 	Param		p[MAX_PARAMS];
 } Query;
 
+#define MAX_LABELS 256
+
 typedef struct Label
 {
 	char	   *key;
 	char	   *value;
+	int			seq;			/* position in the request */
 } Label;
 
 typedef struct Labels
@@ -194,7 +197,7 @@ typedef struct Reply
 typedef struct Request
 {
 	const char *method;
-	char	   *path;			/* percent-decoded path */
+	const char *path;			/* percent-decoded path */
 	Query		query;
 	const char *body;
 	size_t		body_len;

@@ -170,10 +170,15 @@ trim_unescape(const char *s, size_t n, bool *ok)
 	return *ok ? out : NULL;
 }
 
+/* by key, then by position in the request */
 static int
 label_cmp(const void *a, const void *b)
 {
-	return strcmp(((const Label *) a)->key, ((const Label *) b)->key);
+	const Label *x = a,
+			   *y = b;
+	int			c = strcmp(x->key, y->key);
+
+	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 /*
@@ -191,6 +196,12 @@ labels_parse(const char *s, Labels *out, char *err, size_t errlen)
 		if (*c == ',')
 			cap++;
 	out->n = 0;
+	if (cap > MAX_LABELS)
+	{
+		out->l = NULL;
+		snprintf(err, errlen, "bad request: more than %d labels", MAX_LABELS);
+		return false;
+	}
 	out->l = calloc(cap, sizeof(Label));
 	if (out->l == NULL)
 	{
@@ -232,31 +243,30 @@ labels_parse(const char *s, Labels *out, char *err, size_t errlen)
 		{
 			out->l[out->n].key = key;
 			out->l[out->n].value = value;
+			out->l[out->n].seq = out->n;
 			out->n++;
 		}
 		if (!end)
 			break;
 		p = end + 1;
 	}
-	/* stable de-duplication: the last of equal keys wins */
-	for (int i = 0; i < out->n; i++)
-		for (int j = i + 1; j < out->n; j++)
-			if (out->l[j].key && out->l[i].key && strcmp(out->l[i].key, out->l[j].key) == 0)
-			{
-				free(out->l[i].key);
-				free(out->l[i].value);
-				out->l[i].key = NULL;
-				break;
-			}
+	/* sorted by key; of equal keys the last given wins (as in a JSON object) */
+	qsort(out->l, out->n, sizeof(Label), label_cmp);
 	{
 		int			k = 0;
 
 		for (int i = 0; i < out->n; i++)
-			if (out->l[i].key)
-				out->l[k++] = out->l[i];
+		{
+			if (i + 1 < out->n && strcmp(out->l[i].key, out->l[i + 1].key) == 0)
+			{
+				free(out->l[i].key);
+				free(out->l[i].value);
+				continue;
+			}
+			out->l[k++] = out->l[i];
+		}
 		out->n = k;
 	}
-	qsort(out->l, out->n, sizeof(Label), label_cmp);
 	return true;
 
 bad:

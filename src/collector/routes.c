@@ -380,11 +380,9 @@ merge(const Request *req, Reply *reply)
 	values[3] = s.to;
 	values[4] = s.labels_json.data;
 	res = query(STMT_MERGE, 5, values, 1, reply);
-	if (res == NULL)
-		;
-	else if (PQgetisnull(res, 0, 0))
+	if (res && PQgetisnull(res, 0, 0))
 		reply_error(reply, 404, "nothing found");
-	else
+	else if (res)
 		reply_bytes(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0), s.type);
 	selection_free(&s);
 	PQclear(res);

@@ -28,6 +28,7 @@
 typedef struct ReqState
 {
 	char	   *raw_uri;
+	char	   *path;			/* percent-decoded, no trailing '/'; NULL if malformed */
 	bool		started;
 	bool		too_large;		/* body past -max-body: being discarded */
 	size_t		discarded;
@@ -70,6 +71,7 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_Reques
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT)
 		log_msg(LOG_DEBUG, "request ended early (%d): %s", (int) toe, st->raw_uri);
 	buf_free(&st->body);
+	free(st->path);
 	free(st->raw_uri);
 	free(st);
 	*con_cls = NULL;
@@ -133,15 +135,12 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 		const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		char	   *path_end = strchr(st->raw_uri, '?');
 		size_t		plen = path_end ? (size_t) (path_end - st->raw_uri) : strlen(st->raw_uri);
-		char	   *path;
 
 		st->started = true;
-		if (!url_unescape(st->raw_uri, plen, false, &path))
-			path = strdup("/");
-		if (path && strlen(path) > 1 && path[strlen(path) - 1] == '/')
-			path[strlen(path) - 1] = '\0';
-		st->route = path ? route_of(method, path) : ROUTE_OTHER;
-		free(path);
+		if (url_unescape(st->raw_uri, plen, false, &st->path) && strlen(st->path) > 1 &&
+			st->path[strlen(st->path) - 1] == '/')
+			st->path[strlen(st->path) - 1] = '\0';
+		st->route = st->path ? route_of(method, st->path) : ROUTE_OTHER;
 		if (cl && strtoull(cl, NULL, 10) > settings.max_body)
 		{
 			const char *expect = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
@@ -193,20 +192,11 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 
 	/* the whole request is in */
 	req.method = method;
+	req.path = st->path ? st->path : "/";
 	q = strchr(st->raw_uri, '?');
-	{
-		char	   *path_end = q;
-		size_t		plen = path_end ? (size_t) (path_end - st->raw_uri) : strlen(st->raw_uri);
-
-		if (!url_unescape(st->raw_uri, plen, false, &req.path))
-		{
-			req.path = strdup("/");
-			reply_error(&reply, 400, "bad request: invalid escape in path");
-		}
-		else if (strlen(req.path) > 1 && req.path[strlen(req.path) - 1] == '/')
-			req.path[strlen(req.path) - 1] = '\0';
-	}
-	if (st->body.failed)
+	if (st->path == NULL)
+		reply_error(&reply, 400, "bad request: invalid escape in path");
+	else if (st->body.failed)
 		reply_error(&reply, 500, "out of memory reading the request body");
 	else if (reply.status == 0 && !query_parse(q ? q + 1 : "", &req.query, err, sizeof(err)))
 		reply_error(&reply, 400, "%s", err);
@@ -220,7 +210,6 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 		reply_error(&reply, 500, "no reply");
 	ret = send_reply(con, st, method, &reply);
 	query_free(&req.query);
-	free(req.path);
 	return ret;
 }
 

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -104,6 +105,25 @@ func expectError(name string, r reply, status int, want string) {
 	check(name, r.status == status && err == nil && e.Code == status && strings.HasPrefix(r.ctype, "application/json") &&
 		strings.Contains(e.Error, want),
 		"want %d with %q, got %d %q %s", status, want, r.status, r.ctype, r.body)
+}
+
+// raw sends a request as written (for what Go's client refuses to send).
+func raw(request string) reply {
+	u, _ := url.Parse(*base)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		return reply{status: -1, body: []byte(err.Error())}
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprint(conn, request)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return reply{status: -1, body: []byte(err.Error())}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{resp.StatusCode, resp.Header.Get("Content-Type"), b, resp.Header}
 }
 
 func readFixture(name string) []byte {
@@ -243,6 +263,9 @@ func apiChecks() {
 	check("find ordered by created_at", ordered, "%v", ps)
 	ps, r = find("service=e2e&labels=zone=b,instance=i3" + rangeAll)
 	check("find by two labels, all types", r.status == 200 && len(ps) == 7, "%d %s", r.status, r.body)
+	p, r = post("/api/0/profiles?service=e2e-dup&type=cpu&labels=a=1,b=x,a=2,%20,c=", readFixture("i4-cpu.pb.gz"))
+	check("labels: a repeated key's last value wins, empty keys dropped, empty values kept", r.status == 200 &&
+		fmt.Sprint(p.Labels) == fmt.Sprint([]label{{"a", "2"}, {"b", "x"}, {"c", ""}}), "%s", r.body)
 	ps, r = find("service=e2e&labels=zone%3Db" + rangeAll)
 	check("find with an escaped labels value", r.status == 200 && len(ps) == 14, "%d, %d found", r.status, len(ps))
 	ps, r = find("service=e2e" + rangeAll)
@@ -295,8 +318,12 @@ func apiChecks() {
 	var svcs []string
 	json.Unmarshal(r.body, &e)
 	json.Unmarshal(e.Body, &svcs)
+	has := map[string]bool{}
+	for _, s := range svcs {
+		has[s] = true
+	}
 	check("services: sorted, includes ours", r.status == 200 && r.ctype == "application/json" && sort.StringsAreSorted(svcs) &&
-		strings.Contains(strings.Join(svcs, ","), "e2e,e2e-old"), "%s", r.body)
+		has["e2e"] && has["e2e-old"] && has["e2e-trace"], "%s", r.body)
 	r = do("GET", "/api/0/version", nil)
 	var v struct{ Version, Commit, BuildTime string }
 	json.Unmarshal(r.body, &e)
@@ -351,6 +378,11 @@ func errorChecks() {
 	expectError("POST bad created_at", do("POST", "/api/0/profiles?service=x&type=cpu&created_at=yesterday", cpu), 400, `invalid "created_at"`)
 	expectError("POST created_at out of range", do("POST", "/api/0/profiles?service=x&type=cpu&created_at=2021-02-30T00:00:00", cpu), 400, "out of range")
 	expectError("POST bad escape in labels", do("POST", "/api/0/profiles?service=x&type=cpu&labels=a=%25zz", cpu), 400, "invalid escape in labels")
+	expectError("POST with 300 labels", do("POST", "/api/0/profiles?service=x&type=cpu&labels=k=v"+strings.Repeat(",k=v", 299), cpu), 400, "more than 256 labels")
+	expectError("100 query parameters", do("GET", "/api/0/profiles?service=x"+strings.Repeat("&a=b", 99), nil), 400, "more than 64 query parameters")
+	start := time.Now()
+	expectError("100,000 commas in labels, answered at once", do("GET", "/api/0/profiles?service=x&labels="+strings.Repeat(",", 100000)+rangeAll, nil), 400, "more than 256 labels")
+	check("... in under a second", time.Since(start) < time.Second, "%v", time.Since(start))
 	expectError("find without service", do("GET", "/api/0/profiles?from=2000-01-01T00:00:00&to=2001-01-01T00:00:00", nil), 400, `missing "service"`)
 	expectError("find without from", do("GET", "/api/0/profiles?service=e2e&to=2001-01-01T00:00:00", nil), 400, `missing "from"`)
 	expectError("find without to", do("GET", "/api/0/profiles?service=e2e&from=2001-01-01T00:00:00", nil), 400, `missing "to"`)
@@ -364,6 +396,9 @@ func errorChecks() {
 	r := do("PUT", "/api/0/profiles/merge", nil)
 	check("405 names the allowed methods", r.status == 405 && r.header.Get("Allow") == "GET, HEAD", "%d %q", r.status, r.header.Get("Allow"))
 	expectError("unknown route", do("GET", "/api/1/things", nil), 404, "no such route")
+	expectError("bad escape in the path", raw("GET /api/0/pro%zzfiles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 400, "invalid escape in path")
+	r = do("GET", "/api/0/services/", nil)
+	check("a trailing slash is the same route", r.status == 200, "%d %s", r.status, r.body)
 	expectError("bad escape in the query", do("GET", "/api/0/profiles?service=%zz"+rangeAll, nil), 400, "invalid escape")
 	expectError("NUL in a parameter", do("GET", "/api/0/profiles?service=a%00b"+rangeAll, nil), 400, "invalid escape")
 	expectError("bad UTF-8 in service", do("POST", "/api/0/profiles?service=%ff%fe&type=cpu", cpu), 400, "UTF8")
