@@ -220,6 +220,23 @@ render_targets(Buf *b)
 		"When this collector last scraped the target (Unix time)."};
 
 	pthread_mutex_lock(&targets_lock);
+	/* targets this collector has not scraped for an hour are gone (deleted, or another's now) */
+	{
+		time_t		cutoff = time(NULL) - 3600;
+		int			k = 0;
+
+		for (int i = 0; i < ntargets; i++)
+		{
+			if (targets[i].last_scrape < cutoff)
+			{
+				free(targets[i].service);
+				free(targets[i].instance);
+				continue;
+			}
+			targets[k++] = targets[i];
+		}
+		ntargets = k;
+	}
 	for (int m = 0; m < 4; m++)
 	{
 		buf_printf(b, "# HELP profefe_scrape_target_%s %s\n# TYPE profefe_scrape_target_%s gauge\n",
