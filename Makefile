@@ -144,4 +144,10 @@ build/profefe-collector-asan: $(COLLECTOR_SRC) src/collector/collector.h
 
 collector: build/profefe-collector
 
-.PHONY: collector
+# the collector binary, apart from the extension's `make install`
+COLLECTOR_PREFIX ?= /usr/local
+install-collector: build/profefe-collector
+	install -d $(DESTDIR)$(COLLECTOR_PREFIX)/bin
+	install -m 755 build/profefe-collector $(DESTDIR)$(COLLECTOR_PREFIX)/bin/profefe-collector
+
+.PHONY: collector install-collector
