@@ -520,6 +520,104 @@ func concurrentChecks() {
 	check("labels of concurrent POSTs", len(ps) == 25, "%d found", len(ps))
 }
 
+// Random requests over raw TCP: methods, paths, query strings with any
+// bytes, headers, bodies (random, truncated and mutated real profiles). The
+// collector must answer each with a well-formed HTTP reply, never a 500 (a
+// real fault), JSON whenever it is one of ours, and stay up.
+func chaosChecks(n int) {
+	rng := rand.New(rand.NewSource(42))
+	methods := []string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "G\x01T", ""}
+	paths := []string{"/api/0/profiles", "/api/0/profiles/merge", "/api/0/profiles/", "/api/0/services",
+		"/api/0/version", "/api/0/profile", "/metrics", "/healthz", "/", "/api/0/profiles/0123456789abcdefghij",
+		"/api/0/profiles/0123456789abcdefghij+0123456789abcdefghij", "/api/0/profiles/%", "/api/0/%2e%2e/x"}
+	params := []string{"service", "type", "labels", "from", "to", "limit", "created_at", "instance_id", "x"}
+	values := []string{"cpu", "heap", "trace", "chaos", "2020-01-01T00:00:00", "2100-01-01T00:00:00", "-1",
+		"a=b,c=d", "%", "%zz", "%00", "%ff%fe", "'; DROP TABLE x; --", strings.Repeat("a", 3000), "+", "=", ","}
+	fixtures := [][]byte{readFixture("i1-cpu.pb.gz"), readFixture("i2-heap.pb.gz"), gunzip(readFixture("i3-goroutine.pb.gz"))}
+	randBytes := func(k int) []byte {
+		b := make([]byte, k)
+		rng.Read(b)
+		return b
+	}
+	bad, our500, notJSON := 0, 0, 0
+	for i := 0; i < n; i++ {
+		var q []string
+		for j := rng.Intn(6); j > 0; j-- {
+			k := params[rng.Intn(len(params))]
+			v := values[rng.Intn(len(values))]
+			if rng.Intn(5) == 0 {
+				v = string(randBytes(rng.Intn(20)))
+			}
+			q = append(q, k+"="+v)
+		}
+		if rng.Intn(3) > 0 {
+			q = append(q, "service=chaos", "type="+[]string{"cpu", "heap", "goroutine", "other"}[rng.Intn(4)],
+				"from=2000-01-01T00:00:00", "to=2100-01-01T00:00:00")
+		}
+		path := paths[rng.Intn(len(paths))]
+		target := path
+		if len(q) > 0 {
+			target += "?" + strings.Join(q, "&")
+		}
+		target = strings.Map(func(r rune) rune { // no raw spaces or line breaks in the request line
+			if r == ' ' || r == '\r' || r == '\n' {
+				return '_'
+			}
+			return r
+		}, target)
+		var body []byte
+		switch rng.Intn(4) {
+		case 1:
+			body = randBytes(rng.Intn(5000))
+		case 2:
+			f := fixtures[rng.Intn(len(fixtures))]
+			body = f[:rng.Intn(len(f))]
+		case 3:
+			f := fixtures[rng.Intn(len(fixtures))]
+			body = append([]byte(nil), f...)
+			for j := 0; j < 1+rng.Intn(8); j++ {
+				body[rng.Intn(len(body))] = byte(rng.Intn(256))
+			}
+		}
+		method := methods[rng.Intn(len(methods))]
+		req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n", method, target)
+		if rng.Intn(4) == 0 {
+			req += fmt.Sprintf("X-%d: %s\r\n", i, strings.Repeat("v", rng.Intn(2000)))
+		}
+		req += fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body)
+		r := raw(req)
+		malformedLine := method == "" || strings.ContainsRune(method, 1)
+		switch {
+		case r.status < 0 && malformedLine:
+			// not HTTP at all: libmicrohttpd closes the connection
+		case r.status < 0:
+			bad++
+			if bad <= 3 {
+				fmt.Printf("# no HTTP reply to %.120q: %s\n", req, r.body)
+			}
+		case r.status >= 500 && r.status != 503:
+			our500++
+			if our500 <= 3 {
+				fmt.Printf("# %d to %.120q: %s\n", r.status, req, r.body)
+			}
+		case r.status >= 400 && method != "HEAD" && !malformedLine:
+			var e envelope
+			if !strings.HasPrefix(r.ctype, "application/json") || json.Unmarshal(r.body, &e) != nil ||
+				e.Code != r.status || e.Error == "" {
+				notJSON++
+				if notJSON <= 3 {
+					fmt.Printf("# not a JSON error to %.120q: %d %s %.200s\n", req, r.status, r.ctype, r.body)
+				}
+			}
+		}
+	}
+	check(fmt.Sprintf("%d random requests: each answered", n), bad == 0, "%d without an HTTP reply", bad)
+	check(fmt.Sprintf("%d random requests: no 500", n), our500 == 0, "%d answered 500", our500)
+	check(fmt.Sprintf("%d random requests: JSON errors well-formed", n), notJSON == 0, "%d malformed", notJSON)
+	r := do("GET", "/healthz", nil)
+	check("up after the random requests", r.status == 200, "%d", r.status)
+}
+
 // SIGTERM while a POST is being uploaded: that POST still completes and is
 // stored; new connections are refused.
 func shutdownChecks() {
@@ -591,11 +689,14 @@ func main() {
 		concurrentChecks()
 	case "shutdown":
 		shutdownChecks()
+	case "chaos":
+		chaosChecks(3000)
 	default:
 		apiChecks()
 		errorChecks()
 		slowChecks()
 		concurrentChecks()
+		chaosChecks(3000)
 	}
 	if failures > 0 {
 		os.Exit(1)
