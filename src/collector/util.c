@@ -50,6 +50,10 @@ log_msg(int level, const char *fmt,...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
+	/* messages quote client input: no control characters reach the log */
+	for (char *p = line + n; *p; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			*p = '?';
 	/* one write per line so that lines of concurrent threads do not mix */
 	fprintf(stderr, "%s\n", line);
 }
