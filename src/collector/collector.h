@@ -177,7 +177,6 @@ void		metrics_render(Buf *b);
 void		metrics_scrape_start(double late_seconds);
 void		metrics_scrape_done(long long target_id, const char *service, const char *instance, bool ok,
 								double seconds);
-const char *route_name(Route r);
 
 /* ---- scraping net/http/pprof targets (scraper.c) ---- */
 bool		scrape_file_load(const char *path, char *err, size_t errlen);
@@ -206,7 +205,6 @@ typedef struct Request
 Route		route_of(const char *method, const char *path);
 void		handle_request(Route route, const Request *req, Reply *reply);
 void		reply_error(Reply *reply, int status, const char *fmt,...) __attribute__((format(printf, 3, 4)));
-void		reply_json(Reply *reply, int status, const char *json, size_t len);
 
 bool		server_start(void);
 void		server_quiesce(void);

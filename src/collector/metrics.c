@@ -82,12 +82,6 @@ static int	ntargets;
 #define ADD(var, n) __atomic_add_fetch(&(var), (n), __ATOMIC_RELAXED)
 #define LOAD(var) __atomic_load_n(&(var), __ATOMIC_RELAXED)
 
-const char *
-route_name(Route r)
-{
-	return route_names[r];
-}
-
 static void
 observe(Histogram *h, double seconds)
 {

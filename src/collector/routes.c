@@ -51,15 +51,6 @@ route_of(const char *method, const char *path)
 }
 
 void
-reply_json(Reply *reply, int status, const char *json, size_t len)
-{
-	reply->status = status;
-	reply->content_type = "application/json";
-	buf_free(&reply->body);
-	buf_append(&reply->body, json, len);
-}
-
-void
 reply_error(Reply *reply, int status, const char *fmt,...)
 {
 	char		msg[2048];
