@@ -84,11 +84,26 @@ send_reply(struct MHD_Connection *con, ReqState *st, const char *method, Reply *
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	double		secs;
+	size_t		body_len;
 
-	resp = MHD_create_response_from_buffer(reply->body.len, reply->body.data ? reply->body.data : "",
-										   MHD_RESPMEM_MUST_COPY);
+	if (reply->status >= 500)
+		log_msg(reply->status == 503 ? LOG_WARN : LOG_ERROR, "%s %s %d: %.*s", method, st->raw_uri,
+				reply->status, (int) (reply->body.len > 300 ? 300 : reply->body.len),
+				reply->body.data ? reply->body.data : "");
+
+	/* the body's buffer passes to libmicrohttpd, which frees it: no copy */
+	if (reply->body.data)
+		resp = MHD_create_response_from_buffer(reply->body.len, reply->body.data, MHD_RESPMEM_MUST_FREE);
+	else
+		resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
+	{
+		buf_free(&reply->body);
 		return MHD_NO;
+	}
+	body_len = reply->body.len;
+	reply->body.data = NULL;	/* owned by the response now */
+	reply->body.len = reply->body.cap = 0;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
 	if (reply->disposition[0])
 		MHD_add_response_header(resp, "Content-Disposition", reply->disposition);
@@ -101,12 +116,7 @@ send_reply(struct MHD_Connection *con, ReqState *st, const char *method, Reply *
 	metrics_request(st ? st->route : ROUTE_OTHER, reply->status, secs);
 	if (settings.log_level <= LOG_DEBUG)
 		log_msg(LOG_DEBUG, "%s %s %d in=%zu out=%zu %.1fms", method, st->raw_uri, reply->status,
-				st->body.len, reply->body.len, secs * 1000);
-	else if (reply->status >= 500)
-		log_msg(reply->status == 503 ? LOG_WARN : LOG_ERROR, "%s %s %d: %.*s", method, st->raw_uri,
-				reply->status, (int) (reply->body.len > 300 ? 300 : reply->body.len),
-				reply->body.data ? reply->body.data : "");
-	buf_free(&reply->body);
+				st->body.len, body_len, secs * 1000);
 	return ret;
 }
 
