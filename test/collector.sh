@@ -109,6 +109,41 @@ SQL
     if wait_healthy && [ "$(http POST "$COLL_URL/api/0/profiles?service=back&type=cpu" test/fixtures/i1-cpu.pb.gz)" = 200 ]; then pass
     else fail "collector: recovers by itself when the database is back"; fi
 
+    echo "-- one pooled connection, held by a POST waiting on a lock"
+    # another session locks the table: the POST waits (until statement_timeout
+    # = -timeout), holding the collector's only connection; of two GETs sent
+    # meanwhile one gets the connection when the POST gives up (and then waits
+    # on the lock itself), the other waits for a connection past -timeout.
+    # All are 503, each naming its cause.
+    BUSY_PORT=$(free_port)
+    build/profefe-collector -addr "127.0.0.1:$BUSY_PORT" -db "$COLL_DB" -db.pool 1 -timeout 1s \
+        -scrape.workers 0 -retention-interval 0 > "$WORK/collector-busy.log" 2>&1 &
+    BUSY_PID=$!
+    for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$BUSY_PORT/api/0/version" && break; sleep 0.1; done
+    psql -X -q -d collector_test -c "BEGIN; LOCK TABLE profefe.profiles IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;" >/dev/null 2>&1 &
+    LOCK_PID=$!
+    sleep 0.5
+    curl -s -o "$WORK/busy-post" -w '%{http_code}' --data-binary @test/fixtures/i1-cpu.pb.gz \
+        "http://127.0.0.1:$BUSY_PORT/api/0/profiles?service=busy&type=cpu" > "$WORK/busy-post-code" &
+    POST_PID=$!
+    sleep 0.3
+    GET_PIDS=()
+    for g in 1 2; do
+        curl -s -o "$WORK/busy-get-$g" "http://127.0.0.1:$BUSY_PORT/api/0/services" &
+        GET_PIDS+=($!)
+    done
+    wait "$POST_PID" "$LOCK_PID" "${GET_PIDS[@]}"
+    s_post=$(cat "$WORK/busy-post-code"); b_post=$(cat "$WORK/busy-post")
+    gets=$(cat "$WORK/busy-get-1" "$WORK/busy-get-2" | sort | tr '\n' ' ')
+    n=$(psql -X -At -d collector_test -c "SELECT count(*) FROM profefe.profiles WHERE service = 'busy'")
+    if [ "$s_post" = 503 ] && [[ "$b_post" == *"statement timeout"* ]] && [ "$n" = 0 ] \
+        && [[ "$gets" == *'{"code":503,"error":"database busy: all 1 connections in use"}'* ]] \
+        && [[ "$gets" == *'{"code":503,"error":"canceling statement due to statement timeout"}'* ]]; then pass
+    else fail "collector: busy pool and statement timeout (POST $s_post $b_post; GETs $gets; $n stored)"; fi
+    if [ "$(http POST "http://127.0.0.1:$BUSY_PORT/api/0/profiles?service=busy&type=cpu" test/fixtures/i1-cpu.pb.gz)" = 200 ]; then pass
+    else fail "collector: the pool's connection usable after a statement timeout"; fi
+    kill -TERM "$BUSY_PID"; wait "$BUSY_PID"
+
     echo "-- SIGTERM with a request in flight"
     build/collector-e2e -url "$COLL_URL" -fixtures test/fixtures -only shutdown -pid "$COLL_PID" > "$WORK/e2e-stop.out" 2>&1
     while read -r verdict rest; do
