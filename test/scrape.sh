@@ -42,6 +42,7 @@ SQL
     cat > "$WORK/static-targets" <<EOF
 # service        url        settings
 scrape-static    $HOT       interval=2s cpu=1 types=heap labels=from=file
+scrape-invalid   $HOT       interval=1s cpu=5
 EOF
     start_collector "$WORK/scrape-a.log" -retention-interval 0 -scrape.workers 8 -scrape.poll 100ms
     A_PID=$COLL_PID
@@ -94,6 +95,21 @@ EOF
     else fail "scrape: both collectors scraped"; fi
     check "a target added while running is scraped" \
         "SELECT count(*) > 0 FROM profiles WHERE service = 'scrape-late'"
+    if grep -q 'error -scrape.file line 3 (scrape-invalid .*scrape_targets_seconds_below_interval' "$WORK/scrape-b.log" \
+        && [ "$(sq -c "SELECT count(*) FROM profefe.scrape_targets WHERE service = 'scrape-invalid'")" = 0 ]; then pass
+    else fail "scrape: an invalid -scrape.file target is refused by its constraint and logged"; fi
+    # the collector refuses to start on a bad flag or scrape file, saying what is wrong
+    printf 'svc %s interval=10s bogus=1\n' "$HOT" > "$WORK/bad-targets"
+    for args in "-scrape.file $WORK/bad-targets|bad-targets:1: unknown or malformed setting \"bogus\"" \
+                "-scrape.file $WORK/missing|cannot open -scrape.file" \
+                "-timeout 5x|invalid value \"5x\" for -timeout" \
+                "-scrape.workers -1|invalid value \"-1\" for -scrape.workers" \
+                "-nosuchflag 1|unknown flag -nosuchflag"; do
+        # shellcheck disable=SC2086
+        msg=$(build/profefe-collector ${args%%|*} -addr 127.0.0.1:1 2>&1); rc=$?
+        if [ "$rc" = 2 ] && [[ "$msg" == *"${args#*|}"* ]]; then pass
+        else fail "scrape: collector ${args%%|*} should exit 2 with \"${args#*|}\" (rc $rc: $msg)"; fi
+    done
     check "-scrape.file's target upserted and scraped" \
         "SELECT t.labels = '{\"from\": \"file\"}' AND t.scrape_interval = '2 seconds' AND t.types = ARRAY['heap']
                 AND (SELECT count(*) FROM profiles p WHERE p.service = 'scrape-static') > 0
