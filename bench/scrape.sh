@@ -22,7 +22,7 @@ WORK=$(mktemp -d /tmp/profefe-bench.XXXXXX)
 chmod 755 "$WORK"
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null; cluster_stop "$WORK/pg"; rm -rf "$WORK"' EXIT
-CLUSTER_SYNC_COMMIT=on CLUSTER_FSYNC=on cluster_start "$WORK/pg" >/dev/null
+CLUSTER_DURABLE=1 cluster_start "$WORK/pg" >/dev/null
 psql -X -q -d postgres -c "SET client_min_messages = warning" -c "CREATE EXTENSION profefe"
 FAKE_PORT=$(free_port)
 build/pprofserver -listen "127.0.0.1:$FAKE_PORT" > "$WORK/fake.log" 2>&1 &

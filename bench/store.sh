@@ -20,7 +20,7 @@ trap 'cluster_stop "$WORK/pg"; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/files"
 cp test/fixtures/*.pb.gz "$WORK/files/"
 chmod -R a+rX "$WORK"
-CLUSTER_SYNC_COMMIT=on CLUSTER_FSYNC=on cluster_start "$WORK/pg" >/dev/null
+CLUSTER_DURABLE=1 cluster_start "$WORK/pg" >/dev/null
 psql -X -q -d postgres -c "CREATE EXTENSION profefe" >/dev/null
 psql -X -q -d postgres -v dir="$WORK/files" -f - <<'SQL'
 SET search_path = profefe, public;

@@ -69,8 +69,9 @@ stop_pid "$HOME_DIR/collector.pid"
 
 if [ -z "$DB" ]; then
     cluster_stop "$PGDIR"
-    cluster_start "$PGDIR" "${PROFEFE_PGPORT:-55432}"
-    echo "profefe: PostgreSQL is running in $PGDIR (socket), port $PGPORT"
+    # the user's profiles live here: PostgreSQL's crash-safe settings
+    CLUSTER_DURABLE=1 cluster_start "$PGDIR" "${PROFEFE_PGPORT:-55432}"
+    echo "profefe: PostgreSQL is running in $PGDIR (socket), port $PGPORT; $(cluster_settings | tr ' ' '\n' | grep -E '^(fsync|synchronous_commit|full_page_writes)=' | tr '\n' ' ')"
     if [ -z "$(psql -X -At -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'profefe'")" ]; then
         psql -X -q -d postgres -c "CREATE DATABASE profefe"
     fi

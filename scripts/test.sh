@@ -37,6 +37,7 @@ WORK=$(mktemp -d /tmp/profefe-test.XXXXXX)
 chmod 755 "$WORK"
 PGDIR=$WORK/pg
 cleanup() {
+    cluster_stop "$WORK/pg-later"
     cluster_stop "$PGDIR"
     [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
@@ -62,35 +63,66 @@ out=$(ASAN_OPTIONS=detect_leaks=1 build/codec_test "$FIX"/* 2>&1)
 echo "$out" | tail -3
 echo "$out" | grep -q "0 failed" && pass || fail "codec unit tests"
 
-cluster_start "$PGDIR" || exit 1
-DB=contrib_regression
-psql -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
-psql -q -d postgres -c "ALTER DATABASE $DB SET search_path = profefe, public" \
-    -c "ALTER DATABASE $DB SET profefe_test.dir = '$FIX'" \
-    -c "ALTER DATABASE $DB SET profefe_test.scratch = '$WORK/scratch'" >/dev/null
+# pg_regress over sql_tests/ + expected/ in database $DB of the cluster
+# PGHOST/PGPORT name; one pass or failure per test, named after LABEL.
+run_regress() { # label outdir
+    local label=$1 out=$2 t
+    "$REGRESS" --inputdir="$WORK/regress" --outputdir="$out" \
+        --bindir="$(pg_config --bindir)" --use-existing --dbname=$DB \
+        --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" "${tests[@]}" \
+        | sed -n '/^ok\|^not ok\|^test \|^ *[a-z_]* *\.\.\.\|tests passed\|failed/p'
+    for t in "${tests[@]}"; do
+        if [ -f "$out/results/$t.out" ] && diff -q "$ROOT/expected/$t.out" "$out/results/$t.out" >/dev/null; then
+            pass
+        else
+            fail "$label $t"
+        fi
+    done
+    if [ -s "$out/regression.diffs" ]; then
+        cp "$out/regression.diffs" "$ROOT/regression.diffs"
+        head -80 "$ROOT/regression.diffs"
+        [ -n "${UPDATE_EXPECTED:-}" ] && cp "$out"/results/*.out "$ROOT/expected/"
+    fi
+}
 
-echo "== regress"
+# A database for the regression tests, named by the settings they read.
+make_regress_db() {
+    psql -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
+    psql -q -d postgres -c "ALTER DATABASE $DB SET search_path = profefe, public" \
+        -c "ALTER DATABASE $DB SET profefe_test.dir = '$FIX'" \
+        -c "ALTER DATABASE $DB SET profefe_test.scratch = '$WORK/scratch'" >/dev/null
+}
+
+DB=contrib_regression
 mkdir -p "$WORK/regress"
 ln -s "$ROOT/sql_tests" "$WORK/regress/sql"
 ln -s "$ROOT/expected" "$WORK/regress/expected"
 tests=(setup pprof_type accessors read merge store scrape)
 REGRESS=$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress
-"$REGRESS" --inputdir="$WORK/regress" --outputdir="$WORK/regress-out" \
-    --bindir="$(pg_config --bindir)" --use-existing --dbname=$DB \
-    --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" "${tests[@]}" \
-    | sed -n '/^ok\|^not ok\|^test \|^ *[a-z_]* *\.\.\.\|tests passed\|failed/p'
-for t in "${tests[@]}"; do
-    if [ -f "$WORK/regress-out/results/$t.out" ] && diff -q "$ROOT/expected/$t.out" "$WORK/regress-out/results/$t.out" >/dev/null; then
-        pass
+
+# First with the server's clock moved 90 days ahead (libfaketime in the
+# postmaster): every test must mean the same on any date.
+echo "== regress, the server's clock 90 days ahead (libfaketime)"
+FAKETIME_LIB=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime\.so\.1$' | head -1)
+if [ -n "$FAKETIME_LIB" ]; then
+    CLUSTER_ENV="LD_PRELOAD=$FAKETIME_LIB FAKETIME=+90d" cluster_start "$WORK/pg-later" || exit 1
+    make_regress_db
+    ahead=$(( $(psql -X -At -d postgres -c "SELECT extract(epoch FROM now())::bigint") - $(date +%s) ))
+    if [ "$ahead" -gt $((89 * 86400)) ] && [ "$ahead" -lt $((91 * 86400)) ]; then
+        pass; echo "server clock: $(psql -X -At -d postgres -c "SELECT now()")"
     else
-        fail "regress $t"
+        fail "libfaketime did not move the server's clock (ahead by ${ahead}s)"
     fi
-done
-if [ -s "$WORK/regress-out/regression.diffs" ]; then
-    cp "$WORK/regress-out/regression.diffs" "$ROOT/regression.diffs"
-    head -80 "$ROOT/regression.diffs"
-    [ -n "${UPDATE_EXPECTED:-}" ] && cp "$WORK"/regress-out/results/*.out "$ROOT/expected/"
+    run_regress "regress (+90 days)" "$WORK/regress-later"
+    cluster_stop "$WORK/pg-later"
+else
+    fail "libfaketime is not installed"
 fi
+
+echo "== regress"
+cluster_start "$PGDIR" || exit 1
+make_regress_db
+run_regress regress "$WORK/regress-out"
 
 q() { psql -X -At -d $DB "$@"; }
 

@@ -90,11 +90,16 @@ SELECT delete_profiles(ARRAY(SELECT profile_id FROM profiles WHERE service = 'se
 SELECT delete_profiles(ARRAY['00000000000000000000']);
 
 -- Retention: whole old partitions dropped, the cut one trimmed, days ahead made.
-SELECT save_profile('old', 'other', data, created_at => now() - interval '3 days') IS NOT NULL AS saved
+-- The fixtures keep the times they were taken at, so the cutoff is placed
+-- relative to them (a day before the oldest), not to the calendar: the test
+-- means the same on any date (make test runs it again with the clock moved).
+SELECT min(created_at) AS fixtures_from FROM profiles WHERE service = 'checkout' \gset
+SELECT save_profile('old', 'other', data, created_at => :'fixtures_from'::timestamptz - interval '3 days') IS NOT NULL AS saved
   FROM fixtures WHERE name = 'valid-no-time.pb';
-SET profefe.retention = '2 days';
-SELECT apply_retention() >= 2 AS removed_old;          -- the 2020 profile and the 3-day-old one
-SELECT count(*) FROM profiles WHERE created_at < now() - interval '2 days';
+SELECT set_config('profefe.retention', (now() - (:'fixtures_from'::timestamptz - interval '1 day'))::text, false) AS retention \gset
+SELECT apply_retention() >= 2 AS removed_old;          -- the 2020 profile and the one 3 days before the fixtures
+SELECT count(*) FROM profiles WHERE created_at < :'fixtures_from'::timestamptz - interval '1 day';
+SELECT count(*) > 0 AS fixtures_kept FROM profiles WHERE service = 'checkout';
 SELECT count(*) AS future_partitions FROM pg_class
  WHERE relname IN ('profiles_' || to_char(now() AT TIME ZONE 'UTC' + interval '1 day', 'YYYYMMDD'),
                    'profiles_' || to_char(now() AT TIME ZONE 'UTC' + interval '2 days', 'YYYYMMDD'));
