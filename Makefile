@@ -9,11 +9,11 @@
 
 EXTENSION   = profefe
 MODULE_big  = profefe
-OBJS        = src/profefe.o src/pprof_codec.o src/pprof_wire.o src/pprof_store.o \
-              src/pprof_frames.o src/pprof_top.o src/pprof_flame.o \
-              src/pprof_merge.o src/pprof_filter.o \
-              src/pprof_type.o src/pprof_accessors.o src/pprof_read.o src/pprof_agg.o src/pprof_ops.o \
-              src/profefe_id.o
+OBJS        = src/pg/pg_env.o src/engine/validate.o src/engine/decode.o src/engine/store.o \
+              src/engine/frames.o src/engine/top.o src/engine/flame.o \
+              src/engine/merge.o src/engine/filter.o \
+              src/pg/type_io.o src/pg/accessors.o src/pg/read.o src/pg/aggregates.o src/pg/transforms.o \
+              src/pg/store.o
 DATA        = $(wildcard sql/profefe--*.sql)
 PGFILEDESC  = "profefe - pprof profiles in PostgreSQL"
 
@@ -34,28 +34,28 @@ src/proto/profile.pb-c.c src/proto/profile.pb-c.h: proto/profile.proto
 	@mkdir -p src/proto
 	protoc-c --c_out=src/proto -Iproto proto/profile.proto
 
-$(OBJS): src/proto/profile.pb-c.h src/pprof_codec.h src/pprof_report.h src/pprof_buf.h src/profefe.h \
-         src/pprof_merge.h src/pprof_filter.h
+$(OBJS): src/proto/profile.pb-c.h src/engine/profile.h src/engine/report.h src/engine/buf.h src/pg/profefe.h \
+         src/engine/merge.h src/engine/filter.h
 
 # ---------------------------------------------------------------------------
 # Standalone tools around the plain-C codec (no server needed).
-CODEC_SRC = src/pprof_codec.c src/pprof_wire.c src/pprof_store.c src/pprof_arena.c \
-            src/pprof_frames.c src/pprof_top.c src/pprof_flame.c src/pprof_merge.c src/pprof_filter.c \
+CODEC_SRC = src/engine/validate.c src/engine/decode.c src/engine/store.c src/engine/arena.c \
+            src/engine/frames.c src/engine/top.c src/engine/flame.c src/engine/merge.c src/engine/filter.c \
             src/proto/profile.pb-c.c
 TOOL_CFLAGS = -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
               -Wno-missing-field-initializers -Isrc $(PROTOBUF_CFLAGS)
 TOOL_LIBS = $(PROTOBUF_LIBS) -lzstd -lz -lm
 
-build/codec_test: test/codec_test.c $(CODEC_SRC) src/pprof_codec.h src/pprof_arena.h
+build/codec_test: test/engine_test.c $(CODEC_SRC) src/engine/profile.h src/engine/arena.h
 	@mkdir -p build
 	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
-	    -fno-omit-frame-pointer -o $@ test/codec_test.c $(CODEC_SRC) $(TOOL_LIBS)
+	    -fno-omit-frame-pointer -o $@ test/engine_test.c $(CODEC_SRC) $(TOOL_LIBS)
 
-build/codec_bench: bench/codec_bench.c $(CODEC_SRC) src/pprof_codec.h src/pprof_arena.h
+build/codec_bench: bench/codec_bench.c $(CODEC_SRC) src/engine/profile.h src/engine/arena.h
 	@mkdir -p build
 	$(CC) $(TOOL_CFLAGS) -O3 -DNDEBUG -o $@ bench/codec_bench.c $(CODEC_SRC) $(TOOL_LIBS)
 
-build/fuzz_decode: fuzz/fuzz_decode.c $(CODEC_SRC) src/pprof_codec.h src/pprof_arena.h
+build/fuzz_decode: fuzz/fuzz_decode.c $(CODEC_SRC) src/engine/profile.h src/engine/arena.h
 	@mkdir -p build
 	clang $(TOOL_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
 	    fuzz/fuzz_decode.c $(CODEC_SRC) $(TOOL_LIBS)
@@ -93,7 +93,7 @@ run:
 .PHONY: fuzz codec-test bench test run
 
 # Test tools: case generators and the codec-only checker.
-build/pprofcheck: test/pprofcheck.c $(CODEC_SRC) src/pprof_codec.h src/pprof_arena.h
+build/pprofcheck: test/pprofcheck.c $(CODEC_SRC) src/engine/profile.h src/engine/arena.h
 	@mkdir -p build
 	$(CC) $(TOOL_CFLAGS) -o $@ test/pprofcheck.c $(CODEC_SRC) $(TOOL_LIBS)
 
@@ -114,7 +114,7 @@ stop:
 
 .PHONY: stop
 
-build/read_bench: bench/read_bench.c $(CODEC_SRC) src/pprof_codec.h src/pprof_report.h
+build/read_bench: bench/read_bench.c $(CODEC_SRC) src/engine/profile.h src/engine/report.h
 	@mkdir -p build
 	$(CC) $(TOOL_CFLAGS) -O2 -o $@ bench/read_bench.c $(CODEC_SRC) $(TOOL_LIBS)
 

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pprof_arena.h"
+#include "engine/arena.h"
 
 static double
 now(void)

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "pprof_arena.h"
-#include "pprof_report.h"
+#include "engine/arena.h"
+#include "engine/report.h"
 
 static double
 now(void)

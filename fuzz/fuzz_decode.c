@@ -11,9 +11,9 @@
  */
 #include <stdlib.h>
 
-#include "pprof_arena.h"
-#include "pprof_merge.h"
-#include "pprof_report.h"
+#include "engine/arena.h"
+#include "engine/merge.h"
+#include "engine/report.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

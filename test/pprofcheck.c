@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pprof_arena.h"
+#include "engine/arena.h"
 
 static uint8_t *
 read_file(const char *path, size_t *len)

@@ -22,7 +22,7 @@
 
 #include <zlib.h>
 
-#include "pprof_codec.h"
+#include "profile.h"
 
 /* Bytes inflated or deflated between two calls of the tick hook. */
 #define PPROF_CHUNK (1024 * 1024)

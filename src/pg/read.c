@@ -26,7 +26,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
-#include "pprof_report.h"
+#include "engine/report.h"
 #include "profefe.h"
 
 PG_FUNCTION_INFO_V1(pprof_samples);

@@ -12,8 +12,8 @@
 #ifndef PPROF_REPORT_H
 #define PPROF_REPORT_H
 
-#include "pprof_buf.h"
-#include "pprof_codec.h"
+#include "buf.h"
+#include "profile.h"
 
 typedef enum PprofNaming
 {

@@ -20,8 +20,8 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "pprof_filter.h"
-#include "pprof_merge.h"
+#include "engine/filter.h"
+#include "engine/merge.h"
 #include "profefe.h"
 
 PG_FUNCTION_INFO_V1(pprof_scale);

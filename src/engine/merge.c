@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pprof_merge.h"
+#include "merge.h"
 
 /* ---- merged objects ---- */
 

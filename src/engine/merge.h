@@ -17,7 +17,7 @@
 #ifndef PPROF_MERGE_H
 #define PPROF_MERGE_H
 
-#include "pprof_codec.h"
+#include "profile.h"
 
 typedef struct PprofMerger PprofMerger;
 

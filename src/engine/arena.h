@@ -12,7 +12,7 @@
 #ifndef PPROF_ARENA_H
 #define PPROF_ARENA_H
 
-#include "pprof_codec.h"
+#include "profile.h"
 
 typedef struct PprofArena PprofArena;
 

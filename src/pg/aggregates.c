@@ -22,7 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "pprof_merge.h"
+#include "engine/merge.h"
 #include "profefe.h"
 
 PG_FUNCTION_INFO_V1(pprof_merge_trans);

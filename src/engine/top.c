@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pprof_report.h"
+#include "report.h"
 
 static int64_t
 abs64(int64_t v)

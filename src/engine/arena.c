@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pprof_arena.h"
+#include "arena.h"
 
 #define ARENA_BLOCK (256 * 1024)
 

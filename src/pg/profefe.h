@@ -14,7 +14,7 @@
 
 #include "fmgr.h"
 
-#include "pprof_codec.h"
+#include "engine/profile.h"
 
 /* profefe.max_profile_size, in bytes */
 extern int	profefe_max_profile_size;

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pprof_report.h"
+#include "report.h"
 
 typedef struct FrameKey
 {

@@ -11,7 +11,7 @@
 #ifndef PPROF_FILTER_H
 #define PPROF_FILTER_H
 
-#include "pprof_codec.h"
+#include "profile.h"
 
 /* An unanchored regular expression search; the caller supplies the engine. */
 typedef struct PprofRegex

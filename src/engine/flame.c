@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pprof_report.h"
+#include "report.h"
 
 static void *
 xalloc(const PprofEnv *env, size_t n)

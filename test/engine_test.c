@@ -15,8 +15,8 @@
 
 #include <zlib.h>
 
-#include "pprof_arena.h"
-#include "pprof_merge.h"
+#include "engine/arena.h"
+#include "engine/merge.h"
 
 static int	passed,
 			failed;

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pprof_codec.h"
+#include "profile.h"
 
 typedef struct PprofBuf
 {

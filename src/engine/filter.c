@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pprof_filter.h"
+#include "filter.h"
 
 typedef struct Cache
 {

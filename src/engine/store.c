@@ -26,7 +26,7 @@
 
 #include <zstd.h>
 
-#include "pprof_codec.h"
+#include "profile.h"
 
 static ZSTD_CCtx *cctx;
 static ZSTD_DCtx *dctx;
