@@ -1,88 +1,143 @@
-# profefe: PostgreSQL extension (PGXS) plus standalone codec tools.
+# profefe: the PostgreSQL extension (PGXS) and the engine library it links;
+# the collector has its own Makefile (src/collector/), built by name here.
 #
-#   make            build the extension
-#   make install    install it into the server found by pg_config
-#   make test       build, install, run every test suite (scripts/test.sh)
-#   make run        the quickstart: local cluster, extension, example profiles
-#   make fuzz       libFuzzer over the decoder (clang)
-#   make bench      decode benchmark next to the Go reference
+#   make                the extension (needs only postgresql-server-dev, zlib, zstd)
+#   make install        install it into the server pg_config names
+#   make installcheck   pg_regress over sql_tests/ against a running server
+#                       with the extension installed (PGHOST, PGPORT, ...)
+#   make collector      build/profefe-collector (libmicrohttpd, libpq, libcurl)
+#   make install-collector
+#   make test           everything: scripts/test.sh
+#   make run / stop     the quickstart
+#   make bench          the benchmarks
+#   make fuzz           libFuzzer over the decoder (clang)
+#
+# Rooms (docs/layout.md): src/engine/ is plain C that never includes a
+# server header (a check in `make test` makes sure); src/pg/ is the fmgr
+# glue; src/collector/ is the daemon.
 
 EXTENSION   = profefe
+EXTVERSION  = 0.3.0
 MODULE_big  = profefe
-OBJS        = src/pg/pg_env.o src/engine/validate.o src/engine/decode.o src/engine/store.o \
-              src/engine/frames.o src/engine/top.o src/engine/flame.o \
-              src/engine/merge.o src/engine/filter.o \
-              src/pg/type_io.o src/pg/accessors.o src/pg/read.o src/pg/aggregates.o src/pg/transforms.o \
-              src/pg/store.o
-DATA        = $(wildcard sql/profefe--*.sql)
+OBJS        = src/pg/module.o src/pg/pg_env.o src/pg/type_io.o src/pg/accessors.o \
+              src/pg/read.o src/pg/aggregates.o src/pg/transforms.o src/pg/store.o
+# sql/profefe.sql is what the extension is now; installed as the script of
+# the current version, beside the upgrade scripts (and the first release's
+# base script, which the upgrade test starts from).
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA        = $(filter-out $(DATA_built), $(wildcard sql/$(EXTENSION)--*.sql))
 PGFILEDESC  = "profefe - pprof profiles in PostgreSQL"
 
-PROTOBUF_CFLAGS := $(shell pkg-config --cflags libprotobuf-c 2>/dev/null)
-PROTOBUF_LIBS   := $(shell pkg-config --libs libprotobuf-c 2>/dev/null || echo -lprotobuf-c)
+REGRESS      = setup pprof_type accessors read merge store scrape types
+REGRESS_OPTS = --inputdir=build/regress
+REGRESS_PREP = regress-prep
 
-PG_CPPFLAGS = -Isrc $(PROTOBUF_CFLAGS)
+PG_CPPFLAGS = -Isrc
 PG_CFLAGS   = -Wall -Wmissing-prototypes -Wno-unused-parameter
-SHLIB_LINK  = -lzstd -lz -lm
-EXTRA_CLEAN = src/proto build
+SHLIB_LINK  = build/libpprof.a -lzstd -lz -lm
+EXTRA_CLEAN = build src/proto results regression.diffs regression.out
 
 PG_CONFIG  ?= pg_config
 PGXS       := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# protoc-c generates the protobuf code at build time, never edited by hand.
-src/proto/profile.pb-c.c src/proto/profile.pb-c.h: proto/profile.proto
-	@mkdir -p src/proto
-	protoc-c --c_out=src/proto -Iproto proto/profile.proto
-
-$(OBJS): src/proto/profile.pb-c.h src/engine/profile.h src/engine/report.h src/engine/buf.h src/pg/profefe.h \
-         src/engine/merge.h src/engine/filter.h
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	cp $< $@
 
 # ---------------------------------------------------------------------------
-# Standalone tools around the plain-C codec (no server needed).
-CODEC_SRC = src/engine/validate.c src/engine/decode.c src/engine/store.c src/engine/arena.c \
-            src/engine/frames.c src/engine/top.c src/engine/flame.c src/engine/merge.c src/engine/filter.c \
-            src/proto/profile.pb-c.c
+# The engine: a static library of plain C, compiled without the server's
+# include paths (a server header included by mistake does not compile),
+# position-independent so it links into the extension.
+ENGINE_SRC  = $(addprefix src/engine/, env.c arena.c gzip.c decode.c validate.c profile.c store.c \
+              merge.c compact.c encode.c filter.c tagfilter.c prune.c units.c labels.c \
+              frames.c top.c flame.c svg.c)
+ENGINE_HDR  = $(wildcard src/engine/*.h)
+ENGINE_CFLAGS = -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Wmissing-prototypes -Wno-unused-parameter \
+                -Wno-sign-compare -Wno-missing-field-initializers $(ENGINE_EXTRA_CFLAGS)
+ENGINE_OBJ  = $(patsubst src/engine/%.c, build/engine/%.o, $(ENGINE_SRC))
+ENGINE_LIBS = -lzstd -lz -lm
+
+build/engine/%.o: src/engine/%.c $(ENGINE_HDR)
+	@mkdir -p build/engine
+	$(CC) $(ENGINE_CFLAGS) -c -o $@ $<
+
+build/libpprof.a: $(ENGINE_OBJ)
+	rm -f $@
+	$(AR) crs $@ $^
+
+$(OBJS): $(wildcard src/pg/*.h) $(ENGINE_HDR)
+$(shlib): build/libpprof.a
+
+# The engine under ASan/UBSan, for its unit tests and the fuzzers.
+build/asan/%.o: src/engine/%.c $(ENGINE_HDR)
+	@mkdir -p build/asan
+	$(CC) $(ENGINE_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer -c -o $@ $<
+
+build/libpprof-asan.a: $(patsubst src/engine/%.c, build/asan/%.o, $(ENGINE_SRC))
+	rm -f $@
+	$(AR) crs $@ $^
+
+# ---------------------------------------------------------------------------
+# Tests, tools, benchmarks and fuzzers around the engine (no server needed).
+# protobuf-c is only the test oracle here: an independent decoder the engine's
+# own is compared with, and the generator of hand-built cases.
+PROTOBUF_CFLAGS := $(shell pkg-config --cflags libprotobuf-c 2>/dev/null)
+PROTOBUF_LIBS   := $(shell pkg-config --libs libprotobuf-c 2>/dev/null || echo -lprotobuf-c)
 TOOL_CFLAGS = -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-              -Wno-missing-field-initializers -Isrc $(PROTOBUF_CFLAGS)
-TOOL_LIBS = $(PROTOBUF_LIBS) -lzstd -lz -lm
+              -Wno-missing-field-initializers -Isrc -Ibuild $(PROTOBUF_CFLAGS)
+SANITIZE    = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-build/codec_test: test/engine_test.c $(CODEC_SRC) src/engine/profile.h src/engine/arena.h
+# protoc-c generates the oracle's code at build time, never edited by hand.
+build/proto/profile.pb-c.c build/proto/profile.pb-c.h: proto/profile.proto
+	@mkdir -p build/proto
+	protoc-c --c_out=build/proto -Iproto proto/profile.proto
+
+build/engine_test: test/engine_test.c build/libpprof-asan.a build/proto/profile.pb-c.c
+	$(CC) $(TOOL_CFLAGS) $(SANITIZE) -o $@ test/engine_test.c build/proto/profile.pb-c.c \
+	    build/libpprof-asan.a $(PROTOBUF_LIBS) $(ENGINE_LIBS)
+
+build/pprofcheck: test/pprofcheck.c build/libpprof.a
+	$(CC) $(TOOL_CFLAGS) -o $@ $< build/libpprof.a $(ENGINE_LIBS)
+
+build/gen_cases: test/gen_cases.c build/proto/profile.pb-c.c
+	$(CC) $(TOOL_CFLAGS) -o $@ test/gen_cases.c build/proto/profile.pb-c.c $(PROTOBUF_LIBS) -lz
+
+build/gen_mutants: test/gen_mutants.c
 	@mkdir -p build
-	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
-	    -fno-omit-frame-pointer -o $@ test/engine_test.c $(CODEC_SRC) $(TOOL_LIBS)
+	$(CC) $(TOOL_CFLAGS) -o $@ $<
 
-build/codec_bench: bench/codec_bench.c $(CODEC_SRC) src/engine/profile.h src/engine/arena.h
-	@mkdir -p build
-	$(CC) $(TOOL_CFLAGS) -O3 -DNDEBUG -o $@ bench/codec_bench.c $(CODEC_SRC) $(TOOL_LIBS)
+build/codec_bench: bench/codec_bench.c $(ENGINE_SRC) $(ENGINE_HDR)
+	$(CC) $(TOOL_CFLAGS) -O3 -DNDEBUG -o $@ bench/codec_bench.c $(ENGINE_SRC) $(ENGINE_LIBS)
 
-build/fuzz_decode: fuzz/fuzz_decode.c $(CODEC_SRC) src/engine/profile.h src/engine/arena.h
+build/read_bench: bench/read_bench.c build/libpprof.a
+	$(CC) $(TOOL_CFLAGS) -o $@ $< build/libpprof.a $(ENGINE_LIBS)
+
+build/fuzz_decode: fuzz/fuzz_decode.c $(ENGINE_SRC) $(ENGINE_HDR)
 	@mkdir -p build
 	clang $(TOOL_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
-	    fuzz/fuzz_decode.c $(CODEC_SRC) $(TOOL_LIBS)
+	    fuzz/fuzz_decode.c $(ENGINE_SRC) $(ENGINE_LIBS)
 
-# the collector's request parsing
-build/fuzz_params: fuzz/fuzz_params.c src/collector/params.c src/collector/util.c src/collector/collector.h
-	@mkdir -p build
-	clang -O1 -g -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags libpq 2>/dev/null) \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
-	    fuzz/fuzz_params.c src/collector/params.c src/collector/util.c
+test-tools: build/engine_test build/pprofcheck build/gen_cases build/gen_mutants
+
+# pg_regress reads inputdir/sql and inputdir/expected; the fixtures go to the
+# server through the client (psql's \lo_import), so any server will do.
+regress-prep: build/regress/fixtures.tsv
+
+build/regress/fixtures.tsv: $(wildcard test/fixtures/*.pb.gz test/fixtures/generated/*)
+	@mkdir -p build/regress
+	ln -sfn ../../sql_tests build/regress/sql
+	ln -sfn ../../expected build/regress/expected
+	for f in $^; do printf '%s\t%s\n' "$$(basename $$f)" "$$(base64 -w0 $$f)"; done > $@.tmp
+	mv $@.tmp $@
 
 FUZZ_SECONDS ?= 60
 fuzz: build/fuzz_decode
 	@mkdir -p build/fuzz-corpus
-	build/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	    build/fuzz-corpus fuzz/seeds
+	build/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz-corpus fuzz/seeds
 
-codec-test: build/codec_test
-	build/codec_test
-
-bench: all build/codec_bench
-	bench/decode.sh
-	bench/read.sh
-	bench/merge.sh
-	bench/store.sh
-	bench/collector.sh
-	bench/scrape.sh
+engine-test: build/engine_test
+	build/engine_test
 
 test:
 	scripts/test.sh
@@ -90,64 +145,28 @@ test:
 run:
 	scripts/run.sh
 
-.PHONY: fuzz codec-test bench test run
-
-# Test tools: case generators and the codec-only checker.
-build/pprofcheck: test/pprofcheck.c $(CODEC_SRC) src/engine/profile.h src/engine/arena.h
-	@mkdir -p build
-	$(CC) $(TOOL_CFLAGS) -o $@ test/pprofcheck.c $(CODEC_SRC) $(TOOL_LIBS)
-
-build/gen_cases: test/gen_cases.c src/proto/profile.pb-c.c
-	@mkdir -p build
-	$(CC) $(TOOL_CFLAGS) -o $@ test/gen_cases.c src/proto/profile.pb-c.c $(TOOL_LIBS)
-
-build/gen_mutants: test/gen_mutants.c
-	@mkdir -p build
-	$(CC) $(TOOL_CFLAGS) -o $@ test/gen_mutants.c
-
-test-tools: build/pprofcheck build/gen_cases build/gen_mutants
-
-.PHONY: test-tools
-
 stop:
 	scripts/run.sh stop
 
-.PHONY: stop
-
-build/read_bench: bench/read_bench.c $(CODEC_SRC) src/engine/profile.h src/engine/report.h
-	@mkdir -p build
-	$(CC) $(TOOL_CFLAGS) -O2 -o $@ bench/read_bench.c $(CODEC_SRC) $(TOOL_LIBS)
+bench: all collector build/codec_bench
+	bench/decode.sh
+	bench/read.sh
+	bench/merge.sh
+	bench/store.sh
+	bench/collector.sh
+	bench/scrape.sh
 
 # ---------------------------------------------------------------------------
-# profefe-collector: the HTTP API, a libpq client (libmicrohttpd).
-COLLECTOR_SRC = src/collector/main.c src/collector/server.c src/collector/routes.c \
-                src/collector/params.c src/collector/db.c src/collector/saver.c \
-                src/collector/metrics.c src/collector/util.c src/collector/scraper.c
-COLLECTOR_CFLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-                   -D_GNU_SOURCE -pthread \
-                   $(shell pkg-config --cflags libmicrohttpd libpq libcurl 2>/dev/null || echo -I$(shell $(PG_CONFIG) --includedir)) \
-                   -DGIT_COMMIT='"$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)"' \
-                   -DBUILD_TIME='"$(shell date -u +%Y-%m-%dT%H:%M:%SZ)"'
-COLLECTOR_LIBS = $(shell pkg-config --libs libmicrohttpd libpq libcurl 2>/dev/null || echo -lmicrohttpd -lpq -lcurl) -pthread
-
-all: build/profefe-collector
-
-build/profefe-collector: $(COLLECTOR_SRC) src/collector/collector.h
-	@mkdir -p build
-	$(CC) $(COLLECTOR_CFLAGS) $(COLLECTOR_SANITIZE) -o $@ $(COLLECTOR_SRC) $(COLLECTOR_LIBS)
-
-# the same under ASan/UBSan, for the end-to-end tests
-build/profefe-collector-asan: $(COLLECTOR_SRC) src/collector/collector.h
-	@mkdir -p build
-	$(CC) $(COLLECTOR_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
-	    -o $@ $(COLLECTOR_SRC) $(COLLECTOR_LIBS)
-
-collector: build/profefe-collector
-
-# the collector binary, apart from the extension's `make install`
+# profefe-collector (src/collector/Makefile).
 COLLECTOR_PREFIX ?= /usr/local
-install-collector: build/profefe-collector
-	install -d $(DESTDIR)$(COLLECTOR_PREFIX)/bin
-	install -m 755 build/profefe-collector $(DESTDIR)$(COLLECTOR_PREFIX)/bin/profefe-collector
 
-.PHONY: collector install-collector
+collector:
+	$(MAKE) -C src/collector
+
+collector-asan:
+	$(MAKE) -C src/collector asan
+
+install-collector:
+	$(MAKE) -C src/collector install COLLECTOR_PREFIX=$(COLLECTOR_PREFIX) DESTDIR=$(DESTDIR)
+
+.PHONY: fuzz engine-test test run stop bench test-tools regress-prep collector collector-asan install-collector

@@ -20,6 +20,9 @@
 #include <time.h>
 
 #include "engine/arena.h"
+#include "engine/gzip.h"
+#include "engine/profile.h"
+#include "engine/store.h"
 
 static double
 now(void)

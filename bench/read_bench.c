@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "engine/arena.h"
+#include "engine/profile.h"
 #include "engine/report.h"
 
 static double

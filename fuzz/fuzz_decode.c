@@ -13,7 +13,9 @@
 
 #include "engine/arena.h"
 #include "engine/merge.h"
+#include "engine/profile.h"
 #include "engine/report.h"
+#include "engine/store.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

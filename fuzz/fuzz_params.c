@@ -5,7 +5,7 @@
  *	  never crashes, and every JSON string the collector writes is valid
  *	  UTF-8 with no raw control characters, whatever bytes it quotes.
  */
-#include "collector/collector.h"
+#include "params.h"
 
 #include <stdlib.h>
 #include <string.h>

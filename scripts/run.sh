@@ -57,7 +57,7 @@ fi
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 echo "profefe: building and installing the extension, the collector and the example service"
-make -s all >/dev/null
+make -s all collector >/dev/null
 $SUDO make -s install >/dev/null
 export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=${GOCACHE:-$ROOT/build/gocache} GOFLAGS=
 go build -o build/hotapp ./examples/hotapp

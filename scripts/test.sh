@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # The whole test suite (`make test`): installs what it needs, builds and
-# installs the extension, starts a throwaway cluster as an unprivileged OS
+# installs the extension, starts throwaway clusters as an unprivileged OS
 # user, and runs:
-#   codec        C unit tests of the codec under ASan/UBSan
-#   regress      pg_regress over sql_tests/ + expected/
+#   rooms        src/engine/ includes no server header and calls no palloc/
+#                ereport; the extension builds and links without the
+#                collector's libraries, protoc-c or pkg-config
+#   engine       unit tests of the engine under ASan/UBSan
+#   fixtures     the committed generated cases are what the generators write
+#   regress      `make installcheck` (pg_regress over sql_tests/ + expected/),
+#                once with the server's clock 90 days ahead (libfaketime)
 #   verdicts     profefe and Go's pprof parser agree on valid/invalid inputs
 #   mutants      ... on thousands of mutated real profiles
 #   meta         accessors equal the Go reference on every real profile
 #   roundtrip    go tool pprof -raw of pprof::bytea equals that of the input
-#   top, samples, folded, flame   read functions vs go tool pprof / the
-#                reference library; flame graphs rendered in headless Chromium
+#   top, samples, folded, flame, units   read functions vs go tool pprof /
+#                the reference library; flame graphs rendered in Chromium
+#   merge, avg, scale, diff, filter      vs profile.Merge and go tool pprof
 #   dump         pg_dump/restore of a table with a pprof column
 #   store        the profile store's SQL API under concurrency, dump/restore
 #   collector    the HTTP collector end to end (test/collector.sh), under ASan
+#   scrape       collectors pulling /debug/pprof (test/scrape.sh)
 #   fuzz         short libFuzzer runs over the decoder and the collector's
-#                request parsing (when clang is there)
+#                request parsing
 # Ends with "N passed, M failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,8 +34,10 @@ SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 
 echo "== build"
-make -s all test-tools build/codec_test PG_CFLAGS="-Wall -Wmissing-prototypes -Wno-unused-parameter -Werror" >/dev/null || exit 1
+make -s all test-tools PG_CFLAGS="-Wall -Wmissing-prototypes -Wno-unused-parameter -Werror" \
+    ENGINE_EXTRA_CFLAGS=-Werror >/dev/null || exit 1
 $SUDO make -s install >/dev/null || exit 1
+make -s collector collector-asan CFLAGS="-O2 -g -Werror" >/dev/null || exit 1
 
 export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=${GOCACHE:-$ROOT/build/gocache} GOFLAGS=
 go build -o build/pprofref ./test/ref || exit 1
@@ -49,56 +58,70 @@ failures=()
 pass() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL: $1"; }
 
-# Fixtures: the committed real profiles plus generated cases.
+echo "== rooms (what each folder may include)"
+# The engine never includes a server header nor calls the server's
+# allocator or error reporting: it is plain C (docs/layout.md).
+# (comments stripped first: they may name what the code must not call)
+bad=$(for f in src/engine/*.c src/engine/*.h; do
+          gcc -fpreprocessed -dD -E -P "$f" 2>/dev/null | grep -nE \
+              '#include *[<"](postgres|postgres_ext|fmgr|funcapi|miscadmin|c)\.h[>"]|#include *[<"](utils|catalog|access|nodes|lib|libpq|mb|storage|executor|common|port)/|\b(palloc0?|pfree|repalloc|ereport|elog|MemoryContext[A-Za-z]*|CHECK_FOR_INTERRUPTS)\b *\(' \
+              | sed "s|^|$f: |"
+      done)
+if [ -z "$bad" ]; then pass; echo "src/engine: no server headers, no palloc/ereport"; else echo "$bad"; fail "src/engine uses the server"; fi
+# every glue file starts from compat.h (and so postgres.h)
+bad=$(for f in src/pg/*.c; do [ "$(grep -m1 '^#include' "$f")" = '#include "compat.h"' ] || echo "$f"; done)
+if [ -z "$bad" ]; then pass; else echo "$bad"; fail "src/pg files not starting with compat.h"; fi
+# The extension alone, from a copy without the collector, the tests and the
+# proto folder, with pkg-config unavailable: builds, and links none of the
+# collector's libraries.
+mkdir -p "$WORK/ext-only"
+cp -r Makefile profefe.control sql src "$WORK/ext-only/"
+rm -rf "$WORK/ext-only/src/collector" "$WORK/ext-only/build"
+if (cd "$WORK/ext-only" && make -s PKG_CONFIG=/bin/false PROTOC_C=/bin/false >/dev/null 2>"$WORK/ext-only.log") &&
+   ! ldd "$WORK/ext-only/profefe.so" | grep -qE 'libpq|libcurl|libmicrohttpd|protobuf'; then
+    pass; echo "the extension builds without the collector's sources and libraries"
+else
+    tail -5 "$WORK/ext-only.log"; fail "the extension alone does not build"
+fi
+
+echo "== engine (unit tests, ASan/UBSan)"
+# Fixtures: the committed real profiles and generated cases.
 FIX=$WORK/fixtures
-mkdir -p "$FIX" "$WORK/scratch"
-cp test/fixtures/*.pb.gz "$FIX"/
-build/gen_cases "$FIX" || exit 1
-build/pprofref gen "$FIX" || exit 1
+mkdir -p "$FIX" "$WORK/scratch" "$WORK/gen"
+cp test/fixtures/*.pb.gz test/fixtures/generated/* "$FIX"/
 chmod -R a+rX "$FIX"
 [ "$(id -u)" = 0 ] && chown postgres: "$WORK/scratch"
-
-echo "== codec (ASan/UBSan)"
-out=$(ASAN_OPTIONS=detect_leaks=1 build/codec_test "$FIX"/* 2>&1)
+out=$(ASAN_OPTIONS=detect_leaks=1 build/engine_test "$FIX"/* 2>&1)
 echo "$out" | tail -3
-echo "$out" | grep -q "0 failed" && pass || fail "codec unit tests"
+echo "$out" | grep -q " 0 failed" && pass || fail "engine unit tests"
 
-# pg_regress over sql_tests/ + expected/ in database $DB of the cluster
-# PGHOST/PGPORT name; one pass or failure per test, named after LABEL.
+echo "== fixtures (the committed generated cases are what the generators write)"
+build/gen_cases "$WORK/gen" >/dev/null && build/pprofref gen "$WORK/gen" || exit 1
+stale=$(diff -rq test/fixtures/generated "$WORK/gen" || true)
+if [ -z "$stale" ]; then pass; echo "$(ls "$WORK/gen" | wc -l) cases up to date"; else
+    echo "$stale"; fail "test/fixtures/generated is stale (see test/fixtures/README.md)"; fi
+
+# `make installcheck` against the cluster PGHOST/PGPORT name: one pass or
+# failure per test, named after LABEL; the outputs kept in OUTDIR.
+tests=($(sed -n 's/^REGRESS *= *//p' Makefile))
 run_regress() { # label outdir
     local label=$1 out=$2 t
-    "$REGRESS" --inputdir="$WORK/regress" --outputdir="$out" \
-        --bindir="$(pg_config --bindir)" --use-existing --dbname=$DB \
-        --host="$PGHOST" --port="$PGPORT" --user="$PGUSER" "${tests[@]}" \
-        | sed -n '/^ok\|^not ok\|^test \|^ *[a-z_]* *\.\.\.\|tests passed\|failed/p'
+    rm -rf results regression.diffs regression.out
+    make -s installcheck 2>&1 | sed -n '/^ok\|^not ok\|^test \|^ *[a-z_]* *\.\.\.\|tests passed\|failed/p'
     for t in "${tests[@]}"; do
-        if [ -f "$out/results/$t.out" ] && diff -q "$ROOT/expected/$t.out" "$out/results/$t.out" >/dev/null; then
+        if [ -f "results/$t.out" ] && diff -q "expected/$t.out" "results/$t.out" >/dev/null; then
             pass
         else
             fail "$label $t"
         fi
     done
-    if [ -s "$out/regression.diffs" ]; then
-        cp "$out/regression.diffs" "$ROOT/regression.diffs"
-        head -80 "$ROOT/regression.diffs"
-        [ -n "${UPDATE_EXPECTED:-}" ] && cp "$out"/results/*.out "$ROOT/expected/"
+    if [ -s regression.diffs ]; then
+        head -80 regression.diffs
+        [ -n "${UPDATE_EXPECTED:-}" ] && cp results/*.out expected/
     fi
+    mkdir -p "$out" && cp -r results regression.* "$out"/ 2>/dev/null
+    true
 }
-
-# A database for the regression tests, named by the settings they read.
-make_regress_db() {
-    psql -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
-    psql -q -d postgres -c "ALTER DATABASE $DB SET search_path = profefe, public" \
-        -c "ALTER DATABASE $DB SET profefe_test.dir = '$FIX'" \
-        -c "ALTER DATABASE $DB SET profefe_test.scratch = '$WORK/scratch'" >/dev/null
-}
-
-DB=contrib_regression
-mkdir -p "$WORK/regress"
-ln -s "$ROOT/sql_tests" "$WORK/regress/sql"
-ln -s "$ROOT/expected" "$WORK/regress/expected"
-tests=(setup pprof_type accessors read merge store scrape)
-REGRESS=$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress
 
 # First with the server's clock moved 90 days ahead (libfaketime in the
 # postmaster): every test must mean the same on any date.
@@ -106,7 +129,6 @@ echo "== regress, the server's clock 90 days ahead (libfaketime)"
 FAKETIME_LIB=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime\.so\.1$' | head -1)
 if [ -n "$FAKETIME_LIB" ]; then
     CLUSTER_ENV="LD_PRELOAD=$FAKETIME_LIB FAKETIME=+90d" cluster_start "$WORK/pg-later" || exit 1
-    make_regress_db
     ahead=$(( $(psql -X -At -d postgres -c "SELECT extract(epoch FROM now())::bigint") - $(date +%s) ))
     if [ "$ahead" -gt $((89 * 86400)) ] && [ "$ahead" -lt $((91 * 86400)) ]; then
         pass; echo "server clock: $(psql -X -At -d postgres -c "SELECT now()")"
@@ -119,10 +141,10 @@ else
     fail "libfaketime is not installed"
 fi
 
-echo "== regress"
+echo "== regress (make installcheck)"
 cluster_start "$PGDIR" || exit 1
-make_regress_db
 run_regress regress "$WORK/regress-out"
+DB=contrib_regression
 
 q() { psql -X -At -d $DB "$@"; }
 
@@ -222,7 +244,7 @@ source test/scrape.sh
 echo "== fuzz (libFuzzer smoke run)"
 if command -v clang >/dev/null && make -s build/fuzz_decode >/dev/null 2>&1; then
     mkdir -p "$WORK/fuzz-corpus"
-    if build/fuzz_decode -max_total_time="${FUZZ_SECONDS:-20}" -max_len=65536 -print_final_stats=0 \
+    if build/fuzz_decode -max_total_time="${FUZZ_SECONDS:-20}" -max_len=65536 -print_final_stats=0 -artifact_prefix="$WORK/" \
         "$WORK/fuzz-corpus" fuzz/seeds > "$WORK/fuzz.log" 2>&1; then
         grep -E "^Done [0-9]+ runs" "$WORK/fuzz.log" | tail -1; pass
     else
@@ -231,9 +253,9 @@ if command -v clang >/dev/null && make -s build/fuzz_decode >/dev/null 2>&1; the
 else
     echo "clang not available: skipped"
 fi
-if command -v clang >/dev/null && make -s build/fuzz_params >/dev/null 2>&1; then
+if command -v clang >/dev/null && make -s -C src/collector fuzz >/dev/null 2>&1; then
     mkdir -p "$WORK/fuzz-params"
-    if build/fuzz_params -max_total_time="${FUZZ_SECONDS:-10}" -max_len=1024 -print_final_stats=0 \
+    if build/fuzz_params -max_total_time="${FUZZ_SECONDS:-10}" -max_len=1024 -print_final_stats=0 -artifact_prefix="$WORK/" \
         "$WORK/fuzz-params" fuzz/seeds-params > "$WORK/fuzz-params.log" 2>&1; then
         echo "collector parameters: $(grep -E "^Done [0-9]+ runs" "$WORK/fuzz-params.log" | tail -1)"; pass
     else

@@ -45,7 +45,7 @@ wait_healthy() {
     return 1
 }
 
-if make -s build/profefe-collector build/profefe-collector-asan >/dev/null && go build -o build/collector-e2e ./test/collector; then
+if make -s collector collector-asan >/dev/null && go build -o build/collector-e2e ./test/collector; then
     psql -X -q -d postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE DATABASE collector_test;
 \c collector_test
@@ -71,6 +71,29 @@ SQL
     done < "$WORK/e2e.out"
     grep -q '^ok ' "$WORK/e2e.out" || { cat "$WORK/e2e.out"; fail "collector e2e ran no checks"; }
     echo "$(grep -c '^ok ' "$WORK/e2e.out") API checks passed, $(grep -c '^FAIL' "$WORK/e2e.out") failed"
+
+    # The collector's own list of profile types is profefe.profile_types():
+    # the unknown-type message lists it, and every type it lists is taken.
+    sql_types=$(psql -X -At -d collector_test -c "SELECT array_to_string(profefe.profile_types(), ', ')")
+    http GET "$COLL_URL/api/0/profiles?service=types-check&type=bogus&$RANGE" >/dev/null
+    untaken=
+    for t in ${sql_types//,/}; do
+        s=$(http GET "$COLL_URL/api/0/profiles?service=types-check&type=$t&$RANGE")
+        [ "$s" = 404 ] || untaken="$untaken $t:$s"
+    done
+    http GET "$COLL_URL/api/0/profiles?service=types-check&type=bogus&$RANGE" >/dev/null
+    if grep -qF "(known: $sql_types)" "$WORK/coll-body" && [ -z "$untaken" ]; then
+        pass; echo "the collector knows profile_types(): $sql_types"
+    else
+        cat "$WORK/coll-body"; echo "not taken:$untaken"; fail "the collector's profile types differ from profile_types()"
+    fi
+    # one log line per request at info, as profefe's collector logs them
+    if grep -qE ' info +GET /api/0/version 200 in=0 out=[0-9]+ [0-9.]+ms$' "$WORK/collector.log" &&
+       grep -qE ' info +POST /api/0/profiles\?service=e2e&type=cpu&labels=zone=a,instance=i1 200 in=[1-9][0-9]* ' "$WORK/collector.log"; then
+        pass
+    else
+        grep ' info ' "$WORK/collector.log" | head -3; fail "collector: one info line per request"
+    fi
 
     echo "-- merge endpoint vs go tool pprof -proto of the same files"
     export PPROF_TMPDIR=$WORK/pprof-tmp

@@ -1,13 +1,13 @@
 /*
- * codec_test.c
- *	  Unit tests of the plain-C codec, built with AddressSanitizer and
+ * engine_test.c
+ *	  Unit tests of the engine (src/engine/), built with AddressSanitizer and
  *	  UndefinedBehaviorSanitizer. Also decodes every file given on the
  *	  command line (the generated cases and the fixtures) under the
  *	  sanitizers, checking that valid-* files decode and bad-* files don't.
  *
- * Usage: codec_test [FILE...]
+ * Usage: engine_test [FILE...]
  *
- * test/codec_test.c
+ * test/engine_test.c
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,11 @@
 #include <zlib.h>
 
 #include "engine/arena.h"
+#include "engine/gzip.h"
 #include "engine/merge.h"
+#include "engine/profile.h"
+#include "engine/store.h"
+#include "proto/profile.pb-c.h"
 
 static int	passed,
 			failed;
@@ -223,7 +227,7 @@ str_eq(PprofStr a, ProtobufCBinaryData b)
 static void
 compare_with_protobuf_c(const char *name, const PprofProfile *p)
 {
-	PbProfile  *pb = perftools__profiles__profile__unpack(NULL, p->raw_size, p->raw);
+	Perftools__Profiles__Profile *pb = perftools__profiles__profile__unpack(NULL, p->raw_size, p->raw);
 	int			bad = 0;
 
 	if (pb == NULL)

@@ -40,7 +40,7 @@ static Perftools__Profiles__Function funcs[3];
 static Perftools__Profiles__Function *funcp[3];
 static Perftools__Profiles__Label labels[2];
 static Perftools__Profiles__Label *labelp[2];
-static ProtobufCBinaryData strs[16];
+static ProtobufCBinaryData strs[24];
 static uint64_t s_locs[3][3];
 static int64_t s_vals[3][2];
 static int64_t comments[1];
@@ -48,14 +48,16 @@ static int64_t comments[1];
 static const char *const strings[] = {
 	"", "samples", "count", "cpu", "nanoseconds", "main.main", "main.go",
 	"main.work", "runtime.goexit", "/bin/app", "route", "/checkout",
-	"bytes", "a comment", "work.go", "buildid-1"
+	"bytes", "a comment", "work.go", "buildid-1",
+	/* 16-21: strings again, at other indexes (for the valid-dup-* cases) */
+	"", "main.main", "/bin/app", "bytes", "route", "main.go"
 };
 
 static void
 base(void)
 {
 	perftools__profiles__profile__init(&prof);
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < 22; i++)
 	{
 		strs[i].data = (uint8_t *) strings[i];
 		strs[i].len = strlen(strings[i]);
@@ -324,6 +326,31 @@ main(int argc, char **argv)
 	emit("valid-no-samples.pb");
 	prof.time_nanos = 0;
 	emit("valid-no-time.pb");
+
+	/*
+	 * Duplicate strings: a string table may hold the same string twice
+	 * (encoders need not deduplicate), and Go compares strings, not their
+	 * indexes. Merging copies of these must give what Merge gives: one
+	 * mapping, one function per distinct key, one sample per stack.
+	 */
+	prof.n_string_table = 22;
+	mapping[0].build_id = 16;	/* an empty build id that is not string 0 */
+	emit("valid-dup-empty-build-id.pb");
+	prof.n_string_table = 22;
+	funcs[2].name = 17;			/* a second main.main: the same function as 1 */
+	funcs[2].system_name = 5;
+	funcs[2].filename = 21;
+	funcs[2].start_line = 10;
+	mapping[0].filename = 18;
+	labels[0].key = 20;			/* "route" again */
+	labels[1].num_unit = 19;	/* "bytes" again */
+	emit("valid-dup-strings.pb");
+	prof.n_string_table = 22;
+	labels[0].str = 16;			/* a string label whose value is "" */
+	labels[1].num_unit = 16;	/* a numeric label whose unit is "" */
+	prof.default_sample_type = 16;	/* names no sample type */
+	period_type.unit = 16;
+	emit("valid-dup-empty-strings.pb");
 
 	/* malformed string table */
 	prof.n_string_table = 0;

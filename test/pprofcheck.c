@@ -5,6 +5,9 @@
  *	  format of test/ref/pprofref.go's check command.
  *
  * Usage: pprofcheck [-max BYTES] FILE...
+ *        pprofcheck -label UNIT < VALUES
+ *          one value per line in, each as the engine writes it for people
+ *          (units.h, pprof's measurement.Label) out
  *
  * test/pprofcheck.c
  */
@@ -13,6 +16,8 @@
 #include <string.h>
 
 #include "engine/arena.h"
+#include "engine/profile.h"
+#include "engine/units.h"
 
 static uint8_t *
 read_file(const char *path, size_t *len)
@@ -52,6 +57,19 @@ main(int argc, char **argv)
 	int			i = 1;
 	PprofArena *arena = pprof_arena_create();
 
+	if (argc == 3 && strcmp(argv[1], "-label") == 0)
+	{
+		long long	v;
+		char		label[PPROF_LABEL_LEN];
+
+		while (scanf("%lld", &v) == 1)
+		{
+			pprof_units_label((int64_t) v, pprof_str_of(argv[2]), label, sizeof(label));
+			printf("%s\n", label);
+		}
+		pprof_arena_destroy(arena);
+		return 0;
+	}
 	if (argc > 2 && strcmp(argv[1], "-max") == 0)
 	{
 		max = strtoull(argv[2], NULL, 10);

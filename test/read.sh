@@ -4,6 +4,7 @@
 #   samples  pprof_samples vs the reference library's samples
 #   folded   pprof_folded vs collapsed stacks built from the reference library
 #   flame    pprof_flamegraph rendered by headless Chromium
+#   units    values for people (the SVG's) as go tool pprof -unit=auto writes them
 
 read_files=("$FIX"/i?-*.pb.gz "$FIX"/large-cpu.pb.gz "$FIX"/edge-*.pb.gz "$FIX"/valid-base.pb "$FIX"/valid-unknown-mapping-id.pb)
 
@@ -36,6 +37,23 @@ for f in "${read_files[@]}"; do
     done < <(q -F $'\t' -c "SELECT type, unit FROM readp, pprof_sample_types(p) WHERE name = '$name'")
 done
 echo "$ntop profile/sample-type pairs equal"
+
+echo "== units (values as go tool pprof -top -unit=auto writes them, every sample type)"
+nunits=0
+for f in "$FIX"/i1-*.pb.gz "$FIX"/i2-*.pb.gz "$FIX"/large-cpu.pb.gz "$FIX"/edge-nodejs.pb.gz "$FIX"/edge-negative.pb.gz; do
+    name=$(basename "$f")
+    i=0
+    while IFS=$'\t' read -r type unit; do
+        go tool pprof -top -nodefraction=0 -symbolize=none -sample_index=$i -unit=auto "$f" > "$WORK/units-top" 2>/dev/null
+        awk 'go { print $1; print $4 } /flat%/ { go = 1 }' "$WORK/units-top" > "$WORK/units-go"
+        q -F $'\n' -c "SELECT flat, cum FROM readp, pprof_top(p, '$i') WHERE name = '$name'" \
+            | build/pprofcheck -label "$unit" > "$WORK/units-ours"
+        if grep -q 'flat%' "$WORK/units-top" && cmp -s "$WORK/units-go" "$WORK/units-ours"; then pass; nunits=$((nunits + 1)); else
+            diff "$WORK/units-go" "$WORK/units-ours" | head -4; fail "units $name sample type $type ($unit)"; fi
+        i=$((i + 1))
+    done < <(q -F $'\t' -c "SELECT type, unit FROM readp, pprof_sample_types(p) WHERE name = '$name'")
+done
+echo "$nunits profile/sample-type pairs: every flat and cum value written alike"
 
 echo "== samples (pprof_samples vs the reference library)"
 nsamp=0

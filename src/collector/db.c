@@ -11,14 +11,18 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "collector.h"
-
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "db.h"
+#include "metrics.h"
+#include "settings.h"
+#include "util.h"
 
 struct DbConn
 {
@@ -65,6 +69,9 @@ static const struct
 	[STMT_UPSERT_TARGET] = {"upsert_target",
 		"SELECT profefe.upsert_scrape_target($1, $2, $3::jsonb, string_to_array($4, ','), $5::interval,"
 	"       $6::int, $7::boolean, $8::interval)", true},
+	[STMT_VERSIONS] = {"versions",
+		"SELECT current_setting('server_version'),"
+	"       (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'profefe')"},
 };
 
 static DbConn *pool;

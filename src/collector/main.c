@@ -9,8 +9,6 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "collector.h"
-
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +18,14 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+
+#include "db.h"
+#include "metrics.h"
+#include "saver.h"
+#include "scraper.h"
+#include "server.h"
+#include "settings.h"
+#include "util.h"
 
 Settings	settings = {
 	.addr = ":10100",
@@ -44,7 +50,7 @@ usage(FILE *out)
 			"usage: profefe-collector [flags]\n"
 			"  -addr ADDR              listen address, host:port or :port (default :10100)\n"
 			"  -db CONNINFO            libpq connection string or URI (default: the PG* environment)\n"
-			"  -log.level LEVEL        debug|info|warn|error; debug logs one line per request (default info)\n"
+			"  -log.level LEVEL        debug|info|warn|error; info logs one line per request (default info)\n"
 			"  -max-body SIZE          largest request body, e.g. 32MiB (default 32MiB)\n"
 			"  -db.pool N              database connections (default 8)\n"
 			"  -db.writers N           of those, how many save batches at once (default 2)\n"

@@ -10,13 +10,17 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "collector.h"
-
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "metrics.h"
+#include "params.h"
+#include "routes.h"
+#include "settings.h"
+#include "util.h"
 
 static const char *const route_names[ROUTE_COUNT] = {
 	[ROUTE_PROFILES_POST] = "profiles_post",

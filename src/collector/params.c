@@ -11,7 +11,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "collector.h"
+#include "params.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -407,19 +407,38 @@ range:
 	return false;
 }
 
-bool
-profile_type_known(const char *t)
-{
-	static const char *const types[] = {"cpu", "heap", "allocs", "block", "mutex", "goroutine",
-	"threadcreate", "other", "trace"};
+/* In the order of profefe.profile_types() (sql/profefe.sql). */
+const ProfileType profile_types[] = {
+	{"cpu", "profile", true},
+	{"heap", "heap", false},
+	{"allocs", "allocs", true},
+	{"block", "block", true},
+	{"mutex", "mutex", true},
+	{"goroutine", "goroutine", false},
+	{"threadcreate", "threadcreate", false},
+	{"other", NULL, false},
+	{"trace", NULL, false},
+};
+const int	n_profile_types = sizeof(profile_types) / sizeof(profile_types[0]);
 
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcmp(t, types[i]) == 0)
-			return true;
-	return false;
+const ProfileType *
+profile_type_find(const char *t)
+{
+	for (int i = 0; i < n_profile_types; i++)
+		if (strcmp(t, profile_types[i].name) == 0)
+			return &profile_types[i];
+	return NULL;
 }
 
-/* Profile ids are 20 characters of base32hex, lower case (profefe_id.c). */
+/* "cpu, heap, ...": for messages */
+void
+profile_type_list(Buf *b)
+{
+	for (int i = 0; i < n_profile_types; i++)
+		buf_printf(b, "%s%s", i ? ", " : "", profile_types[i].name);
+}
+
+/* Profile ids are 20 characters of base32hex, lower case (src/pg/store.c). */
 bool
 profile_id_valid(const char *s, size_t n)
 {
@@ -444,4 +463,65 @@ profile_id_seconds(const char *id)
 		acc = (acc << 5) | (uint64_t) (c <= '9' ? c - '0' : c - 'a' + 10);
 	}
 	return (int64_t) (acc >> 3);	/* 35 bits read, 32 wanted */
+}
+
+/* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t		era,
+				yoe,
+				doy,
+				doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* A time_parse result as Unix seconds and its fraction's digits (9 of them). */
+static void
+time_instant(const char *t, int64_t *secs, char frac[10])
+{
+	int			y = 0,
+				mo = 0,
+				d = 0,
+				h = 0,
+				mi = 0,
+				s = 0,
+				zh = 0,
+				zm = 0;
+	const char *p = t + 19;
+	size_t		k = 0;
+
+	sscanf(t, "%4d-%2d-%2d %2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s);
+	memset(frac, '0', 9);
+	frac[9] = '\0';
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (k < 9)
+				frac[k++] = *p;
+	if (*p == '+' || *p == '-')
+		sscanf(p + 1, "%2d:%2d", &zh, &zm);
+	*secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s -
+		(*p == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
+}
+
+/* Orders two times that time_parse produced: <0, 0, >0. */
+int
+time_compare(const char *a, const char *b)
+{
+	int64_t		sa,
+				sb;
+	char		fa[10],
+				fb[10];
+
+	time_instant(a, &sa, fa);
+	time_instant(b, &sb, fb);
+	if (sa != sb)
+		return sa < sb ? -1 : 1;
+	return strcmp(fa, fb);
 }

@@ -9,12 +9,22 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "collector.h"
-
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+
+#include "db.h"
+#include "metrics.h"
+#include "params.h"
+#include "routes.h"
+#include "saver.h"
+#include "settings.h"
+#include "util.h"
 
 #ifndef GIT_COMMIT
 #define GIT_COMMIT "unknown"
@@ -25,6 +35,7 @@
 
 #define API "/api/0"
 #define MAX_IDS 10000
+#define MAX_FILENAME 200		/* of a download named after its ids */
 
 Route
 route_of(const char *method, const char *path)
@@ -139,10 +150,14 @@ required(const Request *req, Reply *reply, const char *name)
 static bool
 check_type(const char *type, Reply *reply)
 {
-	if (!profile_type_known(type))
+	if (profile_type_find(type) == NULL)
 	{
-		reply_error(reply, 400, "bad request: unknown profile type \"%s\" (known: cpu, heap, allocs, "
-					"block, mutex, goroutine, threadcreate, other, trace)", type);
+		Buf			known = {0};
+
+		profile_type_list(&known);
+		reply_error(reply, 400, "bad request: unknown profile type \"%s\" (known: %s)", type,
+					known.data ? known.data : "");
+		buf_free(&known);
 		return false;
 	}
 	return true;
@@ -288,6 +303,12 @@ selection(const Request *req, Reply *reply, Selection *s, bool type_needed)
 		!time_param(req, reply, "to", true, s->to, &given) ||
 		!labels_param(req, reply, &s->labels))
 		return false;
+	if (time_compare(s->from, s->to) > 0)
+	{
+		reply_error(reply, 400, "bad request: \"from\" (%s) is after \"to\" (%s)",
+					query_get(&req->query, "from"), query_get(&req->query, "to"));
+		return false;
+	}
 	labels_json_object(&s->labels, &s->labels_json);
 	return true;
 }
@@ -430,9 +451,16 @@ by_id(const Request *req, Reply *reply)
 	{
 		const char *values[1] = {arr.data};
 
+		char		name[MAX_FILENAME + 1];
+
+		/* named after the ids, as profefe's collector names it; a long list by its first id */
+		if (len <= MAX_FILENAME)
+			snprintf(name, sizeof(name), "%s", ids);
+		else
+			snprintf(name, sizeof(name), "%.20s+%d-more", ids, n - 1);
 		res = query(STMT_MERGE_IDS, 1, values, 1, reply);
 		if (res)
-			reply_bytes(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0), "merged");
+			reply_bytes(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0), name);
 	}
 	buf_free(&arr);
 	PQclear(res);
@@ -455,6 +483,54 @@ healthz(Reply *reply)
 
 	if (res)
 		reply_body(reply, "\"ok\"", 4);
+	PQclear(res);
+}
+
+/* A JSON string member, or null when v is NULL. */
+static void
+json_member(Buf *b, const char *key, const char *v)
+{
+	buf_printf(b, ",\"%s\":", key);
+	if (v)
+		buf_json_string(b, v, strlen(v));
+	else
+		buf_puts(b, "null");
+}
+
+/*
+ * The collector's version and build, as profefe's collector reports them
+ * (its go_version is our compiler), plus the libraries it runs on and the
+ * versions of PostgreSQL and the extension it talks to (null while the
+ * database cannot be reached: the route answers regardless).
+ */
+static void
+version(Reply *reply)
+{
+	DbError		err;
+	DbConn	   *c = db_acquire(&err);
+	PGresult   *res = NULL;
+	Buf		   *b = &reply->body;
+	char		libpq[16];
+	int			pqv = PQlibVersion();
+
+	if (c)
+	{
+		res = db_exec(c, STMT_VERSIONS, 0, NULL, NULL, NULL, 0, &err);
+		db_release(c);
+	}
+	snprintf(libpq, sizeof(libpq), "%d.%d", pqv / 10000, pqv % 10000);
+	reply->status = 200;
+	reply->content_type = "application/json";
+	buf_printf(b, "{\"code\":200,\"body\":{\"version\":\"%s\"", COLLECTOR_VERSION);
+	json_member(b, "commit", GIT_COMMIT);
+	json_member(b, "build_time", BUILD_TIME);
+	json_member(b, "compiler", __VERSION__);
+	json_member(b, "libmicrohttpd", MHD_get_version());
+	json_member(b, "libcurl", curl_version_info(CURLVERSION_NOW)->version);
+	json_member(b, "libpq", libpq);
+	json_member(b, "postgres", res ? PQgetvalue(res, 0, 0) : NULL);
+	json_member(b, "extension", res ? PQgetvalue(res, 0, 1) : NULL);
+	buf_puts(b, "}}\n");
 	PQclear(res);
 }
 
@@ -502,12 +578,7 @@ handle_request(Route route, const Request *req, Reply *reply)
 			break;
 		case ROUTE_VERSION:
 			if (method_is(req, reply, "GET, HEAD"))
-			{
-				reply->status = 200;
-				reply->content_type = "application/json";
-				buf_printf(&reply->body, "{\"code\":200,\"body\":{\"version\":\"%s\",\"commit\":\"%s\","
-						   "\"build_time\":\"%s\"}}\n", COLLECTOR_VERSION, GIT_COMMIT, BUILD_TIME);
-			}
+				version(reply);
 			break;
 		case ROUTE_METRICS:
 			if (method_is(req, reply, "GET, HEAD"))

@@ -17,11 +17,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "collector.h"
-
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "db.h"
+#include "metrics.h"
+#include "saver.h"
+#include "settings.h"
+#include "util.h"
 
 #define BATCH_MAX_ITEMS 128
 #define BATCH_MAX_BYTES (16 * 1024 * 1024)

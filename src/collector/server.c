@@ -11,8 +11,6 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "collector.h"
-
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +20,13 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+
+#include "metrics.h"
+#include "params.h"
+#include "routes.h"
+#include "server.h"
+#include "settings.h"
+#include "util.h"
 
 #define DISCARD_MAX ((size_t) 64 * 1024 * 1024)
 
@@ -114,9 +119,10 @@ send_reply(struct MHD_Connection *con, ReqState *st, const char *method, Reply *
 	st->answered = true;
 	secs = (now_us() - st->t0) / 1e6;
 	metrics_request(st ? st->route : ROUTE_OTHER, reply->status, secs);
-	if (settings.log_level <= LOG_DEBUG)
-		log_msg(LOG_DEBUG, "%s %s %d in=%zu out=%zu %.1fms", method, st->raw_uri, reply->status,
-				st->body.len, body_len, secs * 1000);
+	/* one line per request, as profefe's collector logs them (-log.level warn for none) */
+	if (settings.log_level <= LOG_INFO && reply->status < 500)
+		log_msg(LOG_INFO, "%s %s %d in=%zu out=%zu %.1fms", method, st->raw_uri, reply->status,
+				st->too_large ? st->discarded : st->body.len, body_len, secs * 1000);
 	return ret;
 }
 

@@ -8,14 +8,16 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "collector.h"
-
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include "settings.h"
+#include "util.h"
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 

@@ -1,17 +1,19 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_arena.c
+ * arena.c
  *	  Bump allocator over malloc'd blocks; freeing is a no-op and the whole
- *	  arena is released at once, like a memory context reset.
+ *	  arena is released at once, like a memory context reset (arena.h).
  *
- * src/pprof_arena.c
+ * src/engine/arena.c
  *
  *-------------------------------------------------------------------------
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
+#include "store.h"
 
 #define ARENA_BLOCK (256 * 1024)
 
@@ -27,6 +29,7 @@ struct PprofArena
 {
 	Block	   *head;
 	size_t		bytes;
+	PprofZstd	zstd;			/* kept until the arena is destroyed */
 };
 
 #define BLOCK_HDR ((sizeof(Block) + 15) & ~(size_t) 15)
@@ -61,6 +64,7 @@ void
 pprof_arena_destroy(PprofArena *arena)
 {
 	pprof_arena_reset(arena);
+	pprof_zstd_release(&arena->zstd);
 	free(arena);
 }
 
@@ -77,6 +81,8 @@ arena_alloc(void *data, size_t size)
 	Block	   *b = a->head;
 	void	   *p;
 
+	if (size > SIZE_MAX / 2)
+		return NULL;
 	size = (size + 15) & ~(size_t) 15;
 	if (b == NULL || b->size - b->used < size)
 	{
@@ -84,7 +90,7 @@ arena_alloc(void *data, size_t size)
 		Block	   *nb = malloc(BLOCK_HDR + bsize);
 
 		if (nb == NULL)
-			abort();
+			return NULL;		/* the engine reports it (env.h) */
 		nb->size = bsize;
 		nb->used = 0;
 		a->bytes += BLOCK_HDR + bsize;
@@ -115,6 +121,7 @@ pprof_arena_env(PprofArena *arena, PprofEnv *env, size_t max_size)
 	memset(env, 0, sizeof(*env));
 	env->alloc.alloc = arena_alloc;
 	env->alloc.free = arena_free;
-	env->alloc.allocator_data = arena;
+	env->alloc.ctx = arena;
 	env->max_size = max_size;
+	env->zstd = &arena->zstd;
 }

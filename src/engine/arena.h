@@ -1,18 +1,18 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_arena.h
- *	  A malloc-backed arena for running the codec outside the server
- *	  (unit tests, the fuzzer, benchmarks). Not linked into the extension,
- *	  which uses palloc and memory contexts instead.
+ * arena.h
+ *	  A malloc-backed arena environment for running the engine outside the
+ *	  server (unit tests, tools, the fuzzers, benchmarks). The extension
+ *	  uses palloc and memory contexts instead (src/pg/pg_env.c).
  *
- * src/pprof_arena.h
+ * src/engine/arena.h
  *
  *-------------------------------------------------------------------------
  */
 #ifndef PPROF_ARENA_H
 #define PPROF_ARENA_H
 
-#include "profile.h"
+#include "env.h"
 
 typedef struct PprofArena PprofArena;
 
@@ -22,7 +22,10 @@ extern void pprof_arena_destroy(PprofArena *arena);
 /* Bytes currently held from malloc. */
 extern size_t pprof_arena_bytes(const PprofArena *arena);
 
-/* A codec environment allocating from the arena, with no tick hook. */
+/*
+ * An environment allocating from the arena, with no tick hook, failing by
+ * abort (set env->fail to do otherwise), and the arena's zstd contexts.
+ */
 extern void pprof_arena_env(PprofArena *arena, PprofEnv *env, size_t max_size);
 
 #endif							/* PPROF_ARENA_H */

@@ -1,10 +1,11 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_buf.h
- *	  A growable byte buffer on the codec's allocator (plain C), for the
- *	  text and SVG the read functions produce.
+ * buf.h
+ *	  A growable byte buffer on the environment's allocator: the text and
+ *	  SVG the read functions produce, and the protobuf the encoder writes.
+ *	  The data is always NUL-terminated (the NUL is not counted in len).
  *
- * src/pprof_buf.h
+ * src/engine/buf.h
  *
  *-------------------------------------------------------------------------
  */
@@ -15,14 +16,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "profile.h"
+#include "env.h"
 
 typedef struct PprofBuf
 {
 	const PprofEnv *env;
 	char	   *data;
 	size_t		len;
-	size_t		cap;
+	size_t		cap;			/* bytes allocated, the NUL's included */
 } PprofBuf;
 
 static inline void
@@ -30,35 +31,25 @@ pprof_buf_init(PprofBuf *b, const PprofEnv *env, size_t cap)
 {
 	b->env = env;
 	b->cap = cap < 64 ? 64 : cap;
-	b->data = env->alloc.alloc(env->alloc.allocator_data, b->cap);
+	b->data = pprof_alloc(env, b->cap);
 	b->len = 0;
 	b->data[0] = '\0';
 }
 
+/* Room for `more` bytes and the NUL. */
 static inline void
 pprof_buf_reserve(PprofBuf *b, size_t more)
 {
-	if (b->len + more + 1 > b->cap)
-	{
-		size_t		ncap = b->cap * 2;
-		char	   *nd;
-
-		while (ncap < b->len + more + 1)
-			ncap *= 2;
-		nd = b->env->alloc.alloc(b->env->alloc.allocator_data, ncap);
-		memcpy(nd, b->data, b->len + 1);
-		if (b->env->alloc.free)
-			b->env->alloc.free(b->env->alloc.allocator_data, b->data);
-		b->data = nd;
-		b->cap = ncap;
-	}
+	if (more >= b->cap - b->len)
+		b->data = pprof_grow(b->env, b->data, b->len + 1, &b->cap, more, 1);
 }
 
 static inline void
 pprof_buf_append(PprofBuf *b, const void *p, size_t n)
 {
 	pprof_buf_reserve(b, n);
-	memcpy(b->data + b->len, p, n);
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 }

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_wire.c
- *	  Protobuf wire decoding of a pprof profile into the flat model.
+ * decode.c
+ *	  Protobuf wire decoding of a pprof profile into the flat model
+ *	  (the decoding half of Go's profile/encode.go and proto.go).
  *
  * Written for profefe rather than using protobuf-c's unpacker, for two
  * measured reasons (docs/decisions.md): protobuf-c allocates every nested
@@ -14,7 +15,7 @@
  * type is an error, and a second non-zero time_nanos means concatenated
  * profiles.
  *
- * src/pprof_wire.c
+ * src/engine/decode.c
  *
  *-------------------------------------------------------------------------
  */
@@ -49,20 +50,8 @@ typedef struct Field
 	const uint8_t *at;			/* where the key starts */
 } Field;
 
-static bool
-fail(Parser *ps, const char *fmt,...) __attribute__((format(printf, 2, 3)));
-
-static bool
-fail(Parser *ps, const char *fmt,...)
-{
-	va_list		ap;
-
-	ps->err->status = PPROF_MALFORMED;
-	va_start(ap, fmt);
-	vsnprintf(ps->err->detail, sizeof(ps->err->detail), fmt, ap);
-	va_end(ap);
-	return false;
-}
+/* Records why the data is malformed; returns false for the caller to pass on. */
+#define fail(ps, ...) (pprof_error((ps)->err, PPROF_MALFORMED, __VA_ARGS__), false)
 
 /* A varint of at most 10 bytes; bits past 64 are dropped, as Go does. */
 static inline bool
@@ -164,11 +153,7 @@ want(Parser *ps, const Field *f, int wt, const char *msg)
 }
 
 /* Makes room for `more` elements in a shared array. */
-static inline void *
-grow(Parser *ps, void *arr, size_t n, size_t *cap, size_t more, size_t elem)
-{
-	return pprof_grow(ps->env, arr, n, cap, more, elem);
-}
+#define grow(ps, arr, n, cap, more, elem) pprof_grow((ps)->env, (arr), (n), (cap), (more), (elem))
 
 /* Appends a repeated uint64/int64 field, packed (wire type 2) or not. */
 static bool
@@ -566,7 +551,7 @@ count_location(const Field *outer, Parser *ps)
 static void *
 alloc_array(Parser *ps, size_t n, size_t elem)
 {
-	return ps->env->alloc.alloc(ps->env->alloc.allocator_data, (n > 0 ? n : 1) * elem);
+	return pprof_alloc_array(ps->env, n > 0 ? n : 1, elem);
 }
 
 PprofStatus
@@ -618,8 +603,7 @@ pprof_parse_protobuf(const PprofEnv *env, const uint8_t *raw, size_t len,
 	out->locations = alloc_array(&ps, counts[4], sizeof(PprofLocation));
 	out->functions = alloc_array(&ps, counts[5], sizeof(PprofFunction));
 	out->strings = alloc_array(&ps, counts[6], sizeof(PprofStr));
-	if (env->tick)
-		env->tick(env->tick_arg);
+	pprof_tick(env);
 
 	/* Pass 2: decode. */
 	for (p = raw; ok && p < end;)
@@ -633,8 +617,8 @@ pprof_parse_protobuf(const PprofEnv *env, const uint8_t *raw, size_t len,
 					parse_value_type(&ps, &f, &out->sample_types[out->n_sample_type++]);
 				break;
 			case 2:
-				if ((out->n_sample & 0x3fff) == 0x3fff && env->tick)
-					env->tick(env->tick_arg);
+				if ((out->n_sample & 0x3fff) == 0x3fff)
+					pprof_tick(env);
 				ok = want(&ps, &f, 2, "Profile") &&
 					parse_sample(&ps, &f, &out->samples[out->n_sample++]);
 				break;

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_frames.c
+ * frames.c
  *	  Frame names and stacks of a decoded profile.
  *
  * Each (location, line) slot gets a frame id; slots with the same key
@@ -9,7 +9,7 @@
  * pprof's report package at "functions" granularity (graph.NodeInfo after
  * profile.Aggregate), so that top rows match `go tool pprof -top`.
  *
- * src/pprof_frames.c
+ * src/engine/frames.c
  *
  *-------------------------------------------------------------------------
  */
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hash.h"
 #include "report.h"
 
 typedef struct FrameKey
@@ -36,28 +37,10 @@ typedef struct FrameMap
 	size_t		cap;
 } FrameMap;
 
-static void *
-xalloc(const PprofEnv *env, size_t n)
-{
-	return env->alloc.alloc(env->alloc.allocator_data, n > 0 ? n : 1);
-}
-
 static uint64_t
 key_hash(const FrameKey *k)
 {
-	/* FNV-1a over the bytes, then the kind and extra mixed in */
-	uint64_t	h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < k->len; i++)
-	{
-		h ^= k->data[i];
-		h *= 1099511628211ULL;
-	}
-	h ^= (uint64_t) k->extra * 0x9E3779B97F4A7C15ULL + k->kind;
-	h ^= h >> 29;
-	h *= 0xBF58476D1CE4E5B9ULL;
-	h ^= h >> 32;
-	return h;
+	return pprof_hash_mix(pprof_hash_mix(pprof_hash_bytes(k->data, k->len), (uint64_t) k->extra), k->kind);
 }
 
 static bool
@@ -84,15 +67,7 @@ frame_intern(const PprofEnv *env, FrameMap *m, const FrameKey *k)
 			return v - 1;
 		i = (i + 1) & m->mask;
 	}
-	if (m->n == m->cap)
-	{
-		size_t		ncap = m->cap * 2;
-		FrameKey   *nk = xalloc(env, ncap * sizeof(FrameKey));
-
-		memcpy(nk, m->keys, m->n * sizeof(FrameKey));
-		m->keys = nk;
-		m->cap = ncap;
-	}
+	m->keys = pprof_grow(env, m->keys, m->n, &m->cap, 1, sizeof(FrameKey));
 	m->keys[m->n] = *k;
 	m->slots[i] = (uint32_t) ++m->n;
 	return (uint32_t) (m->n - 1);
@@ -117,7 +92,7 @@ static PprofStr
 make_str(const PprofEnv *env, const char *s)
 {
 	size_t		n = strlen(s);
-	uint8_t    *d = xalloc(env, n + 1);
+	uint8_t    *d = pprof_alloc(env, n + 1);
 	PprofStr	r;
 
 	memcpy(d, s, n + 1);
@@ -144,7 +119,7 @@ binary_label(const PprofEnv *env, PprofStr file)
 		start--;
 	if (start == end)			/* the path was "/" */
 		start = end - 1;
-	d = xalloc(env, end - start + 3);
+	d = pprof_alloc(env, end - start + 3);
 	d[0] = '[';
 	memcpy(d + 1, file.data + start, end - start);
 	d[end - start + 1] = ']';
@@ -163,31 +138,30 @@ pprof_frames_build(const PprofEnv *env, const PprofProfile *p, PprofNaming namin
 	size_t		tsize = 64;
 	uint32_t	slot = 0;
 
-	out->loc_start = xalloc(env, p->n_location * sizeof(uint32_t));
-	out->loc_count = xalloc(env, p->n_location * sizeof(uint32_t));
+	out->loc_start = pprof_alloc_array(env, p->n_location, sizeof(uint32_t));
+	out->loc_count = pprof_alloc_array(env, p->n_location, sizeof(uint32_t));
 	for (size_t i = 0; i < p->n_location; i++)
 	{
 		out->loc_start[i] = (uint32_t) nslots;
 		out->loc_count[i] = p->locations[i].n_line > 0 ? p->locations[i].n_line : 1;
 		nslots += out->loc_count[i];
 	}
-	out->slot_frame = xalloc(env, nslots * sizeof(uint32_t));
+	if (nslots > UINT32_MAX)
+		pprof_fail(env, PPROF_TOO_LARGE, "The profile has more than %u frames.", UINT32_MAX);
+	out->slot_frame = pprof_alloc_array(env, nslots, sizeof(uint32_t));
 
 	while (tsize < nslots * 2)
 		tsize *= 2;
 	memset(&m, 0, sizeof(m));
-	m.slots = xalloc(env, tsize * sizeof(uint32_t));
-	memset(m.slots, 0, tsize * sizeof(uint32_t));
+	m.slots = pprof_alloc0_array(env, tsize, sizeof(uint32_t));
 	m.mask = tsize - 1;
-	m.cap = 64;
-	m.keys = xalloc(env, m.cap * sizeof(FrameKey));
 
 	for (size_t i = 0; i < p->n_location; i++)
 	{
 		const PprofLocation *l = &p->locations[i];
 
-		if ((i & 0xfff) == 0xfff && env->tick)
-			env->tick(env->tick_arg);
+		if ((i & 0xfff) == 0xfff)
+			pprof_tick(env);
 		for (uint32_t j = 0; j < out->loc_count[i]; j++)
 		{
 			FrameKey	k;
@@ -196,10 +170,7 @@ pprof_frames_build(const PprofEnv *env, const PprofProfile *p, PprofNaming namin
 			memset(&k, 0, sizeof(k));
 			if (l->n_line > 0)
 			{
-				int64_t		fi = pprof_idmap_find(&p->function_map,
-												  p->lines[l->line_start + j].function_id);
-
-				f = &p->functions[fi];
+				f = pprof_line_function(p, &p->lines[l->line_start + j]);
 			}
 			if (naming == PPROF_NAMES_FUNCTIONS)
 			{
@@ -245,7 +216,7 @@ pprof_frames_build(const PprofEnv *env, const PprofProfile *p, PprofNaming namin
 	}
 
 	out->n_frames = m.n;
-	out->names = xalloc(env, m.n * sizeof(PprofStr));
+	out->names = pprof_alloc_array(env, m.n, sizeof(PprofStr));
 	for (size_t i = 0; i < m.n; i++)
 	{
 		if (m.keys[i].kind == 1)

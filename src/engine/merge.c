@@ -1,7 +1,10 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_merge.c
- *	  Merge profiles as Go's profile.Merge does (github.com/google/pprof).
+ * merge.c
+ *	  Merge profiles as Go's profile.Merge does (github.com/google/pprof,
+ *	  profile/merge.go): the state, string interning, and the keys objects
+ *	  are deduplicated by. What the merged profile keeps is compact.c's;
+ *	  writing it is encode.c's.
  *
  * Keys, as in Go:
  *   mapping   (size rounded up to 4 KiB, file offset, build id or else file)
@@ -12,129 +15,27 @@
  *              order, numeric labels by key with values and units)
  * A location whose mapping merges into an earlier, differently placed one
  * has its address rebased by the difference of the starts. Samples whose
- * values are all zero are skipped on input; samples that sum to zero are
- * dropped when encoding. Header: sample and period types, drop/keep frames
- * from the first profile; durations add; the period is the largest; the
- * time is the earliest non-zero one; comments are unioned in order; the
- * default sample type and doc URL are the first non-empty ones.
+ * values are all zero are skipped on input. Header: sample and period
+ * types, drop/keep frames from the first profile; durations add; the period
+ * is the largest; the time is the earliest non-zero one; comments are
+ * unioned in order; the default sample type and doc URL are the first
+ * non-empty ones.
  *
- * Strings are interned into the merger's own table, so every key compares
- * integers, never bytes, once a profile's strings are mapped.
+ * Keys compare interned string ids (merger.h), so two string-table entries
+ * with the same bytes - an input may hold "" or a name twice - are one
+ * string, as they are to Go, which compares strings.
  *
- * src/pprof_merge.c
+ * src/engine/merge.c
  *
  *-------------------------------------------------------------------------
  */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "merge.h"
-
-/* ---- merged objects ---- */
-
-typedef struct MMapping
-{
-	uint64_t	start,
-				limit,
-				offset;
-	uint32_t	file,
-				build_id;
-	uint8_t		flags;			/* has_functions .. has_inline_frames, bits 0-3 */
-} MMapping;
-
-typedef struct MFunction
-{
-	int64_t		start_line;
-	uint32_t	name,
-				system_name,
-				filename;
-} MFunction;
-
-typedef struct MLine
-{
-	uint32_t	function;		/* merged function index */
-	int64_t		line;
-	int64_t		column;
-} MLine;
-
-typedef struct MLocation
-{
-	uint64_t	address;		/* absolute, in the merged mapping's placement */
-	uint32_t	mapping;		/* merged index + 1, 0 = none */
-	uint32_t	line_start;
-	uint32_t	n_line;
-	bool		is_folded;
-} MLocation;
-
-typedef struct MLabel
-{
-	uint32_t	key;
-	uint32_t	str;			/* 0: numeric */
-	uint32_t	unit;
-	int64_t		num;
-} MLabel;
-
-typedef struct MSample
-{
-	uint32_t	loc_start;
-	uint32_t	n_loc;
-	uint32_t	label_start;
-	uint32_t	n_label;
-} MSample;
-
-/* Open-addressing table of object indexes, keyed by caller-computed hashes. */
-typedef struct HTab
-{
-	uint64_t   *hashes;
-	uint32_t   *ids;			/* index + 1; 0 = empty */
-	size_t		mask;
-	size_t		used;
-} HTab;
-
-#define ARRAY(type, name) type *name; size_t n_##name; size_t cap_##name
-
-struct PprofMerger
-{
-	PprofEnv	env;
-	uint64_t	count;			/* profiles added */
-
-	/* header */
-	bool		have_header;
-	uint32_t   *sample_types;	/* 2 string ids per type */
-	size_t		n_types;
-	uint32_t	period_type[2];
-	int64_t		period;
-	int64_t		time_nanos;
-	int64_t		duration_nanos;
-	uint32_t	drop_frames,
-				keep_frames,
-				default_sample_type,
-				doc_url;
-	ARRAY(uint32_t, comments);
-
-	/* strings: bytes in a pool, (offset, len) per id */
-	ARRAY(char, pool);
-	ARRAY(uint64_t, str_off);	/* per string id: offset into pool */
-	ARRAY(uint32_t, str_len);	/* per string id: length */
-	HTab		strings;
-
-	ARRAY(MMapping, mappings);
-	HTab		mapping_tab;
-	ARRAY(MFunction, functions);
-	HTab		function_tab;
-	ARRAY(MLocation, locations);
-	ARRAY(MLine, lines);
-	HTab		location_tab;
-	ARRAY(MSample, samples);
-	ARRAY(uint32_t, sample_locs);
-	ARRAY(MLabel, labels);
-	ARRAY(int64_t, values);		/* n_types per sample */
-	HTab		sample_tab;
-	size_t		bytes;
-};
+#include "hash.h"
+#include "merger.h"
 
 /* ---- memory ---- */
 
@@ -142,7 +43,7 @@ static void *
 m_alloc(PprofMerger *m, size_t n)
 {
 	m->bytes += n;
-	return m->env.alloc.alloc(m->env.alloc.allocator_data, n > 0 ? n : 1);
+	return pprof_alloc(&m->env, n);
 }
 
 static void
@@ -150,48 +51,36 @@ m_free(PprofMerger *m, void *p, size_t n)
 {
 	if (p != NULL && m->env.alloc.free != NULL)
 	{
-		m->env.alloc.free(m->env.alloc.allocator_data, p);
+		pprof_free(&m->env, p);
 		m->bytes -= n;
 	}
 }
 
-/* Makes room for `more` elements in a growable array, counting the bytes. */
+/*
+ * Makes room for `more` elements in a growable array, counting the bytes.
+ * The state's arrays are indexed with 32-bit numbers: one that would hold
+ * UINT32_MAX elements or more fails, naming what it holds.
+ */
 static void *
-m_grow(PprofMerger *m, void *arr, size_t n, size_t *cap, size_t more, size_t elem)
+m_grow(PprofMerger *m, void *arr, size_t n, size_t *cap, size_t more, size_t elem,
+	   const char *what)
 {
 	size_t		before = *cap;
-	void	   *narr = pprof_grow(&m->env, arr, n, cap, more, elem);
+	void	   *narr;
 
+	if (more >= UINT32_MAX || n >= UINT32_MAX - more)
+		pprof_fail(&m->env, PPROF_TOO_LARGE, "The merged profile would hold more than %u %s.",
+				   UINT32_MAX - 1, what);
+	narr = pprof_grow(&m->env, arr, n, cap, more, elem);
 	m->bytes += (*cap - before) * elem;
 	return narr;
 }
 
-#define GROW(m, name, more) \
-	((m)->name = m_grow((m), (m)->name, (m)->n_##name, &(m)->cap_##name, (more), sizeof(*(m)->name)))
+#define GROW(m, name, more, what) \
+	((m)->name = m_grow((m), (m)->name, (m)->n_##name, &(m)->cap_##name, (more), \
+						sizeof(*(m)->name), (what)))
 
-/* ---- hashing ---- */
-
-static inline uint64_t
-mix(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
-	h ^= h >> 31;
-	h *= 0xBF58476D1CE4E5B9ULL;
-	return h ^ (h >> 29);
-}
-
-static uint64_t
-hash_bytes(const uint8_t *p, size_t n)
-{
-	uint64_t	h = 1469598103934665603ULL ^ n;
-
-	for (size_t i = 0; i < n; i++)
-	{
-		h ^= p[i];
-		h *= 1099511628211ULL;
-	}
-	return mix(h, n);
-}
+/* ---- hash tables ---- */
 
 static void
 htab_init(PprofMerger *m, HTab *t)
@@ -265,7 +154,7 @@ htab_next(const HTab *t, uint64_t h, size_t *pos)
 static uint32_t
 intern(PprofMerger *m, const uint8_t *p, size_t n)
 {
-	uint64_t	h = hash_bytes(p, n);
+	uint64_t	h = pprof_hash_mix(pprof_hash_bytes(p, n), n);
 	size_t		pos = SIZE_MAX;
 	int64_t		id;
 	uint32_t	nid;
@@ -276,11 +165,18 @@ intern(PprofMerger *m, const uint8_t *p, size_t n)
 			(n == 0 || memcmp(m->pool + m->str_off[id], p, n) == 0))
 			return (uint32_t) id;
 	}
-	GROW(m, pool, n);
+	if (n >= UINT32_MAX)
+		pprof_fail(&m->env, PPROF_TOO_LARGE, "A string of %zu bytes is longer than a merge can hold.", n);
+	{
+		size_t		before = m->cap_pool;
+
+		m->pool = pprof_grow(&m->env, m->pool, m->n_pool, &m->cap_pool, n, 1);
+		m->bytes += m->cap_pool - before;
+	}
 	if (n > 0)
 		memcpy(m->pool + m->n_pool, p, n);
-	GROW(m, str_off, 1);
-	GROW(m, str_len, 1);
+	GROW(m, str_off, 1, "strings");
+	GROW(m, str_len, 1, "strings");
 	nid = (uint32_t) m->n_str_off;
 	m->str_off[m->n_str_off++] = m->n_pool;
 	m->str_len[m->n_str_len++] = (uint32_t) n;
@@ -292,7 +188,7 @@ intern(PprofMerger *m, const uint8_t *p, size_t n)
 PprofMerger *
 pprof_merger_create(const PprofEnv *env)
 {
-	PprofMerger *m = env->alloc.alloc(env->alloc.allocator_data, sizeof(PprofMerger));
+	PprofMerger *m = pprof_alloc(env, sizeof(PprofMerger));
 
 	memset(m, 0, sizeof(*m));
 	m->env = *env;
@@ -326,39 +222,31 @@ pprof_merger_bytes(const PprofMerger *m)
 
 /* ---- header ---- */
 
+/* Appends "type/unit" (each cut short) to buf at *off. */
 static void
-describe_types(const PprofProfile *p, char *buf, size_t len)
+describe_type(char *buf, size_t len, size_t *off, bool first, PprofStr t, PprofStr u)
 {
-	size_t		off = 0;
-
-	off += snprintf(buf + off, len - off, "[");
-	for (size_t i = 0; i < p->n_sample_type && off < len; i++)
-	{
-		PprofStr	t = pprof_str(p, p->sample_types[i].type);
-		PprofStr	u = pprof_str(p, p->sample_types[i].unit);
-
-		off += snprintf(buf + off, len - off, "%s%.*s/%.*s", i ? " " : "",
-						(int) (t.len > 40 ? 40 : t.len), (const char *) t.data,
-						(int) (u.len > 20 ? 20 : u.len), (const char *) u.data);
-	}
-	if (off < len)
-		snprintf(buf + off, len - off, "]");
+	if (*off < len)
+		*off += snprintf(buf + *off, len - *off, "%s%.*s/%.*s", first ? "" : " ",
+						 (int) (t.len > 40 ? 40 : t.len), (const char *) t.data,
+						 (int) (u.len > 20 ? 20 : u.len), (const char *) u.data);
 }
 
+/* The sample types of a profile, or of the merger when p is NULL, as [t/u t/u]. */
 static void
-describe_merged_types(const PprofMerger *m, char *buf, size_t len)
+describe_types(const PprofMerger *m, const PprofProfile *p, char *buf, size_t len)
 {
-	size_t		off = 0;
+	size_t		off = (size_t) snprintf(buf, len, "[");
+	size_t		n = p ? p->n_sample_type : m->n_types;
 
-	off += snprintf(buf + off, len - off, "[");
-	for (size_t i = 0; i < m->n_types && off < len; i++)
+	for (size_t i = 0; i < n; i++)
 	{
-		uint32_t	t = m->sample_types[2 * i],
-					u = m->sample_types[2 * i + 1];
-
-		off += snprintf(buf + off, len - off, "%s%.*s/%.*s", i ? " " : "",
-						(int) (m->str_len[t] > 40 ? 40 : m->str_len[t]), m->pool + m->str_off[t],
-						(int) (m->str_len[u] > 20 ? 20 : m->str_len[u]), m->pool + m->str_off[u]);
+		if (p)
+			describe_type(buf, len, &off, i == 0, pprof_str(p, p->sample_types[i].type),
+						  pprof_str(p, p->sample_types[i].unit));
+		else
+			describe_type(buf, len, &off, i == 0, merger_str(m, m->sample_types[2 * i]),
+						  merger_str(m, m->sample_types[2 * i + 1]));
 	}
 	if (off < len)
 		snprintf(buf + off, len - off, "]");
@@ -392,29 +280,25 @@ combine_header(PprofMerger *m, const PprofProfile *p, const uint32_t *smap, Ppro
 			m->period_type[1] != smap[p->period_type.unit])
 		{
 			PprofStr	t = pprof_str(p, p->period_type.type),
-						u = pprof_str(p, p->period_type.unit);
-			uint32_t	mt = m->period_type[0],
-						mu = m->period_type[1];
+						u = pprof_str(p, p->period_type.unit),
+						mt = merger_str(m, m->period_type[0]),
+						mu = merger_str(m, m->period_type[1]);
 
-			err->status = PPROF_MALFORMED;
-			snprintf(err->detail, sizeof(err->detail),
-					 "Incompatible period types %.*s/%.*s and %.*s/%.*s.",
-					 (int) (m->str_len[mt] > 40 ? 40 : m->str_len[mt]), m->pool + m->str_off[mt],
-					 (int) (m->str_len[mu] > 40 ? 40 : m->str_len[mu]), m->pool + m->str_off[mu],
-					 (int) (t.len > 40 ? 40 : t.len), (const char *) t.data,
-					 (int) (u.len > 40 ? 40 : u.len), (const char *) u.data);
-			return PPROF_MALFORMED;
+			return pprof_error(err, PPROF_INCOMPATIBLE,
+							   "Incompatible period types %.*s/%.*s and %.*s/%.*s.",
+							   (int) (mt.len > 40 ? 40 : mt.len), (const char *) mt.data,
+							   (int) (mu.len > 40 ? 40 : mu.len), (const char *) mu.data,
+							   (int) (t.len > 40 ? 40 : t.len), (const char *) t.data,
+							   (int) (u.len > 40 ? 40 : u.len), (const char *) u.data);
 		}
 		for (size_t i = 0; ok && i < m->n_types; i++)
 			ok = m->sample_types[2 * i] == smap[p->sample_types[i].type] &&
 				m->sample_types[2 * i + 1] == smap[p->sample_types[i].unit];
 		if (!ok)
 		{
-			describe_merged_types(m, a, sizeof(a));
-			describe_types(p, b, sizeof(b));
-			err->status = PPROF_MALFORMED;
-			snprintf(err->detail, sizeof(err->detail), "Incompatible sample types %s and %s.", a, b);
-			return PPROF_MALFORMED;
+			describe_types(m, NULL, a, sizeof(a));
+			describe_types(m, p, b, sizeof(b));
+			return pprof_error(err, PPROF_INCOMPATIBLE, "Incompatible sample types %s and %s.", a, b);
 		}
 	}
 	if (p->time_nanos != 0 && (m->time_nanos == 0 || p->time_nanos < m->time_nanos))
@@ -432,7 +316,7 @@ combine_header(PprofMerger *m, const PprofProfile *p, const uint32_t *smap, Ppro
 			seen = m->comments[j] == c;
 		if (!seen)
 		{
-			GROW(m, comments, 1);
+			GROW(m, comments, 1, "comments");
 			m->comments[m->n_comments++] = c;
 		}
 	}
@@ -443,13 +327,13 @@ combine_header(PprofMerger *m, const PprofProfile *p, const uint32_t *smap, Ppro
 	return PPROF_OK;
 }
 
-/* ---- objects ---- */
+/* ---- mappings and functions ---- */
 
 /* Go's mapping key: size rounded up to 4 KiB, offset, build id or file. */
 static uint64_t
 mapping_hash(uint64_t size, uint64_t offset, uint32_t bof)
 {
-	return mix(mix(mix(0x6d6170, size), offset), bof);
+	return pprof_hash_mix(pprof_hash_mix(pprof_hash_mix(0x6d6170, size), offset), bof);
 }
 
 static uint64_t
@@ -459,6 +343,13 @@ rounded_size(uint64_t start, uint64_t limit)
 
 	size = size + 0x1000 - 1;
 	return size - (size % 0x1000);
+}
+
+/* The build id, or if that is empty the file: string ids, so "" is 0 however it was spelled. */
+static inline uint32_t
+build_id_or_file(uint32_t build_id, uint32_t file)
+{
+	return build_id != 0 ? build_id : file;
 }
 
 typedef struct MapInfo
@@ -472,7 +363,7 @@ static MapInfo
 map_mapping(PprofMerger *m, const PprofProfile *p, const uint32_t *smap, size_t si, MapInfo *cache)
 {
 	const PprofMapping *src = &p->mappings[si];
-	uint32_t	bof = src->build_id != 0 ? smap[src->build_id] : smap[src->filename];
+	uint32_t	bof = build_id_or_file(smap[src->build_id], smap[src->filename]);
 	uint64_t	size = rounded_size(src->memory_start, src->memory_limit);
 	uint64_t	h = mapping_hash(size, src->file_offset, bof);
 	size_t		pos = SIZE_MAX;
@@ -484,9 +375,9 @@ map_mapping(PprofMerger *m, const PprofProfile *p, const uint32_t *smap, size_t 
 	while ((id = htab_next(&m->mapping_tab, h, &pos)) >= 0)
 	{
 		const MMapping *mm = &m->mappings[id];
-		uint32_t	mbof = mm->build_id != 0 ? mm->build_id : mm->file;
 
-		if (rounded_size(mm->start, mm->limit) == size && mm->offset == src->file_offset && mbof == bof)
+		if (rounded_size(mm->start, mm->limit) == size && mm->offset == src->file_offset &&
+			build_id_or_file(mm->build_id, mm->file) == bof)
 		{
 			mi.mapping = (uint32_t) id + 1;
 			mi.offset = (int64_t) mm->start - (int64_t) src->memory_start;
@@ -495,7 +386,7 @@ map_mapping(PprofMerger *m, const PprofProfile *p, const uint32_t *smap, size_t 
 			return mi;
 		}
 	}
-	GROW(m, mappings, 1);
+	GROW(m, mappings, 1, "mappings");
 	{
 		MMapping   *mm = &m->mappings[m->n_mappings];
 
@@ -522,7 +413,8 @@ map_function(PprofMerger *m, const PprofProfile *p, const uint32_t *smap, size_t
 	uint32_t	name = smap[f->name],
 				sys = smap[f->system_name],
 				file = smap[f->filename];
-	uint64_t	h = mix(mix(mix(mix(0x66756e, (uint64_t) f->start_line), name), sys), file);
+	uint64_t	h = pprof_hash_mix(pprof_hash_mix(pprof_hash_mix(pprof_hash_mix(0x66756e, (uint64_t) f->start_line),
+															   name), sys), file);
 	size_t		pos = SIZE_MAX;
 	int64_t		id;
 
@@ -539,7 +431,7 @@ map_function(PprofMerger *m, const PprofProfile *p, const uint32_t *smap, size_t
 			return (uint32_t) id;
 		}
 	}
-	GROW(m, functions, 1);
+	GROW(m, functions, 1, "functions");
 	m->functions[m->n_functions].start_line = f->start_line;
 	m->functions[m->n_functions].name = name;
 	m->functions[m->n_functions].system_name = sys;
@@ -549,6 +441,9 @@ map_function(PprofMerger *m, const PprofProfile *p, const uint32_t *smap, size_t
 	return cache[fi] - 1;
 }
 
+/* ---- locations ---- */
+
+/* Per-profile tables of one pprof_merger_add, on the scratch environment. */
 typedef struct Scratch
 {
 	const PprofProfile *p;
@@ -557,7 +452,6 @@ typedef struct Scratch
 	uint32_t   *func_cache;		/* per source function: merged index + 1 */
 	uint32_t   *loc_cache;		/* per source location: merged index + 1 */
 	MLine	   *tmp_lines;
-	size_t		cap_tmp_lines;
 } Scratch;
 
 static uint32_t
@@ -583,7 +477,7 @@ map_location(PprofMerger *m, Scratch *sc, size_t li)
 	}
 	addr = (uint64_t) ((int64_t) src->address + mi.offset);
 	rel = mi.mapping ? addr - m->mappings[mi.mapping - 1].start : addr;
-	h = mix(mix(mix(0x6c6f63, rel), mi.mapping), src->is_folded);
+	h = pprof_hash_mix(pprof_hash_mix(pprof_hash_mix(0x6c6f63, rel), mi.mapping), src->is_folded);
 	for (uint32_t j = 0; j < src->n_line; j++)
 	{
 		const PprofLine *ln = &p->lines[src->line_start + j];
@@ -592,9 +486,10 @@ map_location(PprofMerger *m, Scratch *sc, size_t li)
 		sc->tmp_lines[j].function = map_function(m, p, sc->smap, (size_t) fi, sc->func_cache);
 		sc->tmp_lines[j].line = ln->line;
 		sc->tmp_lines[j].column = ln->column;
-		h = mix(mix(mix(h, sc->tmp_lines[j].function), (uint64_t) ln->line), (uint64_t) ln->column);
+		h = pprof_hash_mix(pprof_hash_mix(pprof_hash_mix(h, sc->tmp_lines[j].function), (uint64_t) ln->line),
+						   (uint64_t) ln->column);
 	}
-	h = mix(h, src->n_line);
+	h = pprof_hash_mix(h, src->n_line);
 	while ((id = htab_next(&m->location_tab, h, &pos)) >= 0)
 	{
 		const MLocation *ml = &m->locations[id];
@@ -615,10 +510,10 @@ map_location(PprofMerger *m, Scratch *sc, size_t li)
 			return (uint32_t) id;
 		}
 	}
-	GROW(m, lines, src->n_line);
+	GROW(m, lines, src->n_line, "lines");
 	if (src->n_line)
 		memcpy(m->lines + m->n_lines, sc->tmp_lines, src->n_line * sizeof(MLine));
-	GROW(m, locations, 1);
+	GROW(m, locations, 1, "locations");
 	m->locations[m->n_locations].address = addr;
 	m->locations[m->n_locations].mapping = mi.mapping;
 	m->locations[m->n_locations].line_start = (uint32_t) m->n_lines;
@@ -630,17 +525,14 @@ map_location(PprofMerger *m, Scratch *sc, size_t li)
 	return sc->loc_cache[li] - 1;
 }
 
-static int
-label_cmp(const void *x, const void *y)
-{
-	const MLabel *a = x,
-			   *b = y;
-	int			ka = a->str != 0 ? 0 : 1,
-				kb = b->str != 0 ? 0 : 1;
+/* ---- samples ---- */
 
+static int
+label_cmp(const MLabel *a, const MLabel *b)
+{
 	/* string labels before numeric ones, then by key; stable otherwise */
-	if (ka != kb)
-		return ka - kb;
+	if (a->is_str != b->is_str)
+		return a->is_str ? -1 : 1;
 	if (a->key != b->key)
 		return a->key < b->key ? -1 : 1;
 	return 0;
@@ -666,6 +558,20 @@ sort_labels(MLabel *l, uint32_t n)
 		}
 		l[j] = v;
 	}
+}
+
+static bool
+same_sample(const PprofMerger *m, const MSample *ms, const uint32_t *locs, uint32_t nloc,
+			const MLabel *labs, uint32_t nlab)
+{
+	if (ms->n_loc != nloc || ms->n_label != nlab)
+		return false;
+	if (nloc > 0 && memcmp(m->sample_locs + ms->loc_start, locs, nloc * sizeof(uint32_t)) != 0)
+		return false;
+	for (uint32_t j = 0; j < nlab; j++)
+		if (!mlabel_eq(&m->labels[ms->label_start + j], &labs[j]))
+			return false;
+	return true;
 }
 
 PprofStatus
@@ -702,15 +608,13 @@ pprof_merger_add_scaled(PprofMerger *m, const PprofEnv *scratch, const PprofProf
 				maxline = 1;
 	PprofStatus st;
 
-#define SALLOC(n) scratch->alloc.alloc(scratch->alloc.allocator_data, (n) > 0 ? (n) : 1)
-
 	/* the profile's strings, interned */
-	smap = SALLOC(p->n_string * sizeof(uint32_t));
+	smap = pprof_alloc_array(scratch, p->n_string, sizeof(uint32_t));
 	for (size_t i = 0; i < p->n_string; i++)
 	{
 		smap[i] = intern(m, p->strings[i].data, p->strings[i].len);
-		if ((i & 0xfff) == 0xfff && m->env.tick)
-			m->env.tick(m->env.tick_arg);
+		if ((i & 0xfff) == 0xfff)
+			pprof_tick(&m->env);
 	}
 	st = combine_header(m, p, smap, err);
 	if (st != PPROF_OK)
@@ -719,16 +623,13 @@ pprof_merger_add_scaled(PprofMerger *m, const PprofEnv *scratch, const PprofProf
 	memset(&sc, 0, sizeof(sc));
 	sc.p = p;
 	sc.smap = smap;
-	sc.map_cache = SALLOC(p->n_mapping * sizeof(MapInfo));
-	memset(sc.map_cache, 0, p->n_mapping * sizeof(MapInfo));
-	sc.func_cache = SALLOC(p->n_function * sizeof(uint32_t));
-	memset(sc.func_cache, 0, p->n_function * sizeof(uint32_t));
-	sc.loc_cache = SALLOC(p->n_location * sizeof(uint32_t));
-	memset(sc.loc_cache, 0, p->n_location * sizeof(uint32_t));
+	sc.map_cache = pprof_alloc0_array(scratch, p->n_mapping, sizeof(MapInfo));
+	sc.func_cache = pprof_alloc0_array(scratch, p->n_function, sizeof(uint32_t));
+	sc.loc_cache = pprof_alloc0_array(scratch, p->n_location, sizeof(uint32_t));
 	for (size_t i = 0; i < p->n_location; i++)
 		if (p->locations[i].n_line > maxline)
 			maxline = p->locations[i].n_line;
-	sc.tmp_lines = SALLOC(maxline * sizeof(MLine));
+	sc.tmp_lines = pprof_alloc_array(scratch, maxline, sizeof(MLine));
 	for (size_t i = 0; i < p->n_sample; i++)
 	{
 		if (p->samples[i].n_loc > maxloc)
@@ -736,16 +637,14 @@ pprof_merger_add_scaled(PprofMerger *m, const PprofEnv *scratch, const PprofProf
 		if (p->samples[i].n_label > maxlab)
 			maxlab = p->samples[i].n_label;
 	}
-	locs = SALLOC(maxloc * sizeof(uint32_t));
-	labs = SALLOC((maxlab + 1) * sizeof(MLabel));
-	scaled = SALLOC((p->n_sample_type + 1) * sizeof(int64_t));
+	locs = pprof_alloc_array(scratch, maxloc, sizeof(uint32_t));
+	labs = pprof_alloc0_array(scratch, maxlab + 1, sizeof(MLabel));
+	scaled = pprof_alloc_array(scratch, p->n_sample_type + 1, sizeof(int64_t));
 	if (diff_base)
 	{
 		base_key = intern(m, (const uint8_t *) "pprof::base", 11);
 		base_true = intern(m, (const uint8_t *) "true", 4);
 	}
-	/* labels are compared with memcmp: no stray padding bytes */
-	memset(labs, 0, (maxlab + 1) * sizeof(MLabel));
 
 	/* The first mapping of the first profile with mappings stays first. */
 	if (m->n_mappings == 0 && p->n_mapping > 0)
@@ -761,20 +660,17 @@ pprof_merger_add_scaled(PprofMerger *m, const PprofEnv *scratch, const PprofProf
 		size_t		pos = SIZE_MAX;
 		int64_t		id;
 
-		if ((s & 0xfff) == 0xfff && m->env.tick)
-			m->env.tick(m->env.tick_arg);
+		if ((s & 0xfff) == 0xfff)
+			pprof_tick(&m->env);
 		if (ratio != 1.0)
 		{
 			/* pprof's Scale: round each value; drop samples left all zero */
 			for (size_t i = 0; i < p->n_sample_type; i++)
 			{
 				if (!scale_value(v[i], ratio, &scaled[i]))
-				{
-					err->status = PPROF_OVERFLOW;
-					snprintf(err->detail, sizeof(err->detail),
-							 "Scaling the value %" PRId64 " by %g does not fit in 64 bits.", v[i], ratio);
-					return PPROF_OVERFLOW;
-				}
+					return pprof_error(err, PPROF_OVERFLOW,
+									   "Scaling the value %" PRId64 " by %g does not fit in 64 bits.",
+									   v[i], ratio);
 			}
 			v = scaled;
 		}
@@ -788,26 +684,30 @@ pprof_merger_add_scaled(PprofMerger *m, const PprofEnv *scratch, const PprofProf
 			int64_t		li = pprof_idmap_find(&p->location_map, p->location_ids[src->loc_start + j]);
 
 			locs[j] = map_location(m, &sc, (size_t) li);
-			h = mix(h, locs[j]);
+			h = pprof_hash_mix(h, locs[j]);
 		}
-		h = mix(h, src->n_loc);
+		h = pprof_hash_mix(h, src->n_loc);
 		for (uint32_t j = 0; j < src->n_label; j++)
 		{
 			const PprofLabel *l = &p->labels[src->label_start + j];
+			MLabel	   *ml = &labs[nlab];
 
+			/* Go's decoder: a non-zero string index makes a string label */
 			if (l->str == 0 && l->num == 0 && l->num_unit == 0)
 				continue;		/* Go drops these on decode */
 			if (diff_base && l->str != 0 && smap[l->key] == base_key)
 				continue;		/* SetLabel replaces pprof::base */
-			labs[nlab].key = smap[l->key];
-			labs[nlab].str = l->str != 0 ? smap[l->str] : 0;
-			labs[nlab].num = l->str != 0 ? 0 : l->num;
-			labs[nlab].unit = l->str != 0 ? 0 : smap[l->num_unit];
+			ml->key = smap[l->key];
+			ml->is_str = l->str != 0;
+			ml->str = ml->is_str ? smap[l->str] : 0;
+			ml->num = ml->is_str ? 0 : l->num;
+			ml->unit = ml->is_str ? 0 : smap[l->num_unit];
 			nlab++;
 		}
 		if (diff_base)
 		{
 			labs[nlab].key = base_key;
+			labs[nlab].is_str = true;
 			labs[nlab].str = base_true;
 			labs[nlab].num = 0;
 			labs[nlab].unit = 0;
@@ -815,25 +715,22 @@ pprof_merger_add_scaled(PprofMerger *m, const PprofEnv *scratch, const PprofProf
 		}
 		sort_labels(labs, nlab);
 		for (uint32_t j = 0; j < nlab; j++)
-			h = mix(mix(mix(mix(h, labs[j].key), labs[j].str), (uint64_t) labs[j].num), labs[j].unit);
-		h = mix(h, nlab);
+			h = pprof_hash_mix(pprof_hash_mix(pprof_hash_mix(pprof_hash_mix(pprof_hash_mix(h, labs[j].key),
+																			labs[j].is_str), labs[j].str),
+											  (uint64_t) labs[j].num), labs[j].unit);
+		h = pprof_hash_mix(h, nlab);
 
 		while ((id = htab_next(&m->sample_tab, h, &pos)) >= 0)
 		{
-			const MSample *ms = &m->samples[id];
-
-			if (ms->n_loc == src->n_loc && ms->n_label == nlab &&
-				(src->n_loc == 0 ||
-				 memcmp(m->sample_locs + ms->loc_start, locs, src->n_loc * sizeof(uint32_t)) == 0) &&
-				(nlab == 0 || memcmp(m->labels + ms->label_start, labs, nlab * sizeof(MLabel)) == 0))
+			if (same_sample(m, &m->samples[id], locs, src->n_loc, labs, nlab))
 				break;
 		}
 		if (id < 0)
 		{
-			GROW(m, samples, 1);
-			GROW(m, sample_locs, src->n_loc);
-			GROW(m, labels, nlab);
-			GROW(m, values, m->n_types);
+			GROW(m, samples, 1, "samples");
+			GROW(m, sample_locs, src->n_loc, "sample locations");
+			GROW(m, labels, nlab, "labels");
+			GROW(m, values, m->n_types, "values");
 			if (src->n_loc)
 				memcpy(m->sample_locs + m->n_sample_locs, locs, src->n_loc * sizeof(uint32_t));
 			if (nlab)
@@ -859,393 +756,4 @@ pprof_merger_add_scaled(PprofMerger *m, const PprofEnv *scratch, const PprofProf
 	}
 	m->count++;
 	return PPROF_OK;
-#undef SALLOC
-}
-
-/* ---- encoding ---- */
-
-typedef struct Writer
-{
-	uint8_t    *buf;
-	size_t		len;
-	size_t		cap;
-	const PprofEnv *env;
-} Writer;
-
-static void
-w_reserve(Writer *w, size_t more)
-{
-	if (w->len + more > w->cap)
-	{
-		size_t		ncap = w->cap ? w->cap * 2 : 4096;
-		uint8_t    *nb;
-
-		while (ncap < w->len + more)
-			ncap *= 2;
-		nb = w->env->alloc.alloc(w->env->alloc.allocator_data, ncap);
-		if (w->len)
-			memcpy(nb, w->buf, w->len);
-		if (w->buf && w->env->alloc.free)
-			w->env->alloc.free(w->env->alloc.allocator_data, w->buf);
-		w->buf = nb;
-		w->cap = ncap;
-	}
-}
-
-static inline size_t
-varint_size(uint64_t v)
-{
-	size_t		n = 1;
-
-	while (v >= 0x80)
-	{
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
-static inline void
-w_varint(Writer *w, uint64_t v)
-{
-	w_reserve(w, 10);
-	while (v >= 0x80)
-	{
-		w->buf[w->len++] = (uint8_t) (v | 0x80);
-		v >>= 7;
-	}
-	w->buf[w->len++] = (uint8_t) v;
-}
-
-/* A varint field, omitted when zero (proto3). */
-static inline void
-w_field(Writer *w, uint32_t field, uint64_t v)
-{
-	if (v == 0)
-		return;
-	w_varint(w, (uint64_t) field << 3);
-	w_varint(w, v);
-}
-
-static inline size_t
-field_size(uint32_t field, uint64_t v)
-{
-	return v == 0 ? 0 : varint_size((uint64_t) field << 3) + varint_size(v);
-}
-
-static inline void
-w_header(Writer *w, uint32_t field, size_t len)
-{
-	w_varint(w, (uint64_t) field << 3 | 2);
-	w_varint(w, len);
-}
-
-/* The output index of merged string id, assigned on first use. */
-static inline uint32_t
-new_str(uint32_t *str_new, uint32_t *str_order, size_t *n_str, uint32_t id)
-{
-	if (str_new[id] == 0)
-	{
-		str_order[*n_str] = id;
-		str_new[id] = (uint32_t) ++*n_str;
-	}
-	return str_new[id] - 1;
-}
-
-PprofStatus
-pprof_merger_encode(const PprofMerger *m, const PprofEnv *env, int64_t divisor,
-					uint8_t **out, size_t *outlen, PprofError *err)
-{
-	Writer		w = {NULL, 0, 0, env};
-	uint32_t   *loc_new,
-			   *fn_new,
-			   *map_new,
-			   *str_new;
-	uint32_t   *loc_order,
-			   *fn_order,
-			   *map_order,
-			   *str_order;
-	size_t		n_loc = 0,
-				n_fn = 0,
-				n_map = 0,
-				n_str = 0;
-	bool	   *keep;
-	int64_t    *vals;
-	double		ratio = divisor > 1 ? 1.0 / (double) divisor : 1.0;
-
-#define EALLOC(n) env->alloc.alloc(env->alloc.allocator_data, (n) > 0 ? (n) : 1)
-#define NEWSTR(id) new_str(str_new, str_order, &n_str, (id))
-
-	loc_new = EALLOC(m->n_locations * sizeof(uint32_t));
-	fn_new = EALLOC(m->n_functions * sizeof(uint32_t));
-	map_new = EALLOC(m->n_mappings * sizeof(uint32_t));
-	str_new = EALLOC(m->n_str_off * sizeof(uint32_t));
-	loc_order = EALLOC(m->n_locations * sizeof(uint32_t));
-	fn_order = EALLOC(m->n_functions * sizeof(uint32_t));
-	map_order = EALLOC(m->n_mappings * sizeof(uint32_t));
-	str_order = EALLOC(m->n_str_off * sizeof(uint32_t));
-	memset(loc_new, 0, m->n_locations * sizeof(uint32_t));
-	memset(fn_new, 0, m->n_functions * sizeof(uint32_t));
-	memset(map_new, 0, m->n_mappings * sizeof(uint32_t));
-	memset(str_new, 0, m->n_str_off * sizeof(uint32_t));
-	keep = EALLOC(m->n_samples * sizeof(bool));
-	vals = EALLOC((m->n_values + 1) * sizeof(int64_t));
-
-	/* values (scaled for averages) and which samples survive */
-	for (size_t s = 0; s < m->n_samples; s++)
-	{
-		bool		nz = false;
-
-		for (size_t i = 0; i < m->n_types; i++)
-		{
-			int64_t		v = m->values[s * m->n_types + i];
-
-			if (divisor > 1)
-				v = (int64_t) round((double) v * ratio);
-			vals[s * m->n_types + i] = v;
-			nz = nz || v != 0;
-		}
-		keep[s] = nz;
-	}
-
-	/* Renumber what the kept samples reference, in first-seen order. */
-	NEWSTR(0);
-	if (m->n_mappings > 0)
-	{
-		map_order[n_map] = 0;
-		map_new[0] = (uint32_t) ++n_map;
-	}
-	for (size_t s = 0; s < m->n_samples; s++)
-	{
-		const MSample *ms = &m->samples[s];
-
-		if (!keep[s])
-			continue;
-		if ((s & 0xfff) == 0xfff && env->tick)
-			env->tick(env->tick_arg);
-		for (uint32_t j = 0; j < ms->n_loc; j++)
-		{
-			uint32_t	l = m->sample_locs[ms->loc_start + j];
-			const MLocation *ml = &m->locations[l];
-
-			if (loc_new[l])
-				continue;
-			loc_order[n_loc] = l;
-			loc_new[l] = (uint32_t) ++n_loc;
-			if (ml->mapping && !map_new[ml->mapping - 1])
-			{
-				map_order[n_map] = ml->mapping - 1;
-				map_new[ml->mapping - 1] = (uint32_t) ++n_map;
-			}
-			for (uint32_t k = 0; k < ml->n_line; k++)
-			{
-				uint32_t	f = m->lines[ml->line_start + k].function;
-
-				if (!fn_new[f])
-				{
-					fn_order[n_fn] = f;
-					fn_new[f] = (uint32_t) ++n_fn;
-				}
-			}
-		}
-	}
-
-	/* sample types */
-	for (size_t i = 0; i < m->n_types; i++)
-	{
-		uint32_t	t = NEWSTR(m->sample_types[2 * i]),
-					u = NEWSTR(m->sample_types[2 * i + 1]);
-
-		w_reserve(&w, 24);
-		w_header(&w, 1, field_size(1, t) + field_size(2, u));
-		w_field(&w, 1, t);
-		w_field(&w, 2, u);
-	}
-	/* samples */
-	for (size_t s = 0; s < m->n_samples; s++)
-	{
-		const MSample *ms = &m->samples[s];
-		size_t		locs_len = 0,
-					vals_len = 0,
-					size = 0;
-
-		if (!keep[s])
-			continue;
-		for (uint32_t j = 0; j < ms->n_loc; j++)
-			locs_len += varint_size(loc_new[m->sample_locs[ms->loc_start + j]]);
-		for (size_t i = 0; i < m->n_types; i++)
-			vals_len += varint_size((uint64_t) vals[s * m->n_types + i]);
-		if (ms->n_loc)
-			size += 1 + varint_size(locs_len) + locs_len;
-		if (m->n_types)
-			size += 1 + varint_size(vals_len) + vals_len;
-		for (uint32_t j = 0; j < ms->n_label; j++)
-		{
-			const MLabel *l = &m->labels[ms->label_start + j];
-			uint32_t	k = NEWSTR(l->key);
-			uint32_t	sv = l->str ? NEWSTR(l->str) : 0;
-			uint32_t	u = l->unit ? NEWSTR(l->unit) : 0;
-			size_t		ls = field_size(1, k) + field_size(2, sv) + field_size(3, (uint64_t) l->num) +
-				field_size(4, u);
-
-			size += 1 + varint_size(ls) + ls;
-		}
-		w_header(&w, 2, size);
-		if (ms->n_loc)
-		{
-			w_header(&w, 1, locs_len);
-			for (uint32_t j = 0; j < ms->n_loc; j++)
-				w_varint(&w, loc_new[m->sample_locs[ms->loc_start + j]]);
-		}
-		if (m->n_types)
-		{
-			w_header(&w, 2, vals_len);
-			for (size_t i = 0; i < m->n_types; i++)
-				w_varint(&w, (uint64_t) vals[s * m->n_types + i]);
-		}
-		for (uint32_t j = 0; j < ms->n_label; j++)
-		{
-			const MLabel *l = &m->labels[ms->label_start + j];
-			uint32_t	k = NEWSTR(l->key),
-						sv = l->str ? NEWSTR(l->str) : 0,
-						u = l->unit ? NEWSTR(l->unit) : 0;
-
-			w_header(&w, 3, field_size(1, k) + field_size(2, sv) + field_size(3, (uint64_t) l->num) +
-					 field_size(4, u));
-			w_field(&w, 1, k);
-			w_field(&w, 2, sv);
-			w_field(&w, 3, (uint64_t) l->num);
-			w_field(&w, 4, u);
-		}
-	}
-	/* mappings */
-	for (size_t i = 0; i < n_map; i++)
-	{
-		const MMapping *mm = &m->mappings[map_order[i]];
-		uint32_t	file = NEWSTR(mm->file),
-					bid = NEWSTR(mm->build_id);
-		size_t		size = field_size(1, i + 1) + field_size(2, mm->start) + field_size(3, mm->limit) +
-			field_size(4, mm->offset) + field_size(5, file) + field_size(6, bid) +
-			field_size(7, mm->flags & 1) + field_size(8, (mm->flags >> 1) & 1) +
-			field_size(9, (mm->flags >> 2) & 1) + field_size(10, (mm->flags >> 3) & 1);
-
-		w_header(&w, 3, size);
-		w_field(&w, 1, i + 1);
-		w_field(&w, 2, mm->start);
-		w_field(&w, 3, mm->limit);
-		w_field(&w, 4, mm->offset);
-		w_field(&w, 5, file);
-		w_field(&w, 6, bid);
-		w_field(&w, 7, mm->flags & 1);
-		w_field(&w, 8, (mm->flags >> 1) & 1);
-		w_field(&w, 9, (mm->flags >> 2) & 1);
-		w_field(&w, 10, (mm->flags >> 3) & 1);
-	}
-	/* locations */
-	for (size_t i = 0; i < n_loc; i++)
-	{
-		const MLocation *ml = &m->locations[loc_order[i]];
-		uint32_t	mapping = ml->mapping ? map_new[ml->mapping - 1] : 0;
-		size_t		size = field_size(1, i + 1) + field_size(2, mapping) + field_size(3, ml->address) +
-			field_size(5, ml->is_folded);
-
-		for (uint32_t k = 0; k < ml->n_line; k++)
-		{
-			const MLine *ln = &m->lines[ml->line_start + k];
-			size_t		ls = field_size(1, fn_new[ln->function]) + field_size(2, (uint64_t) ln->line) +
-				field_size(3, (uint64_t) ln->column);
-
-			size += 1 + varint_size(ls) + ls;
-		}
-		w_header(&w, 4, size);
-		w_field(&w, 1, i + 1);
-		w_field(&w, 2, mapping);
-		w_field(&w, 3, ml->address);
-		for (uint32_t k = 0; k < ml->n_line; k++)
-		{
-			const MLine *ln = &m->lines[ml->line_start + k];
-
-			w_header(&w, 4, field_size(1, fn_new[ln->function]) + field_size(2, (uint64_t) ln->line) +
-					 field_size(3, (uint64_t) ln->column));
-			w_field(&w, 1, fn_new[ln->function]);
-			w_field(&w, 2, (uint64_t) ln->line);
-			w_field(&w, 3, (uint64_t) ln->column);
-		}
-		w_field(&w, 5, ml->is_folded);
-	}
-	/* functions */
-	for (size_t i = 0; i < n_fn; i++)
-	{
-		const MFunction *mf = &m->functions[fn_order[i]];
-		uint32_t	name = NEWSTR(mf->name),
-					sys = NEWSTR(mf->system_name),
-					file = NEWSTR(mf->filename);
-
-		w_header(&w, 5, field_size(1, i + 1) + field_size(2, name) + field_size(3, sys) +
-				 field_size(4, file) + field_size(5, (uint64_t) mf->start_line));
-		w_field(&w, 1, i + 1);
-		w_field(&w, 2, name);
-		w_field(&w, 3, sys);
-		w_field(&w, 4, file);
-		w_field(&w, 5, (uint64_t) mf->start_line);
-	}
-	/* header strings, then the string table */
-	{
-		uint32_t	drop = NEWSTR(m->drop_frames),
-					keepf = NEWSTR(m->keep_frames),
-					pt = NEWSTR(m->period_type[0]),
-					pu = NEWSTR(m->period_type[1]),
-					dst = NEWSTR(m->default_sample_type),
-					doc = NEWSTR(m->doc_url);
-		uint32_t   *com = EALLOC((m->n_comments + 1) * sizeof(uint32_t));
-		size_t		com_len = 0;
-
-		for (size_t i = 0; i < m->n_comments; i++)
-		{
-			com[i] = NEWSTR(m->comments[i]);
-			com_len += varint_size(com[i]);
-		}
-		for (size_t i = 0; i < n_str; i++)
-		{
-			uint32_t	id = str_order[i];
-
-			w_header(&w, 6, m->str_len[id]);
-			w_reserve(&w, m->str_len[id]);
-			if (m->str_len[id])
-				memcpy(w.buf + w.len, m->pool + m->str_off[id], m->str_len[id]);
-			w.len += m->str_len[id];
-		}
-		w_field(&w, 7, drop);
-		w_field(&w, 8, keepf);
-		w_field(&w, 9, (uint64_t) m->time_nanos);
-		w_field(&w, 10, (uint64_t) m->duration_nanos);
-		if (pt || pu)
-		{
-			w_header(&w, 11, field_size(1, pt) + field_size(2, pu));
-			w_field(&w, 1, pt);
-			w_field(&w, 2, pu);
-		}
-		w_field(&w, 12, (uint64_t) m->period);
-		if (m->n_comments)
-		{
-			w_header(&w, 13, com_len);
-			for (size_t i = 0; i < m->n_comments; i++)
-				w_varint(&w, com[i]);
-		}
-		w_field(&w, 14, dst);
-		w_field(&w, 15, doc);
-	}
-	if (w.len > env->max_size)
-	{
-		err->status = PPROF_TOO_LARGE;
-		snprintf(err->detail, sizeof(err->detail),
-				 "The merged profile takes %zu bytes, more than the limit of %zu bytes.",
-				 w.len, env->max_size);
-		return PPROF_TOO_LARGE;
-	}
-	*out = w.buf;
-	*outlen = w.len;
-	return PPROF_OK;
-#undef EALLOC
-#undef NEWSTR
 }

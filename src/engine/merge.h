@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_merge.h
- *	  Merging profiles with the semantics of Go's profile.Merge (plain C).
+ * merge.h
+ *	  Merging profiles with the semantics of Go's profile.Merge.
  *
  * A PprofMerger is the state of a merge: the distinct mappings, functions,
  * locations and samples seen so far, each deduplicated by pprof's keys, and
@@ -10,7 +10,7 @@
  * environment it was created with; pprof_merger_add only uses the scratch
  * environment it is given for per-profile tables.
  *
- * src/pprof_merge.h
+ * src/engine/merge.h
  *
  *-------------------------------------------------------------------------
  */
@@ -24,9 +24,9 @@ typedef struct PprofMerger PprofMerger;
 extern PprofMerger *pprof_merger_create(const PprofEnv *env);
 
 /*
- * Adds a decoded, validated profile. Fails with PPROF_MALFORMED (used here
- * for "incompatible") when its period type or sample types differ from the
- * first profile's; err->detail names both.
+ * Adds a decoded, validated profile. Fails with PPROF_INCOMPATIBLE when its
+ * period type or sample types differ from the first profile's; err->detail
+ * names both.
  */
 extern PprofStatus pprof_merger_add(PprofMerger *m, const PprofEnv *scratch,
 									const PprofProfile *src, PprofError *err);

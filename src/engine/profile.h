@@ -1,62 +1,29 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_codec.h
- *	  Decode, validate and encode pprof profiles.
- *
- * Plain C: nothing here includes postgres.h, so the codec can be unit
- * tested, fuzzed and benchmarked outside the server. Every allocation goes
- * through the caller's ProtobufCAllocator (palloc inside the server, an
- * arena elsewhere), and long loops call the caller's tick hook, which is
- * where the server checks for interrupts.
+ * profile.h
+ *	  A decoded pprof profile, and decoding one: protobuf wire format
+ *	  (decode.c), the checks Go's profile package makes (validate.c), and
+ *	  what the rest of the engine asks of a profile (profile.c).
  *
  * A decoded profile is a flat, read-only model (PprofProfile): arrays of
  * plain structs whose nested lists (a sample's locations, values and
  * labels; a location's lines) are ranges into shared arrays, and whose
- * strings point into the protobuf bytes. See docs/decisions.md for why the
- * decoder is ours and not protobuf-c's (which stays for encoding).
+ * strings point into the protobuf bytes. The decoder is ours, not
+ * protobuf-c's: docs/decisions.md says why (speed, and Go's decoding rules).
  *
- * src/pprof_codec.h
+ * src/engine/profile.h
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PPROF_CODEC_H
-#define PPROF_CODEC_H
+#ifndef PPROF_PROFILE_H
+#define PPROF_PROFILE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include <protobuf-c/protobuf-c.h>
-
-#include "proto/profile.pb-c.h"
-
-typedef Perftools__Profiles__Profile PbProfile;
-
-typedef enum PprofStatus
-{
-	PPROF_OK = 0,
-	PPROF_MALFORMED,			/* bytes are not a valid profile */
-	PPROF_TOO_LARGE,			/* a size limit was exceeded */
-	PPROF_OVERFLOW				/* a sum does not fit in int64 */
-} PprofStatus;
-
-#define PPROF_ERRDETAIL_LEN 256
-
-typedef struct PprofError
-{
-	PprofStatus status;
-	char		detail[PPROF_ERRDETAIL_LEN];	/* a complete sentence */
-} PprofError;
-
-/* Caller-supplied environment for every codec call. */
-typedef struct PprofEnv
-{
-	ProtobufCAllocator alloc;	/* all memory comes from here */
-	void		(*tick) (void *arg);	/* called in long loops; may longjmp */
-	void	   *tick_arg;
-	size_t		max_size;		/* cap on decompressed bytes */
-} PprofEnv;
+#include "env.h"
 
 /* ---- the decoded model; string fields are string-table indexes ---- */
 
@@ -192,24 +159,9 @@ typedef struct PprofProfile
 
 /* ---- decoding ---- */
 
-/* True when data starts with the gzip magic bytes. */
-extern bool pprof_is_gzip(const uint8_t *data, size_t len);
-
-/*
- * Decompresses a gzip stream (possibly of several members) into a new
- * buffer of at most env->max_size bytes.
- */
-extern PprofStatus pprof_gunzip(const PprofEnv *env, const uint8_t *in, size_t len,
-								uint8_t **out, size_t *outlen, PprofError *err);
-
-/* Compresses raw bytes into a single gzip member. */
-extern PprofStatus pprof_gzip(const PprofEnv *env, const uint8_t *in, size_t len,
-							  int level, uint8_t **out, size_t *outlen,
-							  PprofError *err);
-
 /*
  * Parses uncompressed protobuf into the model, following the wire rules of
- * Go's profile package decoder (pprof_wire.c). No validation.
+ * Go's profile package decoder (decode.c). No validation.
  */
 extern PprofStatus pprof_parse_protobuf(const PprofEnv *env, const uint8_t *raw,
 										size_t len, PprofProfile *out,
@@ -223,8 +175,9 @@ extern PprofStatus pprof_validate(const PprofEnv *env, PprofProfile *prof,
 								  PprofError *err);
 
 /*
- * Parses gzip or raw protobuf bytes and validates them. On success *out is
- * filled in; if raw_out is given it receives the uncompressed protobuf.
+ * Parses gzip or raw protobuf bytes (gzip.h) and validates them, with
+ * env->max_size capping the decompressed size. On success *out is filled
+ * in; out->raw is the uncompressed protobuf.
  */
 extern PprofStatus pprof_decode(const PprofEnv *env, const uint8_t *data, size_t len,
 								PprofProfile *out, PprofError *err);
@@ -247,14 +200,6 @@ pprof_str(const PprofProfile *p, int64_t idx)
 	return p->strings[idx];
 }
 
-/*
- * Makes room for `more` elements in a growable array of `elem`-byte
- * elements holding n, doubling its capacity *cap; returns the (possibly
- * new) array, the old one freed.
- */
-extern void *pprof_grow(const PprofEnv *env, void *arr, size_t n, size_t *cap,
-						size_t more, size_t elem);
-
 /* Byte-wise comparison, as Go compares strings. */
 static inline int
 pprof_str_cmp(PprofStr a, PprofStr b)
@@ -265,6 +210,44 @@ pprof_str_cmp(PprofStr a, PprofStr b)
 	if (c != 0)
 		return c;
 	return a.len < b.len ? -1 : a.len > b.len;
+}
+
+static inline bool
+pprof_str_eq(PprofStr a, PprofStr b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+}
+
+/* Does s hold exactly the NUL-terminated string c? */
+static inline bool
+pprof_str_is(PprofStr s, const char *c)
+{
+	size_t		n = strlen(c);
+
+	return s.len == n && (n == 0 || memcmp(s.data, c, n) == 0);
+}
+
+static inline PprofStr
+pprof_str_of(const char *c)
+{
+	PprofStr	s = {(const uint8_t *) c, strlen(c)};
+
+	return s;
+}
+
+/* Location index of sample s's j-th location (validated profile). */
+static inline uint32_t
+pprof_sample_loc(const PprofProfile *p, size_t s, size_t j)
+{
+	return (uint32_t) pprof_idmap_find(&p->location_map,
+									   p->location_ids[p->samples[s].loc_start + j]);
+}
+
+/* The function of a line (validated profile). */
+static inline const PprofFunction *
+pprof_line_function(const PprofProfile *p, const PprofLine *ln)
+{
+	return &p->functions[pprof_idmap_find(&p->function_map, ln->function_id)];
 }
 
 /* The values of sample i. */
@@ -282,31 +265,4 @@ pprof_sample_values(const PprofProfile *p, size_t i)
  */
 extern int	pprof_sample_index(const PprofProfile *p, const char *name);
 
-/* ---- the stored form (pprof_store.c) ---- */
-
-/*
- * A stored profile is a 2-byte header followed by one zstd frame (with
- * content size and checksum) holding the profile's uncompressed protobuf
- * exactly as received:
- *
- *   byte 0     format version (PPROF_STORE_V1)
- *   byte 1     flags (0; reserved for later formats)
- */
-#define PPROF_STORE_V1		1
-#define PPROF_STORE_HDRSZ	2
-
-/* Packs validated raw protobuf into the stored form. */
-extern PprofStatus pprof_store_pack(const PprofEnv *env, const uint8_t *raw, size_t len,
-									int level, uint8_t **out, size_t *outlen,
-									PprofError *err);
-
-/* Unpacks the stored form back into raw protobuf. */
-extern PprofStatus pprof_store_unpack(const PprofEnv *env, const uint8_t *stored,
-									  size_t len, uint8_t **raw, size_t *rawlen,
-									  PprofError *err);
-
-/* Unpacks and decodes a stored value (validating it again). */
-extern PprofStatus pprof_store_decode(const PprofEnv *env, const uint8_t *stored,
-									  size_t len, PprofProfile *out, PprofError *err);
-
-#endif							/* PPROF_CODEC_H */
+#endif							/* PPROF_PROFILE_H */

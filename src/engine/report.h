@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_report.h
- *	  Reading a decoded profile the way pprof reports do: frame names,
- *	  stacks, top (flat/cum), folded stacks and flame graph SVG. Plain C,
- *	  on the codec's allocator.
+ * report.h
+ *	  Reading a decoded profile the way pprof reports do: frame names and
+ *	  stacks (frames.c), top with flat and cum (top.c), the tree of stacks
+ *	  and folded stacks (flame.c), a flame graph in SVG (svg.c).
  *
- * src/pprof_report.h
+ * src/engine/report.h
  *
  *-------------------------------------------------------------------------
  */
@@ -56,14 +56,6 @@ extern void pprof_frames_build(const PprofEnv *env, const PprofProfile *p,
 extern size_t pprof_stack_depth(const PprofProfile *p, const PprofFrames *fr, size_t s);
 extern size_t pprof_sample_stack(const PprofProfile *p, const PprofFrames *fr,
 								 size_t s, uint32_t *out);
-
-/* Location index of sample s's j-th location (validated profile). */
-static inline uint32_t
-pprof_sample_loc(const PprofProfile *p, size_t s, size_t j)
-{
-	return (uint32_t) pprof_idmap_find(&p->location_map,
-									   p->location_ids[p->samples[s].loc_start + j]);
-}
 
 /* ---- top ---- */
 
@@ -118,6 +110,20 @@ extern PprofStatus pprof_flame_build(const PprofEnv *env, const PprofProfile *p,
 									 int sample_index, PprofFlame *out, PprofError *err);
 
 /*
+ * The node after `node` in pre-order (0 at the end): its first child when
+ * descend and it has one, else the next sibling of it or of an ancestor.
+ */
+static inline uint32_t
+pprof_flame_next(const PprofFlame *f, uint32_t node, bool descend)
+{
+	if (descend && f->nodes[node].first_child)
+		return f->nodes[node].first_child;
+	while (node != 0 && f->nodes[node].next_sibling == 0)
+		node = f->nodes[node].parent;
+	return node != 0 ? f->nodes[node].next_sibling : 0;
+}
+
+/*
  * Brendan Gregg's collapsed format: "root;child;leaf value\n" per distinct
  * stack with a positive value, sorted. ';' in names becomes ':' and line
  * breaks become spaces.
@@ -127,8 +133,5 @@ extern void pprof_write_folded(const PprofEnv *env, const PprofFlame *f, PprofBu
 /* A self-contained SVG flame graph (no scripts, fonts or links). */
 extern void pprof_flame_svg(const PprofEnv *env, const PprofProfile *p, int sample_index,
 							const PprofFlame *f, const char *title, PprofBuf *out);
-
-/* A value in a sample type's unit, for people: "1.25s", "3.2MB", "17". */
-extern void pprof_format_value(int64_t v, PprofStr unit, char *buf, size_t len);
 
 #endif							/* PPROF_REPORT_H */

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_top.c
+ * top.c
  *	  `go tool pprof -top -nodefraction=0` at functions granularity.
  *
  * Mirrors pprof's graph construction (internal/graph newGraph): samples
@@ -14,7 +14,7 @@
  * diff-base samples' |value| when a profile carries pprof::base=true
  * samples.
  *
- * src/pprof_top.c
+ * src/engine/top.c
  *
  *-------------------------------------------------------------------------
  */
@@ -33,31 +33,24 @@ abs64(int64_t v)
 static bool
 is_diff_base(const PprofProfile *p, size_t s)
 {
-	static const char key[] = "pprof::base";
 	const PprofSample *smp = &p->samples[s];
 
 	for (uint32_t i = 0; i < smp->n_label; i++)
 	{
 		const PprofLabel *l = &p->labels[smp->label_start + i];
-		PprofStr	k = pprof_str(p, l->key);
 
-		if (l->str != 0 && k.len == sizeof(key) - 1 && memcmp(k.data, key, k.len) == 0)
-		{
-			PprofStr	v = pprof_str(p, l->str);
-
-			/* Go keeps a key's values in order and tests the first one */
-			return v.len == 4 && memcmp(v.data, "true", 4) == 0;
-		}
+		/* Go keeps a key's values in order and tests the first one */
+		if (l->str != 0 && pprof_str_is(pprof_str(p, l->key), "pprof::base"))
+			return pprof_str_is(pprof_str(p, l->str), "true");
 	}
 	return false;
 }
 
-/* qsort has no context argument; the top is computed by one thread at a time */
-static const PprofStr *sort_names;
-
+/* -top's order: |flat| descending, then name, then |cum| descending. */
 static int
-row_cmp(const void *x, const void *y)
+row_cmp(const void *x, const void *y, void *arg)
 {
+	const PprofStr *names = arg;
 	const PprofTopRow *a = x,
 			   *b = y;
 	int64_t		fa = abs64(a->flat),
@@ -66,7 +59,7 @@ row_cmp(const void *x, const void *y)
 
 	if (fa != fb)
 		return fa > fb ? -1 : 1;
-	c = pprof_str_cmp(sort_names[a->frame], sort_names[b->frame]);
+	c = pprof_str_cmp(names[a->frame], names[b->frame]);
 	if (c != 0)
 		return c;
 	fa = abs64(a->cum);
@@ -78,7 +71,7 @@ row_cmp(const void *x, const void *y)
 
 PprofStatus
 pprof_compute_top(const PprofEnv *env, const PprofProfile *p, int idx, PprofTop *out,
-		  PprofError *err)
+				  PprofError *err)
 {
 	size_t		nf;
 	int64_t    *flat,
@@ -92,12 +85,9 @@ pprof_compute_top(const PprofEnv *env, const PprofProfile *p, int idx, PprofTop 
 	memset(out, 0, sizeof(*out));
 	pprof_frames_build(env, p, PPROF_NAMES_FUNCTIONS, &out->frames);
 	nf = out->frames.n_frames;
-	flat = env->alloc.alloc(env->alloc.allocator_data, (nf + 1) * sizeof(int64_t));
-	cum = env->alloc.alloc(env->alloc.allocator_data, (nf + 1) * sizeof(int64_t));
-	stamp = env->alloc.alloc(env->alloc.allocator_data, (nf + 1) * sizeof(uint32_t));
-	memset(flat, 0, nf * sizeof(int64_t));
-	memset(cum, 0, nf * sizeof(int64_t));
-	memset(stamp, 0, nf * sizeof(uint32_t));
+	flat = pprof_alloc0_array(env, nf + 1, sizeof(int64_t));
+	cum = pprof_alloc0_array(env, nf + 1, sizeof(int64_t));
+	stamp = pprof_alloc0_array(env, nf + 1, sizeof(uint32_t));
 
 	/* The total first: with it bounded, no node sum can overflow. */
 	for (size_t s = 0; s < p->n_sample; s++)
@@ -112,10 +102,8 @@ pprof_compute_top(const PprofEnv *env, const PprofProfile *p, int idx, PprofTop 
 	}
 	if (overflow)
 	{
-		err->status = PPROF_OVERFLOW;
-		snprintf(err->detail, sizeof(err->detail),
-				 "The sum of the absolute values of the sample type does not fit in 64 bits.");
-		return PPROF_OVERFLOW;
+		return pprof_error(err, PPROF_OVERFLOW,
+						   "The sum of the absolute values of the sample type does not fit in 64 bits.");
 	}
 	out->total = diff_total > 0 ? diff_total : total;
 
@@ -128,8 +116,8 @@ pprof_compute_top(const PprofEnv *env, const PprofProfile *p, int idx, PprofTop 
 
 		if (w == 0)
 			continue;
-		if ((s & 0x3fff) == 0x3fff && env->tick)
-			env->tick(env->tick_arg);
+		if ((s & 0x3fff) == 0x3fff)
+			pprof_tick(env);
 		for (size_t j = smp->n_loc; j-- > 0;)
 		{
 			uint32_t	li = pprof_sample_loc(p, s, j);
@@ -151,7 +139,7 @@ pprof_compute_top(const PprofEnv *env, const PprofProfile *p, int idx, PprofTop 
 			flat[last] += w;
 	}
 
-	out->rows = env->alloc.alloc(env->alloc.allocator_data, (nf + 1) * sizeof(PprofTopRow));
+	out->rows = pprof_alloc_array(env, nf + 1, sizeof(PprofTopRow));
 	for (size_t f = 0; f < nf; f++)
 	{
 		if (flat[f] == 0 && cum[f] == 0)
@@ -161,11 +149,8 @@ pprof_compute_top(const PprofEnv *env, const PprofProfile *p, int idx, PprofTop 
 		out->rows[nrows].cum = cum[f];
 		nrows++;
 	}
-	if (env->tick)
-		env->tick(env->tick_arg);
-	sort_names = out->frames.names;
-	qsort(out->rows, nrows, sizeof(PprofTopRow), row_cmp);
-	sort_names = NULL;
+	pprof_tick(env);
+	pprof_sort(out->rows, nrows, sizeof(PprofTopRow), row_cmp, out->frames.names);
 	out->n_rows = nrows;
 	return PPROF_OK;
 }

@@ -1,10 +1,10 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_accessors.c
+ * accessors.c
  *	  Header facts of a profile: sample types, period, time, duration,
  *	  sample count, default sample type and totals.
  *
- * src/pprof_accessors.c
+ * src/pg/accessors.c
  *
  *-------------------------------------------------------------------------
  */
@@ -28,7 +28,6 @@ PG_FUNCTION_INFO_V1(pprof_sample_count);
 PG_FUNCTION_INFO_V1(pprof_default_sample_type);
 PG_FUNCTION_INFO_V1(pprof_total);
 PG_FUNCTION_INFO_V1(pprof_summary);
-PG_FUNCTION_INFO_V1(pprof_ingest);
 
 /* pprof_sample_types(p) RETURNS TABLE(type text, unit text) */
 Datum
@@ -61,7 +60,8 @@ pprof_period_type(PG_FUNCTION_ARGS)
 			   *u;
 
 	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
-	if (prof.period_type.type == 0 && prof.period_type.unit == 0)
+	/* unset as Go sees it: both strings empty, however they are indexed */
+	if (pprof_str(&prof, prof.period_type.type).len == 0 && pprof_str(&prof, prof.period_type.unit).len == 0)
 		PG_RETURN_NULL();
 	t = pprof_string_to_text(pprof_str(&prof, prof.period_type.type));
 	u = pprof_string_to_text(pprof_str(&prof, prof.period_type.unit));
@@ -78,15 +78,6 @@ pprof_period(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(prof.period);
 }
 
-/* time_nanos as a timestamptz (floor to microseconds, like Go's time.Unix). */
-static TimestampTz
-nanos_to_timestamptz(int64 ns)
-{
-	TimestampTz ts = ns / 1000 - (ns % 1000 < 0 ? 1 : 0);
-
-	return ts - (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-}
-
 /* pprof_time(p): time_nanos as timestamptz, NULL when unset (0). */
 Datum
 pprof_time(PG_FUNCTION_ARGS)
@@ -96,7 +87,7 @@ pprof_time(PG_FUNCTION_ARGS)
 	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
 	if (prof.time_nanos == 0)
 		PG_RETURN_NULL();
-	PG_RETURN_TIMESTAMPTZ(nanos_to_timestamptz(prof.time_nanos));
+	PG_RETURN_TIMESTAMPTZ(pprof_nanos_to_timestamptz(prof.time_nanos));
 }
 
 /*
@@ -117,34 +108,8 @@ pprof_summary(PG_FUNCTION_ARGS)
 	if (prof.time_nanos == 0)
 		nulls[0] = true;
 	else
-		values[0] = TimestampTzGetDatum(nanos_to_timestamptz(prof.time_nanos));
+		values[0] = TimestampTzGetDatum(pprof_nanos_to_timestamptz(prof.time_nanos));
 	values[1] = Int64GetDatum((int64) prof.n_sample);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
-}
-
-/*
- * pprof_ingest(data bytea, OUT profile pprof, OUT time, OUT sample_count):
- * bytea::pprof and pprof_summary of the result from a single decode.
- */
-Datum
-pprof_ingest(PG_FUNCTION_ARGS)
-{
-	bytea	   *b = PG_GETARG_BYTEA_PP(0);
-	TupleDesc	tupdesc;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
-	int64		time_nanos,
-				n_sample;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	values[0] = PointerGetDatum(pprof_make_value_summary((const uint8_t *) VARDATA_ANY(b),
-														 VARSIZE_ANY_EXHDR(b), &time_nanos, &n_sample));
-	if (time_nanos == 0)
-		nulls[1] = true;
-	else
-		values[1] = TimestampTzGetDatum(nanos_to_timestamptz(time_nanos));
-	values[2] = Int64GetDatum(n_sample);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
@@ -176,7 +141,7 @@ pprof_default_sample_type(PG_FUNCTION_ARGS)
 	PprofProfile prof;
 
 	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
-	if (prof.default_sample_type == 0)
+	if (pprof_str(&prof, prof.default_sample_type).len == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(pprof_string_to_text(pprof_str(&prof, prof.default_sample_type)));
 }

@@ -2,7 +2,8 @@
  *
  * pprof_agg.c
  *	  The pprof_merge and pprof_avg aggregates: transition, combine,
- *	  serialize, deserialize and final functions around pprof_merge.c.
+ *	  serialize, deserialize and final functions around the engine's merger
+ *	  (engine/merge.h).
  *
  * The state is a PprofMerger living in its own memory context under the
  * aggregate context; each input is decoded in a scratch context that is
@@ -12,7 +13,7 @@
  * (uncompressed: the bytes only go from a worker to the leader), and are
  * decoded (and validated) once, when the leader combines them.
  *
- * src/pprof_agg.c
+ * src/pg/aggregates.c
  *
  *-------------------------------------------------------------------------
  */
@@ -23,6 +24,7 @@
 #include "utils/memutils.h"
 
 #include "engine/merge.h"
+#include "engine/store.h"
 #include "profefe.h"
 
 PG_FUNCTION_INFO_V1(pprof_merge_trans);
@@ -31,9 +33,6 @@ PG_FUNCTION_INFO_V1(pprof_merge_serial);
 PG_FUNCTION_INFO_V1(pprof_merge_deserial);
 PG_FUNCTION_INFO_V1(pprof_merge_final);
 PG_FUNCTION_INFO_V1(pprof_avg_final);
-
-/* zstd level of merged results (as for stored values) */
-#define MERGE_ZSTD_LEVEL 3
 
 typedef struct MergeState
 {
@@ -78,8 +77,10 @@ state_create(MemoryContext aggcxt)
 }
 
 static void
-report_incompatible(const PprofError *err)
+report_merge_error(const PprofError *err)
 {
+	if (err->status != PPROF_INCOMPATIBLE)
+		pprof_report(err);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("cannot merge profiles of different types"),
@@ -103,7 +104,7 @@ state_add(MergeState *st, const uint8_t *data, size_t len, bool stored, uint64_t
 	if (rc != PPROF_OK)
 		pprof_report(&err);
 	if (pprof_merger_add(st->merger, &env, &prof, &err) != PPROF_OK)
-		report_incompatible(&err);
+		report_merge_error(&err);
 	if (count != 1)
 		pprof_merger_set_count(st->merger, pprof_merger_count(st->merger) - 1 + count);
 	MemoryContextSwitchTo(old);
@@ -256,26 +257,15 @@ static Datum
 finish(FunctionCallInfo fcinfo, bool average)
 {
 	MergeState *st;
-	uint8_t    *raw,
-			   *stored;
-	size_t		len,
-				stored_len;
-	PprofEnv	env;
-	PprofError	err;
-	bytea	   *result;
+	uint8_t    *raw;
+	size_t		len;
 
 	agg_context(fcinfo, average ? "pprof_avg_final" : "pprof_merge_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (MergeState *) PG_GETARG_POINTER(0);
 	state_encode(st, average ? (int64) pprof_merger_count(st->merger) : 1, &raw, &len);
-	pprof_env_init(&env);
-	if (pprof_store_pack(&env, raw, len, MERGE_ZSTD_LEVEL, &stored, &stored_len, &err) != PPROF_OK)
-		pprof_report(&err);
-	result = palloc(VARHDRSZ + stored_len);
-	SET_VARSIZE(result, VARHDRSZ + stored_len);
-	memcpy(VARDATA(result), stored, stored_len);
-	PG_RETURN_BYTEA_P(result);
+	PG_RETURN_BYTEA_P(pprof_pack_value(raw, len));
 }
 
 Datum

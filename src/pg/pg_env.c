@@ -1,10 +1,11 @@
 /*-------------------------------------------------------------------------
  *
- * profefe.c
- *	  Module entry point, settings, and the server glue around the codec:
- *	  palloc-backed allocators, interrupt checks and error reporting.
+ * pg_env.c
+ *	  The engine inside the server: palloc-backed allocation, interrupt
+ *	  checks, engine errors as ERRORs with their SQLSTATEs, and converting
+ *	  between pprof datums, decoded profiles and SQL values.
  *
- * src/profefe.c
+ * src/pg/pg_env.c
  *
  *-------------------------------------------------------------------------
  */
@@ -14,54 +15,19 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
+#include "engine/gzip.h"
+#include "engine/store.h"
 #include "profefe.h"
 
-PG_MODULE_MAGIC;
-
-/* Default cap on a decompressed profile: 256MB. */
-int			profefe_max_profile_size = 256 * 1024 * 1024;
-
-/* profefe.retention, read by apply_retention() */
-char	   *profefe_retention = NULL;
-
 /*
- * gzip level of profiles handed out (pprof::bytea, text and binary output):
- * fast, like Go's runtime/pprof. zstd level of stored profiles: zstd's
- * default, which beat gzip -6 in size on every corpus file.
+ * zstd's contexts, made once per backend and kept (they cost more to make
+ * than a small profile costs to compress). zstd mallocs them and never
+ * calls back into the server, so an ERROR cannot leave them half-used.
  */
-#define PROFEFE_GZIP_LEVEL 1
-#define PROFEFE_ZSTD_LEVEL 3
-
-void		_PG_init(void);
-
-void
-_PG_init(void)
-{
-	DefineCustomIntVariable("profefe.max_profile_size",
-							"Largest decompressed profile profefe will decode.",
-							"Inputs that inflate past this are rejected before "
-							"they can use more memory.",
-							&profefe_max_profile_size,
-							256 * 1024 * 1024,
-							1024,
-							(int) (MaxAllocSize - 1),
-							PGC_SUSET,
-							GUC_UNIT_BYTE,
-							NULL, NULL, NULL);
-	DefineCustomStringVariable("profefe.retention",
-							   "How long stored profiles are kept.",
-							   "apply_retention() drops partitions and deletes profiles older "
-							   "than this interval.",
-							   &profefe_retention,
-							   "5 days",
-							   PGC_SUSET,
-							   0,
-							   NULL, NULL, NULL);
-	MarkGUCPrefixReserved("profefe");
-}
+static PprofZstd backend_zstd;
 
 static void *
 pg_codec_alloc(void *cxt, size_t size)
@@ -84,19 +50,29 @@ pg_codec_tick(void *arg)
 	CHECK_FOR_INTERRUPTS();
 }
 
+static void
+pg_codec_fail(void *arg, const PprofError *err)
+{
+	pprof_report(err);
+}
+
 void
 pprof_env_init(PprofEnv *env)
 {
 	env->alloc.alloc = pg_codec_alloc;
 	env->alloc.free = pg_codec_free;
-	env->alloc.allocator_data = CurrentMemoryContext;
+	env->alloc.ctx = CurrentMemoryContext;
 	env->tick = pg_codec_tick;
 	env->tick_arg = NULL;
-	env->max_size = (size_t) profefe_max_profile_size;
+	env->fail = pg_codec_fail;
+	env->fail_arg = NULL;
+	env->max_size = PROFEFE_MAX_DECODED;
+	env->zstd = &backend_zstd;
 }
 
-void
-pprof_report(const PprofError *err)
+/* The error of a profile a client sent: a size refusal names the setting. */
+static void
+report_input(const PprofError *err)
 {
 	if (err->status == PPROF_TOO_LARGE)
 		ereport(ERROR,
@@ -104,6 +80,48 @@ pprof_report(const PprofError *err)
 				 errmsg("pprof profile exceeds the size limit"),
 				 errdetail("%s", err->detail),
 				 errhint("The limit is set by profefe.max_profile_size.")));
+	pprof_report(err);
+}
+
+void
+pprof_report(const PprofError *err)
+{
+	switch (err->status)
+	{
+		case PPROF_TOO_LARGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("pprof profile exceeds the size limit"),
+					 errdetail("%s", err->detail)));
+			break;
+		case PPROF_OVERFLOW:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("profile values are out of range for type bigint"),
+					 errdetail("%s", err->detail)));
+			break;
+		case PPROF_INCOMPATIBLE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot combine profiles of different types"),
+					 errdetail("%s", err->detail)));
+			break;
+		case PPROF_NO_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("%s", err->detail)));
+			break;
+		case PPROF_INTERNAL:
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("internal error in profefe's pprof engine"),
+					 errdetail("%s", err->detail)));
+			break;
+		case PPROF_OK:
+		case PPROF_MALFORMED:
+			break;
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 			 errmsg("invalid pprof profile"),
@@ -167,10 +185,11 @@ pprof_make_value_summary(const uint8_t *data, size_t len, int64 *time_nanos, int
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(tmp);
 	pprof_env_init(&env);
+	env.max_size = (size_t) profefe_max_profile_size;
 	if (pprof_decode(&env, data, len, &prof, &err) != PPROF_OK ||
-		pprof_store_pack(&env, prof.raw, prof.raw_size, PROFEFE_ZSTD_LEVEL,
+		pprof_store_pack(&env, prof.raw, prof.raw_size, PPROF_STORE_LEVEL,
 						 &stored, &stored_len, &err) != PPROF_OK)
-		pprof_report(&err);
+		report_input(&err);
 	MemoryContextSwitchTo(old);
 	if (time_nanos)
 		*time_nanos = prof.time_nanos;
@@ -178,6 +197,23 @@ pprof_make_value_summary(const uint8_t *data, size_t len, int64 *time_nanos, int
 		*n_sample = (int64) prof.n_sample;
 	result = make_bytea(stored, stored_len);
 	MemoryContextDelete(tmp);
+	return result;
+}
+
+bytea *
+pprof_pack_value(const uint8_t *raw, size_t len)
+{
+	PprofEnv	env;
+	PprofError	err;
+	uint8_t    *stored;
+	size_t		stored_len;
+	bytea	   *result;
+
+	pprof_env_init(&env);
+	if (pprof_store_pack(&env, raw, len, PPROF_STORE_LEVEL, &stored, &stored_len, &err) != PPROF_OK)
+		pprof_report(&err);
+	result = make_bytea(stored, stored_len);
+	pprof_free(&env, stored);
 	return result;
 }
 
@@ -270,4 +306,13 @@ pprof_lookup_sample_type(const PprofProfile *pb, const char *name)
 				 errdetail("The profile's sample types are %s.", list.data)));
 	}
 	return idx;
+}
+
+/* time_nanos as a timestamptz (floor to microseconds, like Go's time.Unix). */
+TimestampTz
+pprof_nanos_to_timestamptz(int64 ns)
+{
+	TimestampTz ts = ns / 1000 - (ns % 1000 < 0 ? 1 : 0);
+
+	return ts - (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 }

@@ -1,9 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * profefe.h
- *	  Server-side glue shared by the profefe extension's SQL functions.
+ *	  What the extension's SQL-facing files share: the engine's environment
+ *	  inside the server, error reporting, and the conversions between
+ *	  pprof datums, decoded profiles and SQL values (pg_env.c).
  *
- * src/profefe.h
+ * Files under src/pg/ are fmgr glue: each starts with compat.h (and so
+ * postgres.h) and turns SQL arguments into engine calls and engine results
+ * into SQL values. pprof semantics live in the engine (src/engine/).
+ *
+ * src/pg/profefe.h
  *
  *-------------------------------------------------------------------------
  */
@@ -12,39 +18,65 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 
 #include "engine/profile.h"
 
-/* profefe.max_profile_size, in bytes */
+/* profefe.max_profile_size, in bytes: the cap on what clients send (module.c) */
 extern int	profefe_max_profile_size;
 
-/* The stored form (see pprof_codec.h), handled as opaque bytes. */
+/* profefe.retention, read by apply_retention() (module.c) */
+extern char *profefe_retention;
+
+/*
+ * What a stored value may decode to: values were checked against
+ * profefe.max_profile_size when they came in, so reading them needs only a
+ * sanity bound, and lowering the setting never makes stored profiles
+ * unreadable.
+ */
+#define PROFEFE_MAX_DECODED ((size_t) MaxAllocSize - 1)
+
+/* gzip level of profiles handed out: fast, as Go's runtime/pprof writes them */
+#define PROFEFE_GZIP_LEVEL 1
+
+/* The stored form (engine/store.h), handled as opaque bytes. */
 #define DatumGetPprofP(d)		((bytea *) PG_DETOAST_DATUM_PACKED(d))
 #define PG_GETARG_PPROF_P(n)	DatumGetPprofP(PG_GETARG_DATUM(n))
 
-/* A codec environment allocating in CurrentMemoryContext. */
+/*
+ * An engine environment allocating in CurrentMemoryContext, checking for
+ * interrupts, failing with ereport, with the backend's zstd contexts and
+ * max_size PROFEFE_MAX_DECODED.
+ */
 extern void pprof_env_init(PprofEnv *env);
 
-/* Raises the codec's error as an ERROR (22P03 or 54000). */
+/* Raises an engine error as an ERROR with the status's SQLSTATE. */
 extern void pprof_report(const PprofError *err) pg_attribute_noreturn();
 
 /* Decodes (and validates again) a stored pprof datum. */
 extern void pprof_decode_datum(bytea *value, PprofProfile *out);
 
 /*
- * Validates bytes received from a client (gzip or raw protobuf) and returns
- * the stored form.
+ * Validates bytes received from a client (gzip or raw protobuf, at most
+ * profefe.max_profile_size decompressed) and returns the stored form; with
+ * non-NULL out arguments also its time_nanos and sample count.
  */
 extern bytea *pprof_make_value(const uint8_t *data, size_t len);
 extern bytea *pprof_make_value_summary(const uint8_t *data, size_t len, int64 *time_nanos,
 									   int64 *n_sample);
+
+/* Packs raw protobuf the engine produced into a new stored value. */
+extern bytea *pprof_pack_value(const uint8_t *raw, size_t len);
 
 /* The stored value as gzip-compressed protobuf, the form pprof tools read. */
 extern bytea *pprof_to_gzip(bytea *value);
 
 /* A profile string as text, made valid in the database encoding. */
 extern text *pprof_string_to_text(PprofStr s);
+
+/* time_nanos as a timestamptz (floor to microseconds, like Go's time.Unix). */
+extern TimestampTz pprof_nanos_to_timestamptz(int64 ns);
 
 /* Index of the named sample type (NULL = default); errors out if unknown. */
 extern int	pprof_lookup_sample_type(const PprofProfile *p, const char *name);

@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_read.c
+ * read.c
  *	  SQL functions that read a profile: pprof_samples, pprof_top,
  *	  pprof_folded and pprof_flamegraph.
  *
- * The computing is plain C (pprof_frames.c, pprof_top.c, pprof_flame.c);
- * this file decodes the argument, converts results to SQL values and
- * keeps per-row memory in a scratch context.
+ * The computing is the engine's (engine/report.h, engine/labels.h); this
+ * file decodes the argument, converts results to SQL values and keeps
+ * per-row memory in a scratch context.
  *
- * src/pprof_read.c
+ * src/pg/read.c
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +26,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
+#include "engine/labels.h"
 #include "engine/report.h"
 #include "profefe.h"
 
@@ -37,11 +38,6 @@ PG_FUNCTION_INFO_V1(pprof_flamegraph);
 static void
 report_status(PprofStatus st, const PprofError *err)
 {
-	if (st == PPROF_OVERFLOW)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("profile values are out of range for type bigint"),
-				 errdetail("%s", err->detail)));
 	if (st != PPROF_OK)
 		pprof_report(err);
 }
@@ -87,8 +83,9 @@ push_label_value(JsonbParseState **st, JsonbIteratorToken tok, const PprofProfil
 				 const PprofLabel *l)
 {
 	JsonbValue	v;
+	PprofStr	unit;
 
-	if (l->str != 0)
+	if (pprof_label_is_string(l))
 	{
 		v = jsonb_string(pprof_str(p, l->str));
 		pushJsonbValue(st, tok, &v);
@@ -96,7 +93,8 @@ push_label_value(JsonbParseState **st, JsonbIteratorToken tok, const PprofProfil
 	}
 	v.type = jbvNumeric;
 	v.val.numeric = int64_to_numeric(l->num);
-	if (l->num_unit == 0)
+	unit = pprof_label_unit(p, l);
+	if (unit.len == 0)
 	{
 		pushJsonbValue(st, tok, &v);
 		return;
@@ -114,78 +112,41 @@ push_label_value(JsonbParseState **st, JsonbIteratorToken tok, const PprofProfil
 		k.val.string.val = "unit";
 		k.val.string.len = 4;
 		pushJsonbValue(st, WJB_KEY, &k);
-		u = jsonb_string(pprof_str(p, l->num_unit));
+		u = jsonb_string(unit);
 		pushJsonbValue(st, WJB_VALUE, &u);
 		pushJsonbValue(st, WJB_END_OBJECT, NULL);
 	}
 }
 
-static const PprofProfile *label_sort_prof;
-
-static int
-label_key_cmp(const void *x, const void *y)
-{
-	const PprofLabel *a = *(PprofLabel *const *) x;
-	const PprofLabel *b = *(PprofLabel *const *) y;
-	PprofStr	ka = pprof_str(label_sort_prof, a->key);
-	PprofStr	kb = pprof_str(label_sort_prof, b->key);
-	size_t		n = Min(ka.len, kb.len);
-	int			c = n ? memcmp(ka.data, kb.data, n) : 0;
-
-	if (c != 0)
-		return c;
-	if (ka.len != kb.len)
-		return ka.len < kb.len ? -1 : 1;
-	return a < b ? -1 : a > b;	/* keep a key's values in order */
-}
-
 /*
  * A sample's labels as jsonb: {"key": value}, value being a string, a
  * number, or {"value": n, "unit": u} for numeric labels with a unit; a key
- * that occurs more than once maps to an array of its values, in order.
- * Labels with neither a string nor a number nor a unit are dropped, as Go
- * drops them.
+ * with more than one value maps to an array of its values, in order
+ * (engine/labels.h groups them as Go's profile package does).
  */
 static Jsonb *
-labels_jsonb(const PprofProfile *p, const PprofSample *s)
+labels_jsonb(const PprofEnv *env, const PprofProfile *p, size_t s)
 {
 	JsonbParseState *st = NULL;
 	JsonbValue *res;
-	const PprofLabel **ls = palloc(Max(s->n_label, 1) * sizeof(PprofLabel *));
-	uint32_t	n = 0;
-
-	for (uint32_t i = 0; i < s->n_label; i++)
-	{
-		const PprofLabel *l = &p->labels[s->label_start + i];
-
-		if (l->str != 0 || l->num != 0 || l->num_unit != 0)
-			ls[n++] = l;
-	}
-	label_sort_prof = p;
-	qsort(ls, n, sizeof(PprofLabel *), label_key_cmp);
-	label_sort_prof = NULL;
+	PprofLabelRun *runs;
+	size_t		n = pprof_sample_label_runs(env, p, s, &runs);
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	for (uint32_t i = 0; i < n;)
+	for (size_t i = 0; i < n; i++)
 	{
-		PprofStr	key = pprof_str(p, ls[i]->key);
-		JsonbValue	k = jsonb_string(key);
-		uint32_t	j = i + 1;
+		JsonbValue	k = jsonb_string(runs[i].key);
 
-		while (j < n && pprof_str(p, ls[j]->key).len == key.len &&
-			   memcmp(pprof_str(p, ls[j]->key).data, key.data, key.len) == 0)
-			j++;
 		pushJsonbValue(&st, WJB_KEY, &k);
-		if (j == i + 1)
-			push_label_value(&st, WJB_VALUE, p, ls[i]);
+		if (runs[i].n == 1)
+			push_label_value(&st, WJB_VALUE, p, runs[i].labels[0]);
 		else
 		{
 			pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
-			for (uint32_t m = i; m < j; m++)
-				push_label_value(&st, WJB_ELEM, p, ls[m]);
+			for (uint32_t m = 0; m < runs[i].n; m++)
+				push_label_value(&st, WJB_ELEM, p, runs[i].labels[m]);
 			pushJsonbValue(&st, WJB_END_ARRAY, NULL);
 		}
-		i = j;
 	}
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
@@ -200,7 +161,8 @@ pprof_samples(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PprofProfile prof;
-	PprofEnv	env;
+	PprofEnv	env,
+				rowenv;
 	PprofFrames fr;
 	Datum	   *names;
 	uint32_t   *stack;
@@ -239,7 +201,8 @@ pprof_samples(PG_FUNCTION_ARGS)
 			elems[i] = Int64GetDatum(v[i]);
 		values[1] = PointerGetDatum(construct_array(elems, (int) prof.n_sample_type, INT8OID,
 													8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		values[2] = PointerGetDatum(labels_jsonb(&prof, &prof.samples[s]));
+		pprof_env_init(&rowenv);	/* allocating in rowcxt, reset per row */
+		values[2] = PointerGetDatum(labels_jsonb(&rowenv, &prof, s));
 		MemoryContextSwitchTo(old);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextReset(rowcxt);

@@ -1,11 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * profefe_id.c
- *	  Profile ids: 20 characters of base32hex (0-9, a-v), URL-safe, sorting
- *	  by creation time: 4 bytes of Unix seconds (big endian) followed by
- *	  8 random bytes, the shape of the xid ids profefe's collector used.
+ * store.c
+ *	  The C functions of the profile store: profile ids, and the one-decode
+ *	  validation save_profile runs on what a client sends.
  *
- * src/profefe_id.c
+ * Profile ids are 20 characters of base32hex (0-9, a-v), URL-safe, sorting
+ * by creation time: 4 bytes of Unix seconds (big endian) followed by 8
+ * random bytes, the shape of the xid ids profefe's collector used.
+ *
+ * src/pg/store.c
  *
  *-------------------------------------------------------------------------
  */
@@ -13,11 +16,15 @@
 
 #include "datatype/timestamp.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "port.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "profefe.h"
+
 PG_FUNCTION_INFO_V1(profefe_new_id);
+PG_FUNCTION_INFO_V1(pprof_ingest);
 
 /* profefe_new_id(created_at timestamptz) RETURNS text */
 Datum
@@ -58,4 +65,30 @@ profefe_new_id(PG_FUNCTION_ARGS)
 		out[n++] = digits[(acc << (5 - bits)) & 31];
 	out[n] = '\0';
 	PG_RETURN_TEXT_P(cstring_to_text(out));
+}
+
+/*
+ * pprof_ingest(data bytea, OUT profile pprof, OUT time, OUT sample_count):
+ * bytea::pprof and pprof_summary of the result from a single decode.
+ */
+Datum
+pprof_ingest(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	int64		time_nanos,
+				n_sample;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = PointerGetDatum(pprof_make_value_summary((const uint8_t *) VARDATA_ANY(b),
+														 VARSIZE_ANY_EXHDR(b), &time_nanos, &n_sample));
+	if (time_nanos == 0)
+		nulls[1] = true;
+	else
+		values[1] = TimestampTzGetDatum(pprof_nanos_to_timestamptz(time_nanos));
+	values[2] = Int64GetDatum(n_sample);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

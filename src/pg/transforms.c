@@ -1,10 +1,11 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_ops.c
- *	  Whole-profile operations built on the merger: pprof_scale,
- *	  pprof_diff and pprof_filter.
+ * transforms.c
+ *	  Whole-profile operations built on the engine's merger: pprof_scale,
+ *	  pprof_diff and pprof_filter (with PostgreSQL's regular expressions
+ *	  as the filters' engine).
  *
- * src/pprof_ops.c
+ * src/pg/transforms.c
  *
  *-------------------------------------------------------------------------
  */
@@ -27,8 +28,6 @@
 PG_FUNCTION_INFO_V1(pprof_scale);
 PG_FUNCTION_INFO_V1(pprof_diff);
 
-#define OPS_ZSTD_LEVEL 3
-
 static void
 add_or_error(PprofMerger *m, PprofEnv *env, bytea *value, double ratio, bool diff_base)
 {
@@ -43,11 +42,13 @@ add_or_error(PprofMerger *m, PprofEnv *env, bytea *value, double ratio, bool dif
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("scaled profile values are out of range for type bigint"),
 				 errdetail("%s", err.detail)));
-	if (st != PPROF_OK)
+	if (st == PPROF_INCOMPATIBLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot compare profiles of different types"),
 				 errdetail("%s", err.detail)));
+	if (st != PPROF_OK)
+		pprof_report(&err);
 }
 
 /* Encodes the merger into a new stored pprof value in the caller's context. */
@@ -56,30 +57,29 @@ finish(PprofMerger *m, MemoryContext caller)
 {
 	PprofEnv	env;
 	PprofError	err;
-	uint8_t    *raw,
-			   *stored;
-	size_t		len,
-				stored_len;
+	uint8_t    *raw;
+	size_t		len;
+	MemoryContext old;
 	bytea	   *result;
 
 	pprof_env_init(&env);
-	if (pprof_merger_encode(m, &env, 1, &raw, &len, &err) != PPROF_OK ||
-		pprof_store_pack(&env, raw, len, OPS_ZSTD_LEVEL, &stored, &stored_len, &err) != PPROF_OK)
+	if (pprof_merger_encode(m, &env, 1, &raw, &len, &err) != PPROF_OK)
 		pprof_report(&err);
-	result = MemoryContextAlloc(caller, VARHDRSZ + stored_len);
-	SET_VARSIZE(result, VARHDRSZ + stored_len);
-	memcpy(VARDATA(result), stored, stored_len);
+	old = MemoryContextSwitchTo(caller);
+	result = pprof_pack_value(raw, len);
+	MemoryContextSwitchTo(old);
 	return result;
 }
 
 /*
  * pprof_scale(p, factor): every value times factor, rounded as pprof's
- * Scale does; samples left all zero are dropped. The result is compacted.
+ * Scale does; samples left all zero are dropped and the result compacted.
+ * A factor of 1 returns the profile as it is, as Go's Scale(1) does.
  */
 Datum
 pprof_scale(PG_FUNCTION_ARGS)
 {
-	bytea	   *p = PG_GETARG_PPROF_P(0);
+	bytea	   *p;
 	double		factor = PG_GETARG_FLOAT8(1);
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext tmp;
@@ -92,6 +92,9 @@ pprof_scale(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("scale factor must be a finite number"),
 				 errdetail("The factor given is %g.", factor)));
+	if (factor == 1.0)
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	p = PG_GETARG_PPROF_P(0);
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "pprof_scale", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(tmp);
 	pprof_env_init(&env);

@@ -1,15 +1,15 @@
 /*-------------------------------------------------------------------------
  *
- * pprof_type.c
+ * type_io.c
  *	  Input, output and casts of the pprof type.
  *
  * A pprof value is stored in profefe's own form (zstd-compressed protobuf,
- * pprof_store.c). Every way out - text, binary, the cast to bytea - gives
+ * engine/store.h). Every way out - text, binary, the cast to bytea - gives
  * gzip-compressed protobuf, the portable form pprof tools read; every way
  * in accepts gzip or raw protobuf and validates it. Text and binary forms
  * are bytea's, so pg_dump and COPY work unchanged.
  *
- * src/pprof_type.c
+ * src/pg/type_io.c
  *
  *-------------------------------------------------------------------------
  */

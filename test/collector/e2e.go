@@ -295,6 +295,19 @@ func apiChecks() {
 	b, e2 := profile.ParseData(r2.body)
 	check("merge by ids = merge by query", r1.status == 200 && r2.status == 200 && e1 == nil && e2 == nil &&
 		canonical(a) == canonical(b), "%d %d %v %v", r1.status, r2.status, e1, e2)
+	idList := posted["i1-cpu.pb.gz"].ID + "+" + posted["i2-cpu.pb.gz"].ID
+	check("merge by ids: attachment named after the ids, as profefe's collector names it",
+		r1.header.Get("Content-Disposition") == `attachment; filename="`+idList+`"`, "%q", r1.header.Get("Content-Disposition"))
+	var many []string
+	for _, f := range []string{"i1-cpu.pb.gz", "i2-cpu.pb.gz", "i3-cpu.pb.gz", "i4-cpu.pb.gz"} {
+		for k := 0; k < 3; k++ {
+			many = append(many, posted[f].ID)
+		}
+	}
+	r1 = do("GET", "/api/0/profiles/"+strings.Join(many, "+"), nil)
+	check("merge of a long id list: attachment named after its first id and how many more",
+		r1.status == 200 && r1.header.Get("Content-Disposition") == `attachment; filename="`+many[0]+`+11-more"`,
+		"%d %q", r1.status, r1.header.Get("Content-Disposition"))
 	expectError("merge cpu with heap ids is 400", do("GET", "/api/0/profiles/"+posted["i1-cpu.pb.gz"].ID+"+"+posted["i1-heap.pb.gz"].ID, nil), 400, "cannot merge profiles of different types")
 	expectError("an unknown id among several is 404 naming it", do("GET", "/api/0/profiles/"+posted["i1-cpu.pb.gz"].ID+"+0123456789abcdefghij", nil), 404, "0123456789abcdefghij")
 	expectError("an unknown id is 404", do("GET", "/api/0/profiles/0123456789abcdefghij", nil), 404, "not found")
@@ -325,10 +338,16 @@ func apiChecks() {
 	check("services: sorted, includes ours", r.status == 200 && r.ctype == "application/json" && sort.StringsAreSorted(svcs) &&
 		has["e2e"] && has["e2e-old"] && has["e2e-trace"], "%s", r.body)
 	r = do("GET", "/api/0/version", nil)
-	var v struct{ Version, Commit, BuildTime string }
+	var v struct {
+		Version, Commit, Compiler, Libmicrohttpd, Libcurl, Libpq, Postgres, Extension string
+		BuildTime                                                                     string `json:"build_time"`
+	}
 	json.Unmarshal(r.body, &e)
 	json.Unmarshal(e.Body, &v)
-	check("version", r.status == 200 && r.ctype == "application/json" && v.Version != "" && v.Commit != "", "%s", r.body)
+	check("version: the collector's build, its libraries, PostgreSQL's and the extension's versions",
+		r.status == 200 && r.ctype == "application/json" && v.Version != "" && v.Commit != "" &&
+			v.BuildTime != "" && v.Compiler != "" && v.Libmicrohttpd != "" && v.Libcurl != "" && v.Libpq != "" &&
+			strings.HasPrefix(v.Postgres, "15") && v.Extension == v.Version, "%s", r.body)
 	r = do("GET", "/healthz", nil)
 	check("healthz", r.status == 200, "%d %s", r.status, r.body)
 	r = do("HEAD", "/api/0/version", nil)
@@ -386,7 +405,13 @@ func errorChecks() {
 	expectError("find without service", do("GET", "/api/0/profiles?from=2000-01-01T00:00:00&to=2001-01-01T00:00:00", nil), 400, `missing "service"`)
 	expectError("find without from", do("GET", "/api/0/profiles?service=e2e&to=2001-01-01T00:00:00", nil), 400, `missing "from"`)
 	expectError("find without to", do("GET", "/api/0/profiles?service=e2e&from=2001-01-01T00:00:00", nil), 400, `missing "to"`)
-	expectError("find with from after to", do("GET", "/api/0/profiles?service=e2e&from=2001-01-01T00:00:00&to=2000-01-01T00:00:00", nil), 400, "after")
+	expectError("find with from after to", do("GET", "/api/0/profiles?service=e2e&from=2001-01-01T00:00:00&to=2000-01-01T00:00:00", nil), 400,
+		`bad request: "from" (2001-01-01T00:00:00) is after "to" (2000-01-01T00:00:00)`)
+	expectError("merge with from after to, zones compared as instants", do("GET",
+		"/api/0/profiles/merge?service=e2e&type=cpu&from=2001-01-01T00:30:00%2B00:00&to=2001-01-01T01:00:00%2B01:00", nil), 400,
+		`is after "to"`)
+	eq := do("GET", "/api/0/profiles?service=e2e&from=2001-01-01T00:30:00Z&to=2001-01-01T01:30:00%2B01:00", nil)
+	check("from equal to to across zones is no error", eq.status == 404, "%d %s", eq.status, eq.body)
 	expectError("find with a bad limit", do("GET", "/api/0/profiles?service=e2e&limit=ten"+rangeAll, nil), 400, `invalid "limit"`)
 	expectError("find with a negative limit", do("GET", "/api/0/profiles?service=e2e&limit=-1"+rangeAll, nil), 400, `invalid "limit"`)
 	expectError("find with an unknown type", do("GET", "/api/0/profiles?service=e2e&type=x"+rangeAll, nil), 400, "unknown profile type")

@@ -11,6 +11,8 @@
 //	pprofref merge FILE...           profile.Merge of the files, gzip protobuf on stdout
 //	pprofref avg FILE...             the merge scaled by 1/number of files
 //	pprofref scale FILE RATIO        Scale(RATIO) then Compact
+//	pprofref scaleonly FILE RATIO    Scale(RATIO) alone (Go's Scale(1) changes nothing)
+//	pprofref shape FILE              how many mappings, locations and functions
 //	pprofref diff FILE BASE          FILE minus BASE as -diff_base builds it
 //	pprofref gen DIR                 writes edge-case profiles built with the
 //	                                 reference library (see gen below)
@@ -66,7 +68,7 @@ func main() {
 	if os.Args[1] == "cmptop" {
 		os.Exit(cmptop(os.Args[2], os.Args[3]))
 	}
-	if os.Args[1] == "scale" || os.Args[1] == "diff" {
+	if os.Args[1] == "scale" || os.Args[1] == "scaleonly" || os.Args[1] == "diff" {
 		var ps []*profile.Profile
 		for _, f := range []string{os.Args[2], os.Args[3]} {
 			data, err := ioutil.ReadFile(f)
@@ -86,6 +88,10 @@ func main() {
 			r, _ := strconv.ParseFloat(os.Args[3], 64)
 			ps[0].Scale(r)
 			out = ps[0].Compact()
+		} else if os.Args[1] == "scaleonly" {
+			r, _ := strconv.ParseFloat(os.Args[3], 64)
+			ps[0].Scale(r)
+			out = ps[0]
 		} else {
 			// what the pprof driver does for -diff_base
 			base := ps[1]
@@ -133,17 +139,14 @@ func main() {
 		gen(os.Args[2])
 		return
 	}
+	if os.Args[1] == "shape" {
+		p := mustRead(os.Args[2])
+		fmt.Printf("mappings|%d\nlocations|%d\nfunctions|%d\n", len(p.Mapping), len(p.Location), len(p.Function))
+		return
+	}
 	if os.Args[1] == "samples" || os.Args[1] == "folded" {
-		data, err := ioutil.ReadFile(os.Args[2])
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		p, err := parse(data)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
+		p := mustRead(os.Args[2])
+		var err error
 		if os.Args[1] == "samples" {
 			samples(p)
 		} else {
@@ -186,6 +189,20 @@ func main() {
 			os.Exit(2)
 		}
 	}
+}
+
+// mustRead parses a profile file, or exits with the reason.
+func mustRead(path string) *profile.Profile {
+	data, err := ioutil.ReadFile(path)
+	if err == nil {
+		var p *profile.Profile
+		if p, err = parse(data); err == nil {
+			return p
+		}
+	}
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+	return nil
 }
 
 func orNull(s string) string {

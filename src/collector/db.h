@@ -1,0 +1,46 @@
+/*-------------------------------------------------------------------------
+ *
+ * db.h
+ *	  A fixed pool of libpq connections with the collector's statements prepared (db.c).
+ *
+ * src/collector/db.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PROFEFE_COLLECTOR_DB_H
+#define PROFEFE_COLLECTOR_DB_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+typedef struct DbConn DbConn;
+
+typedef enum DbStmt
+{
+	STMT_SAVE, STMT_FIND, STMT_MERGE, STMT_GET, STMT_MERGE_IDS, STMT_SERVICES,
+	STMT_HEALTH, STMT_RETENTION, STMT_CLAIM_TARGETS, STMT_RECORD_SCRAPE, STMT_UPSERT_TARGET,
+	STMT_VERSIONS,
+	STMT_COUNT
+} DbStmt;
+
+/* What went wrong with a query, as an HTTP status and a message. */
+typedef struct DbError
+{
+	int			status;
+	char		sqlstate[6];
+	char		message[1024];
+} DbError;
+
+bool		db_init(void);
+void		db_shutdown(void);
+DbConn	   *db_acquire(DbError *err);
+void		db_release(DbConn *c);
+void		db_discard(DbConn *c);
+PGconn	   *db_pg(DbConn *c);
+PGresult   *db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *values,
+					const int *lengths, const int *formats, int result_format, DbError *err);
+void		db_error_from_result(DbConn *c, const PGresult *res, DbError *err);
+const char *db_stmt_name(DbStmt s);
+
+#endif

@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * metrics.h
+ *	  Prometheus metrics of requests, ingest, the database and scraping (metrics.c).
+ *
+ * src/collector/metrics.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PROFEFE_COLLECTOR_METRICS_H
+#define PROFEFE_COLLECTOR_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "routes.h"
+#include "util.h"
+
+void		metrics_request(Route r, int status, double seconds);
+void		metrics_ingested(const char *type, size_t bytes);
+void		metrics_db(double seconds, bool failed);
+void		metrics_batch(int items);
+void		metrics_render(Buf *b);
+void		metrics_scrape_start(double late_seconds);
+void		metrics_scrape_done(long long target_id, const char *service, const char *instance, bool ok,
+								double seconds);
+
+#endif

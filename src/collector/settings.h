@@ -1,0 +1,35 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.h
+ *	  The collector's settings, set from its flags (main.c).
+ *
+ * src/collector/settings.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PROFEFE_COLLECTOR_SETTINGS_H
+#define PROFEFE_COLLECTOR_SETTINGS_H
+
+#include <stddef.h>
+
+#define COLLECTOR_VERSION "0.3.0"
+
+typedef struct Settings
+{
+	const char *addr;			/* -addr, "host:port" or ":port" */
+	const char *db;				/* -db, libpq connection string ("" = PG* env) */
+	int			log_level;		/* LOG_DEBUG .. LOG_ERROR */
+	size_t		max_body;		/* -max-body bytes */
+	int			pool_size;		/* -db.pool connections */
+	int			timeout_ms;		/* -timeout: per request (DB statement, client idle) */
+	int			retention_s;	/* -retention-interval seconds, 0 = off */
+	int			max_conns;		/* -max-connections */
+	int			writers;		/* -db.writers: concurrent save batches */
+	int			scrape_workers; /* -scrape.workers, 0 = no scraping */
+	int			scrape_poll_ms; /* -scrape.poll */
+	const char *scrape_file;	/* -scrape.file, or NULL */
+} Settings;
+
+extern Settings settings;
+
+#endif

@@ -1,0 +1,125 @@
+/*-------------------------------------------------------------------------
+ *
+ * profile.c
+ *	  Decoding a profile from the bytes a client sent (gzip or raw
+ *	  protobuf), and the lookups the rest of the engine makes in one.
+ *	  Legacy text profile formats, which Go's Parse also tries, are not
+ *	  accepted.
+ *
+ * src/engine/profile.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gzip.h"
+#include "profile.h"
+
+PprofStatus
+pprof_decode(const PprofEnv *env, const uint8_t *data, size_t len,
+			 PprofProfile *out, PprofError *err)
+{
+	const uint8_t *raw = data;
+	size_t		rawlen = len;
+	PprofStatus st;
+
+	memset(out, 0, sizeof(*out));
+	err->status = PPROF_OK;
+	err->detail[0] = '\0';
+
+	if (len == 0)
+		return pprof_error(err, PPROF_MALFORMED, "The input is empty.");
+	if (pprof_is_gzip(data, len))
+	{
+		uint8_t    *buf;
+
+		st = pprof_gunzip(env, data, len, &buf, &rawlen, err);
+		if (st != PPROF_OK)
+			return st;
+		raw = buf;
+		if (rawlen == 0)
+			return pprof_error(err, PPROF_MALFORMED, "The input is empty once decompressed.");
+	}
+	else if (len > env->max_size)
+		return pprof_error(err, PPROF_TOO_LARGE,
+						 "The profile is larger than the limit of %zu bytes.", env->max_size);
+
+	pprof_tick(env);
+	st = pprof_parse_protobuf(env, raw, rawlen, out, err);
+	if (st != PPROF_OK)
+		return st;
+	pprof_tick(env);
+	return pprof_validate(env, out, err);
+}
+
+int
+pprof_sample_index(const PprofProfile *p, const char *name)
+{
+	size_t		n = p->n_sample_type;
+
+	if (name == NULL)
+	{
+		/* the default is named by string: an index to an empty one names none */
+		PprofStr	d = pprof_str(p, p->default_sample_type);
+
+		for (size_t i = 0; d.len > 0 && i < n; i++)
+			if (pprof_str_eq(pprof_str(p, p->sample_types[i].type), d))
+				return (int) i;
+		return (int) n - 1;
+	}
+	else
+	{
+		size_t		nlen = strlen(name);
+		const char *noinuse = name;
+		size_t		noinuse_len = nlen;
+		char	   *endp;
+		long		v;
+
+		/* A plain decimal number is an index, as strconv.Atoi reads it. */
+		if (nlen > 0 && nlen < 20 &&
+			(name[0] == '-' || name[0] == '+' || (name[0] >= '0' && name[0] <= '9')))
+		{
+			v = strtol(name, &endp, 10);
+			if (*endp == '\0' && endp != name &&
+				!((name[0] == '-' || name[0] == '+') && nlen == 1))
+				return (v >= 0 && (size_t) v < n) ? (int) v : -1;
+		}
+		if (strncmp(name, "inuse_", 6) == 0)
+		{
+			noinuse = name + 6;
+			noinuse_len = nlen - 6;
+		}
+		for (size_t i = 0; i < n; i++)
+		{
+			PprofStr	t = pprof_str(p, p->sample_types[i].type);
+
+			if ((t.len == nlen && memcmp(t.data, name, nlen) == 0) ||
+				(t.len == noinuse_len && memcmp(t.data, noinuse, noinuse_len) == 0))
+				return (int) i;
+		}
+		return -1;
+	}
+}
+
+/* Bisection over the sorted ids of a sparse map. */
+int64_t
+pprof_idmap_find_sorted(const PprofIdMap *map, uint64_t id)
+{
+	size_t		lo = 0,
+				hi = map->n;
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (map->sorted_ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < map->n && map->sorted_ids[lo] == id)
+		return map->sorted_idx[lo];
+	return -1;
+}
+
