@@ -69,6 +69,15 @@ SHOW profefe.max_profile_size;
 SET profefe.max_profile_size = '1MB';
 SELECT (try_pprof(data)).* FROM fixtures WHERE name = 'large-cpu.pb.gz';
 SELECT (try_pprof(data)).* FROM fixtures WHERE name = 'i1-cpu.pb.gz';
+-- The cap guards what clients send: profiles already stored stay readable,
+-- mergeable and dumpable (COPY TO) below it.
+SET profefe.max_profile_size = '1kB';
+SELECT pprof_sample_count(p) AS samples, pprof_total(p, 'cpu') > 0 AS total,
+       pprof_sample_count(pprof_merge(p) OVER ()) = pprof_sample_count(p) AS merged,
+       length(p::bytea) > 1024 AS handed_out
+  FROM t WHERE name = 'large-cpu.pb.gz';
+\copy (SELECT p FROM t WHERE name = 'large-cpu.pb.gz') TO 'results/pprof_type-capped.txt'
+SELECT (try_pprof(p::bytea)).state AS but_not_sent_again FROM t WHERE name = 'large-cpu.pb.gz';
 SET profefe.max_profile_size = '100';
 SET profefe.max_profile_size = '2GB';
 RESET profefe.max_profile_size;
