@@ -5,7 +5,8 @@
 #      fsync and synchronous_commit on, so every 200 is durable
 #   2. merge endpoint over 3,600 CPU profiles (an hour of 10 instances at
 #      10 s), end to end over HTTP, and `go tool pprof -top URL` of it
-# Settings: BENCH_SECONDS (per ingest run, default 10), BENCH_CLIENTS.
+# Settings: BENCH_SECONDS (per ingest run, default 10), BENCH_CLIENTS,
+# BENCH_LOG_LEVEL (the collector's -log.level, default info: a line per request).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,17 +25,19 @@ chmod 755 "$WORK"
 COLL_PID=
 trap '[ -n "$COLL_PID" ] && kill $COLL_PID 2>/dev/null; cluster_stop "$WORK/pg"; rm -rf "$WORK"' EXIT
 CLUSTER_DURABLE=1 cluster_start "$WORK/pg" >/dev/null
+echo "PostgreSQL settings: $(cluster_settings)"
 psql -X -q -d postgres -c "SET client_min_messages = warning" -c "CREATE EXTENSION profefe"
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 build/profefe-collector -addr "127.0.0.1:$PORT" -db "host=$PGHOST port=$PGPORT dbname=postgres" \
-    -retention-interval 0 > "$WORK/collector.log" 2>&1 &
+    -retention-interval 0 -log.level "${BENCH_LOG_LEVEL:-info}" > "$WORK/collector.log" 2>&1 &
 COLL_PID=$!
 for _ in $(seq 1 50); do curl -sf -o /dev/null "$URL/healthz" && break; sleep 0.1; done
 
 metric() { curl -s "$URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
-echo "== ingest: POST /api/0/profiles (fsync on, synchronous_commit on: every 200 is durable)"
+echo "== ingest: POST /api/0/profiles (fsync, synchronous_commit, full_page_writes on: every 200 is durable)"
+echo "(collector -log.level ${BENCH_LOG_LEVEL:-info})"
 echo "(2 cores shared by PostgreSQL, the collector and the load generator)"
 for f in i1-cpu.pb.gz large-cpu.pb.gz; do
     size=$(stat -c %s "test/fixtures/$f")

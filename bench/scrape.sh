@@ -23,6 +23,7 @@ chmod 755 "$WORK"
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null; cluster_stop "$WORK/pg"; rm -rf "$WORK"' EXIT
 CLUSTER_DURABLE=1 cluster_start "$WORK/pg" >/dev/null
+echo "PostgreSQL settings: $(cluster_settings)"
 psql -X -q -d postgres -c "SET client_min_messages = warning" -c "CREATE EXTENSION profefe"
 FAKE_PORT=$(free_port)
 build/pprofserver -listen "127.0.0.1:$FAKE_PORT" > "$WORK/fake.log" 2>&1 &

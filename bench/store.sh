@@ -21,6 +21,7 @@ mkdir -p "$WORK/files"
 cp test/fixtures/*.pb.gz "$WORK/files/"
 chmod -R a+rX "$WORK"
 CLUSTER_DURABLE=1 cluster_start "$WORK/pg" >/dev/null
+echo "PostgreSQL settings: $(cluster_settings)"
 psql -X -q -d postgres -c "CREATE EXTENSION profefe" >/dev/null
 psql -X -q -d postgres -v dir="$WORK/files" -f - <<'SQL'
 SET search_path = profefe, public;
