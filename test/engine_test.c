@@ -486,6 +486,6 @@ main(int argc, char **argv)
 			test_merge_memory(argv[i]);
 	}
 	pprof_arena_destroy(arena);
-	printf("codec: %d passed, %d failed\n", passed, failed);
+	printf("engine: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
