@@ -6,6 +6,7 @@
  *	  UTF-8 with no raw control characters, whatever bytes it quotes.
  */
 #include "params.h"
+#include "settings.h"
 
 #include <stdlib.h>
 #include <string.h>
