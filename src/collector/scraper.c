@@ -340,6 +340,35 @@ add_error(Errors *e, const char *type, const char *fmt,...)
 	e->n++;
 }
 
+/*
+ * libcurl's message for a failed transfer, without the elapsed time it
+ * names ("... after 3 ms: ..."), so that types failing alike are reported
+ * together whatever each one took.
+ */
+static const char *
+curl_message(Fetch *x)
+{
+	char	   *p;
+
+	if (x->curl_err[0] == '\0')
+		return curl_easy_strerror(x->rc);
+	while ((p = strstr(x->curl_err, " after ")) != NULL && p[7] >= '0' && p[7] <= '9')
+	{
+		char	   *q = p + 7;
+
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (strncmp(q, " ms", 3) == 0)
+			q += 3;
+		else if (strncmp(q, " milliseconds", 13) == 0)
+			q += 13;
+		else
+			break;
+		memmove(p, q, strlen(q) + 1);
+	}
+	return x->curl_err;
+}
+
 /* "cpu, heap: connection refused; mutex: HTTP 404" */
 static void
 errors_text(const Errors *e, Buf *out)
@@ -494,9 +523,9 @@ scrape(CURLM *multi, Job *job)
 		else if (x->too_big || x->rc == CURLE_FILESIZE_EXCEEDED)
 			add_error(&errors, x->type, "reply larger than -max-body (%zu bytes)", settings.max_body);
 		else if (x->rc == CURLE_OPERATION_TIMEDOUT)
-			add_error(&errors, x->type, "timed out (%s)", x->curl_err[0] ? x->curl_err : curl_easy_strerror(x->rc));
+			add_error(&errors, x->type, "timed out (%s)", curl_message(x));
 		else if (x->rc != CURLE_OK)
-			add_error(&errors, x->type, "%s", x->curl_err[0] ? x->curl_err : curl_easy_strerror(x->rc));
+			add_error(&errors, x->type, "%s", curl_message(x));
 		else if (code != 200)
 		{
 			char		first[96];
