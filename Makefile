@@ -20,7 +20,7 @@ EXTENSION   = profefe
 EXTVERSION  = 0.3.0
 MODULE_big  = profefe
 OBJS        = src/pg/module.o src/pg/pg_env.o src/pg/type_io.o src/pg/accessors.o \
-              src/pg/read.o src/pg/aggregates.o src/pg/transforms.o src/pg/store.o
+              src/pg/read.o src/pg/aggregates.o src/pg/transforms.o src/pg/pgregex.o src/pg/store.o
 # sql/profefe.sql is what the extension is now; installed as the script of
 # the current version, beside the upgrade scripts (and the first release's
 # base script, which the upgrade test starts from).
@@ -28,7 +28,7 @@ DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(filter-out $(DATA_built), $(wildcard sql/$(EXTENSION)--*.sql))
 PGFILEDESC  = "profefe - pprof profiles in PostgreSQL"
 
-REGRESS      = setup pprof_type accessors read merge store scrape types
+REGRESS      = setup pprof_type accessors read merge store scrape types rollups
 REGRESS_OPTS = --inputdir=build/regress
 REGRESS_PREP = regress-prep
 

@@ -183,6 +183,40 @@ pprof_filter_by_name(const PprofEnv *env, PprofProfile *p, const PprofFilter *f)
 	p->n_sample = nsamples;
 }
 
+/* ---- a focused total ---- */
+
+PprofStatus
+pprof_total_focused(const PprofEnv *env, const PprofProfile *p, const PprofRegex *re, int idx,
+				  int64_t *total, PprofError *err)
+{
+	int8_t	   *focus = pprof_alloc(env, p->n_location + 1);	/* -1 unknown, 0 no, 1 yes */
+	Cache		c;
+
+	*total = 0;
+	memset(focus, -1, p->n_location + 1);
+	cache_init(env, &c, re, p->n_string);
+	for (size_t s = 0; s < p->n_sample; s++)
+	{
+		const PprofSample *smp = &p->samples[s];
+		bool		kept = false;
+
+		if ((s & 0xfff) == 0xfff)
+			pprof_tick(env);
+		for (uint32_t j = 0; j < smp->n_loc && !kept; j++)
+		{
+			uint32_t	li = pprof_sample_loc(p, s, j);
+
+			if (focus[li] < 0)
+				focus[li] = loc_matches(p, &c, &p->locations[li]) ? 1 : 0;
+			kept = focus[li] == 1;
+		}
+		if (kept && __builtin_add_overflow(*total, pprof_sample_values(p, s)[idx], total))
+			return pprof_error(err, PPROF_OVERFLOW,
+							   "The total of the focused samples does not fit in 64 bits.");
+	}
+	return PPROF_OK;
+}
+
 /* ---- ShowFrom ---- */
 
 void

@@ -73,6 +73,15 @@ extern bool pprof_tagfilter_parse(const PprofEnv *env, const char *text, PprofTa
  */
 extern void pprof_filter_apply(const PprofEnv *env, PprofProfile *p, const PprofFilter *f);
 
+/*
+ * The total of sample type idx over the samples -focus=re keeps (a
+ * location matching in a function name, file name or mapping file), without
+ * building the filtered profile: what pprof_total(pprof_filter(p, focus))
+ * gives. PPROF_OVERFLOW when the sum does not fit in 64 bits.
+ */
+extern PprofStatus pprof_total_focused(const PprofEnv *env, const PprofProfile *p, const PprofRegex *re,
+									 int idx, int64_t *total, PprofError *err);
+
 /* The stages, each as the Go method of the same name does it. */
 extern void pprof_filter_by_name(const PprofEnv *env, PprofProfile *p, const PprofFilter *f);
 extern void pprof_show_from(const PprofEnv *env, PprofProfile *p, const PprofRegex *re);

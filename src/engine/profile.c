@@ -123,3 +123,23 @@ pprof_idmap_find_sorted(const PprofIdMap *map, uint64_t id)
 	return -1;
 }
 
+void
+pprof_sample_totals(const PprofProfile *p, int64_t *totals, bool *overflowed)
+{
+	for (size_t t = 0; t < p->n_sample_type; t++)
+	{
+		totals[t] = 0;
+		overflowed[t] = false;
+	}
+	for (size_t s = 0; s < p->n_sample; s++)
+	{
+		const int64_t *v = pprof_sample_values(p, s);
+
+		for (size_t t = 0; t < p->n_sample_type; t++)
+			if (!overflowed[t] && __builtin_add_overflow(totals[t], v[t], &totals[t]))
+			{
+				overflowed[t] = true;
+				totals[t] = 0;
+			}
+	}
+}

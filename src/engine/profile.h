@@ -265,4 +265,11 @@ pprof_sample_values(const PprofProfile *p, size_t i)
  */
 extern int	pprof_sample_index(const PprofProfile *p, const char *name);
 
+/*
+ * The sum of each sample type's values into totals[n_sample_type];
+ * overflowed[i] is set where that sum does not fit in 64 bits (totals[i]
+ * is then 0).
+ */
+extern void pprof_sample_totals(const PprofProfile *p, int64_t *totals, bool *overflowed);
+
 #endif							/* PPROF_PROFILE_H */

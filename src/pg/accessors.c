@@ -28,6 +28,7 @@ PG_FUNCTION_INFO_V1(pprof_sample_count);
 PG_FUNCTION_INFO_V1(pprof_default_sample_type);
 PG_FUNCTION_INFO_V1(pprof_total);
 PG_FUNCTION_INFO_V1(pprof_summary);
+PG_FUNCTION_INFO_V1(pprof_facts);
 
 /* pprof_sample_types(p) RETURNS TABLE(type text, unit text) */
 Datum
@@ -175,4 +176,30 @@ pprof_total(PG_FUNCTION_ARGS)
 							text_to_cstring(pprof_string_to_text(pprof_str(&prof, prof.sample_types[idx].type))))));
 	}
 	PG_RETURN_INT64(total);
+}
+
+/*
+ * pprof_facts(p, OUT sample_types text[], OUT totals bigint[], OUT
+ * default_type int): every sample type's total from one decode (NULL where
+ * a sum overflows bigint), and pprof's default sample type (1-based).
+ */
+Datum
+pprof_facts(PG_FUNCTION_ARGS)
+{
+	PprofProfile prof;
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	ProfileFacts facts;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	Assert(tupdesc->natts == 3);
+	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
+	pprof_totals_datums(&prof, &facts);
+	values[0] = facts.sample_types;
+	values[1] = facts.totals;
+	values[2] = Int32GetDatum(facts.default_type);
+	nulls[2] = facts.default_type == 0;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

@@ -20,6 +20,11 @@ PG_MODULE_MAGIC;
 int			profefe_max_profile_size = 256 * 1024 * 1024;
 
 char	   *profefe_retention = NULL;
+char	   *profefe_retention_hourly = NULL;
+char	   *profefe_retention_daily = NULL;
+char	   *profefe_rollup_delay = NULL;
+bool		profefe_use_rollups = true;
+static bool profefe_retention_running = false;
 
 void		_PG_init(void);
 
@@ -46,5 +51,46 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+	DefineCustomStringVariable("profefe.retention_hourly",
+							   "How long hourly rollups are kept.",
+							   "apply_retention() drops hourly rollups older than this interval.",
+							   &profefe_retention_hourly,
+							   "30 days",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("profefe.retention_daily",
+							   "How long daily rollups are kept.",
+							   "apply_retention() drops daily rollups older than this interval.",
+							   &profefe_retention_daily,
+							   "400 days",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("profefe.rollup_delay",
+							   "How long after an hour ends refresh_rollups() rolls it up.",
+							   "Profiles arriving later than this for a rolled-up hour are still counted: "
+							   "the hour is rolled up again.",
+							   &profefe_rollup_delay,
+							   "10 minutes",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("profefe.use_rollups",
+							 "Whether merges and series use rollups for whole hours and days.",
+							 "Off forces every merge to read the raw profiles (the results are the same).",
+							 &profefe_use_rollups,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("profefe.retention_running",
+							 "Set by apply_retention while it deletes: what retention removes is not a change to roll up.",
+							 NULL,
+							 &profefe_retention_running,
+							 false,
+							 PGC_SUSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("profefe");
 }

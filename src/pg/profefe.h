@@ -26,8 +26,12 @@
 /* profefe.max_profile_size, in bytes: the cap on what clients send (module.c) */
 extern int	profefe_max_profile_size;
 
-/* profefe.retention, read by apply_retention() (module.c) */
+/* profefe.retention*, profefe.rollup_delay, profefe.use_rollups: read in SQL (module.c) */
 extern char *profefe_retention;
+extern char *profefe_retention_hourly;
+extern char *profefe_retention_daily;
+extern char *profefe_rollup_delay;
+extern bool profefe_use_rollups;
 
 /*
  * What a stored value may decode to: values were checked against
@@ -65,6 +69,19 @@ extern void pprof_decode_datum(bytea *value, PprofProfile *out);
 extern bytea *pprof_make_value(const uint8_t *data, size_t len);
 extern bytea *pprof_make_value_summary(const uint8_t *data, size_t len, int64 *time_nanos,
 									   int64 *n_sample);
+
+/* What the store keeps beside a profile (pprof_make_value_facts). */
+typedef struct ProfileFacts
+{
+	int64		time_nanos;
+	int64		n_sample;
+	Datum		sample_types;	/* text[] of the sample type names */
+	Datum		totals;			/* bigint[] per sample type, NULL where a sum overflows */
+	int			default_type;	/* pprof's default sample type, 1-based; 0 = none */
+} ProfileFacts;
+
+extern bytea *pprof_make_value_facts(const uint8_t *data, size_t len, ProfileFacts *facts, bool totals);
+extern void pprof_totals_datums(const PprofProfile *p, ProfileFacts *facts);
 
 /* Packs raw protobuf the engine produced into a new stored value. */
 extern bytea *pprof_pack_value(const uint8_t *raw, size_t len);

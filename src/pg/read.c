@@ -26,14 +26,17 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
+#include "engine/filter.h"
 #include "engine/labels.h"
 #include "engine/report.h"
+#include "pgregex.h"
 #include "profefe.h"
 
 PG_FUNCTION_INFO_V1(pprof_samples);
 PG_FUNCTION_INFO_V1(pprof_top);
 PG_FUNCTION_INFO_V1(pprof_folded);
 PG_FUNCTION_INFO_V1(pprof_flamegraph);
+PG_FUNCTION_INFO_V1(pprof_focus_total);
 
 static void
 report_status(PprofStatus st, const PprofError *err)
@@ -329,4 +332,32 @@ pprof_flamegraph(PG_FUNCTION_ARGS)
 	}
 	pprof_flame_svg(&env, &prof, idx, &flame, title, &out);
 	PG_RETURN_TEXT_P(pprof_string_to_text((PprofStr) {(const uint8_t *) out.data, out.len}));
+}
+
+/*
+ * pprof_focus_total(p, func, sample_type DEFAULT NULL) RETURNS bigint: the
+ * total of one sample type over the samples `-focus=func` keeps, as
+ * pprof_total(pprof_filter(p, focus => func)) but without building the
+ * filtered profile. NULL when the profile has no sample types.
+ */
+Datum
+pprof_focus_total(PG_FUNCTION_ARGS)
+{
+	PprofProfile prof;
+	PprofEnv	env;
+	PprofError	err;
+	PprofRegex	re;
+	int64_t		total;
+	int			idx;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	re = pprof_pg_regex_cached(PG_GETARG_TEXT_PP(1));
+	pprof_decode_datum(PG_GETARG_PPROF_P(0), &prof);
+	idx = sample_type_arg(fcinfo, 2, &prof);
+	if (idx < 0)
+		PG_RETURN_NULL();
+	pprof_env_init(&env);
+	report_status(pprof_total_focused(&env, &prof, &re, idx, &total, &err), &err);
+	PG_RETURN_INT64(total);
 }

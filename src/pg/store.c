@@ -25,6 +25,7 @@
 
 PG_FUNCTION_INFO_V1(profefe_new_id);
 PG_FUNCTION_INFO_V1(pprof_ingest);
+PG_FUNCTION_INFO_V1(pprof_accept);
 
 /* profefe_new_id(created_at timestamptz) RETURNS text */
 Datum
@@ -90,5 +91,37 @@ pprof_ingest(PG_FUNCTION_ARGS)
 	else
 		values[1] = TimestampTzGetDatum(pprof_nanos_to_timestamptz(time_nanos));
 	values[2] = Int64GetDatum(n_sample);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * pprof_accept(data bytea, OUT profile pprof, OUT time, OUT sample_count,
+ * OUT sample_types text[], OUT totals bigint[], OUT default_type int): what
+ * save_profile stores, from a single decode (0.3.0; pprof_ingest is 0.2.0's
+ * and stays for databases not updated yet).
+ */
+Datum
+pprof_accept(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+	ProfileFacts facts;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	Assert(tupdesc->natts == 6);
+	values[0] = PointerGetDatum(pprof_make_value_facts((const uint8_t *) VARDATA_ANY(b),
+													   VARSIZE_ANY_EXHDR(b), &facts, true));
+	if (facts.time_nanos == 0)
+		nulls[1] = true;
+	else
+		values[1] = TimestampTzGetDatum(pprof_nanos_to_timestamptz(facts.time_nanos));
+	values[2] = Int64GetDatum(facts.n_sample);
+	values[3] = facts.sample_types;
+	values[4] = facts.totals;
+	values[5] = Int32GetDatum(facts.default_type);
+	nulls[5] = facts.default_type == 0;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

@@ -23,6 +23,7 @@
 
 #include "engine/filter.h"
 #include "engine/merge.h"
+#include "pgregex.h"
 #include "profefe.h"
 
 PG_FUNCTION_INFO_V1(pprof_scale);
@@ -153,32 +154,6 @@ typedef struct RegexSet
 	const char *option;			/* for error messages */
 } RegexSet;
 
-/* An unanchored search with PostgreSQL's regex engine. */
-static bool
-pg_match(void *ctx, PprofStr s)
-{
-	regex_t    *re = ctx;
-	text	   *t = pprof_string_to_text(s);	/* valid in the database encoding */
-	int			len = VARSIZE_ANY_EXHDR(t);
-	pg_wchar   *w = palloc((len + 1) * sizeof(pg_wchar));
-	int			wlen = pg_mb2wchar_with_len(VARDATA_ANY(t), w, len);
-	int			rc = pg_regexec(re, w, wlen, 0, NULL, 0, NULL, 0);
-
-	pfree(w);
-	if (rc == REG_CANCEL)
-		CHECK_FOR_INTERRUPTS();
-	if (rc != REG_OKAY && rc != REG_NOMATCH)
-	{
-		char		msg[256];
-
-		pg_regerror(rc, re, msg, sizeof(msg));
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
-				 errmsg("regular expression failed: %s", msg)));
-	}
-	return rc == REG_OKAY;
-}
-
 static PprofRegex *
 compile_regex(void *arg, const char *pattern, size_t len)
 {
@@ -209,7 +184,7 @@ compile_regex(void *arg, const char *pattern, size_t len)
 				 errdetail("The expression is \"%.*s\".", (int) len, pattern)));
 	}
 	r->compiled = true;
-	set->api[set->n].match = pg_match;
+	set->api[set->n].match = pprof_pg_regex_match;
 	set->api[set->n].ctx = &r->re;
 	return &set->api[set->n++];
 }

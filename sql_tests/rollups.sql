@@ -1,0 +1,154 @@
+-- Rollups (0.3.0): hours and days rolled up, merges and series that read
+-- them equal to reading every raw profile, late profiles, deletions and
+-- unmergeable hours kept exact; the plan; profile_series' arguments.
+-- Times are relative to a base three UTC days back, so the test means the
+-- same on any date; outputs show offsets from it.
+\set SHOW_CONTEXT never
+SELECT date_trunc('day', now(), 'UTC') - interval '3 days' AS base \gset
+SELECT data AS prof FROM fixtures WHERE name = 'valid-no-time.pb' \gset
+
+-- 12 profiles over two days, two zones
+SELECT count(save_profile('ru', 'cpu', :'prof'::bytea, jsonb_build_object('zone', z), :'base'::timestamptz + t))
+  FROM (VALUES ('a', interval '10 minutes'), ('b', '40 minutes'), ('a', '1 hour 20 minutes'), ('a', '1 hour 50 minutes'),
+               ('b', '2 hours 30 minutes'), ('a', '5 hours'), ('b', '23 hours 59 minutes'), ('a', '24 hours 10 minutes'),
+               ('b', '25 hours'), ('a', '30 hours'), ('b', '47 hours'), ('a', '47 hours 30 minutes')) v(z, t);
+SELECT refresh_rollups(NULL) > 0 AS built;
+SELECT refresh_rollups() AS nothing_more;
+SELECT built_to >= date_trunc('hour', now() - interval '10 minutes', 'UTC') - interval '1 hour' AS hours_built
+  FROM rollup_state WHERE tier = 'hour';
+SELECT tier, bucket - :'base'::timestamptz AS at, labels, profiles, totals
+  FROM rollups WHERE service = 'ru' ORDER BY tier DESC, bucket, labels::text;
+
+-- Helpers: a profile's samples as one comparable string; a merge and series
+-- with rollups and with every raw profile.
+CREATE FUNCTION pg_temp.canon(p pprof) RETURNS text LANGUAGE sql AS $$
+    SELECT coalesce(string_agg(s.stack::text || s.value::text || s.labels::text, ';' ORDER BY s.stack::text || s.value::text || s.labels::text), '')
+      FROM pprof_samples(p) s $$;
+CREATE FUNCTION pg_temp.same_merge(f timestamptz, t timestamptz, l jsonb DEFAULT '{}') RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE a text; b text;
+BEGIN
+    a := pg_temp.canon(merge_profiles('ru', 'cpu', f, t, l));
+    PERFORM set_config('profefe.use_rollups', 'off', true);
+    b := pg_temp.canon(merge_profiles('ru', 'cpu', f, t, l));
+    PERFORM set_config('profefe.use_rollups', 'on', true);
+    RETURN a IS NOT DISTINCT FROM b;
+END $$;
+CREATE FUNCTION pg_temp.plan(f timestamptz, t timestamptz) RETURNS TABLE (source text, "from" interval, "to" interval, buckets int, profiles bigint)
+LANGUAGE sql AS $$
+    SELECT p.source, p.from_ts - current_setting('rt.base')::timestamptz, p.to_ts - current_setting('rt.base')::timestamptz,
+           p.buckets, p.profiles
+      FROM merge_plan('ru', 'cpu', f, t) p WHERE p.profiles > 0 OR p.source <> 'raw' $$;
+SELECT set_config('rt.base', :'base', false) IS NOT NULL AS ok;
+
+-- what a merge reads, and that it is the raw merge
+SELECT * FROM pg_temp.plan('-infinity', 'infinity');
+SELECT * FROM pg_temp.plan(:'base'::timestamptz + interval '30 minutes', :'base'::timestamptz + interval '26 hours 15 minutes');
+SELECT pg_temp.same_merge('-infinity', 'infinity') AS everything,
+       pg_temp.same_merge(:'base'::timestamptz + interval '30 minutes', :'base'::timestamptz + interval '26 hours 15 minutes') AS mid_buckets,
+       pg_temp.same_merge(:'base'::timestamptz + interval '1 hour', :'base'::timestamptz + interval '2 hours') AS one_hour_inclusive,
+       pg_temp.same_merge(:'base', :'base'::timestamptz + interval '48 hours', '{"zone": "a"}') AS a_label,
+       pg_temp.same_merge(:'base'::timestamptz + interval '1 day', :'base'::timestamptz + interval '1 day') AS one_instant;
+SELECT pprof_sample_count(merge_profiles('ru', 'cpu', :'base'::timestamptz + interval '1 hour', :'base'::timestamptz + interval '2 hours')) > 0 AS found;
+
+-- A late profile in a rolled-up hour: the hour is read raw until it is rebuilt.
+SELECT save_profile('ru', 'cpu', :'prof'::bytea, '{"zone": "a"}', :'base'::timestamptz + interval '1 hour 5 minutes') IS NOT NULL AS late;
+SELECT hour - :'base'::timestamptz AS dirty_hour, failed FROM rollup_dirty WHERE service = 'ru';
+SELECT * FROM pg_temp.plan(:'base', :'base'::timestamptz + interval '3 hours');
+SELECT pg_temp.same_merge('-infinity', 'infinity') AS late_counted;
+SELECT refresh_rollups() > 0 AS rebuilt;
+SELECT count(*) AS dirty_left FROM rollup_dirty WHERE service = 'ru';
+SELECT profiles FROM rollups WHERE service = 'ru' AND tier = 'hour' AND bucket = :'base'::timestamptz + interval '1 hour';
+SELECT pg_temp.same_merge('-infinity', 'infinity') AS after_rebuild;
+
+-- A deletion: the same.
+SELECT delete_profiles(ARRAY(SELECT profile_id FROM profiles WHERE service = 'ru'
+                              AND created_at = :'base'::timestamptz + interval '25 hours')) AS deleted;
+SELECT pg_temp.same_merge('-infinity', 'infinity') AS deletion_counted;
+SELECT refresh_rollups() >= 0 AS rebuilt;
+SELECT count(*) AS day_rollups_left FROM rollups WHERE service = 'ru' AND tier = 'hour'
+   AND bucket = :'base'::timestamptz + interval '25 hours';
+SELECT pg_temp.same_merge('-infinity', 'infinity') AS after_rebuild;
+
+-- Profiles that cannot be merged (other sample types): in one hour, that
+-- hour gets no rollup; in hours of their own, the hours do but their day
+-- does not. Either way merging them fails as it does raw.
+SELECT count(save_profile('ru', 'cpu', data, '{"zone": "a"}', :'base'::timestamptz + t)) AS odd
+  FROM fixtures, (VALUES (interval '1 hour 30 minutes'), ('3 hours')) v(t) WHERE name = 'edge-negative.pb.gz';
+SELECT refresh_rollups() >= 0 AS refreshed;
+SELECT hour - :'base'::timestamptz AS at, tier, failed FROM rollup_dirty WHERE service = 'ru' ORDER BY 2 DESC, 1;
+SELECT count(*) AS hour_1_rollups FROM rollups WHERE service = 'ru' AND tier = 'hour' AND bucket = :'base'::timestamptz + interval '1 hour';
+SELECT * FROM pg_temp.plan(:'base', :'base'::timestamptz + interval '1 day');
+\set VERBOSITY terse
+SELECT merge_profiles('ru', 'cpu', :'base', :'base'::timestamptz + interval '1 day');
+SET profefe.use_rollups = off;
+SELECT merge_profiles('ru', 'cpu', :'base', :'base'::timestamptz + interval '1 day');
+RESET profefe.use_rollups;
+\set VERBOSITY default
+SELECT * FROM pg_temp.plan(:'base'::timestamptz + interval '1 day', :'base'::timestamptz + interval '2 days');
+SELECT pg_temp.same_merge(:'base'::timestamptz + interval '1 day', :'base'::timestamptz + interval '2 days') AS other_day;
+
+-- Series: totals kept at save time, per step, per label value; with func.
+SELECT bucket - :'base'::timestamptz AS at, grp, profiles, value
+  FROM profile_series('ru', 'cpu', :'base'::timestamptz + interval '1 day', :'base'::timestamptz + interval '2 days',
+                      '6 hours', sample_type => 'cpu', group_by => 'zone');
+CREATE FUNCTION pg_temp.same_series(st interval, f text DEFAULT NULL, g text DEFAULT NULL) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE a text; b text;
+BEGIN
+    SELECT string_agg(x::text, ';' ORDER BY x::text) INTO a
+      FROM profile_series('ru', 'cpu', current_setting('rt.base')::timestamptz + interval '1 day',
+                          current_setting('rt.base')::timestamptz + interval '2 days', st, '{}', 'cpu', f, g) x;
+    PERFORM set_config('profefe.use_rollups', 'off', true);
+    SELECT string_agg(x::text, ';' ORDER BY x::text) INTO b
+      FROM profile_series('ru', 'cpu', current_setting('rt.base')::timestamptz + interval '1 day',
+                          current_setting('rt.base')::timestamptz + interval '2 days', st, '{}', 'cpu', f, g) x;
+    PERFORM set_config('profefe.use_rollups', 'on', true);
+    RETURN a IS NOT DISTINCT FROM b AND a IS NOT NULL;
+END $$;
+SELECT pg_temp.same_series('1 hour') AS hourly, pg_temp.same_series('1 day', g => 'zone') AS daily_by_zone,
+       pg_temp.same_series('90 minutes', 'main\.work') AS func_off_grid;
+-- a series bucket's value is the total of its raw profiles
+SELECT s.value = (SELECT sum(pprof_total(p.profile, 'cpu')) FROM profiles p
+                   WHERE p.service = 'ru' AND p.created_at >= :'base'::timestamptz + interval '1 day'
+                     AND p.created_at < :'base'::timestamptz + interval '2 days') AS day_total,
+       s.profiles
+  FROM profile_series('ru', 'cpu', :'base'::timestamptz + interval '1 day', :'base'::timestamptz + interval '2 days' - interval '1 microsecond',
+                      '1 day', sample_type => 'cpu') s;
+-- func: the samples whose stack has a matching frame (-focus), per profile
+SELECT pprof_focus_total(p, 'main\.work', 'cpu') AS work, pprof_total(pprof_filter(p, focus => 'main\.work'), 'cpu') AS filtered,
+       pprof_focus_total(p, 'nomatch') AS none
+  FROM (SELECT :'prof'::bytea::pprof AS p) x;
+-- an unknown group_by key is one empty group, not an error
+SELECT grp, sum(profiles) FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interval '2 days', '1 day', group_by => 'nope') GROUP BY grp;
+
+-- Bad arguments: errors in words, nothing else.
+\set VERBOSITY terse
+SELECT * FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interval '1 day', '0 seconds');
+SELECT * FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interval '1 day', '-1 hour');
+SELECT * FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interval '1 day', '1 month');
+SELECT * FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interval '1 day', '1 second');
+SELECT * FROM profile_series('ru', 'cpu', :'base'::timestamptz + interval '1 day', :'base', '1 hour');
+SELECT * FROM profile_series('ru', 'cpu', '-infinity', :'base', '1 hour');
+SELECT * FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interval '1 day', '1 hour', func => '(unclosed');
+SELECT * FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interval '1 day', '1 hour', sample_type => 'nope');
+SELECT * FROM profile_series('ru', 'trace', :'base', :'base'::timestamptz + interval '1 day', '1 hour');
+SELECT * FROM profile_series('ru', 'cpuu', :'base', :'base'::timestamptz + interval '1 day', '1 hour');
+SELECT refresh_rollups(0);
+\set VERBOSITY default
+
+-- Roles: writers refresh, readers plan and chart; neither reads the tables.
+CREATE ROLE rollup_reader LOGIN IN ROLE profefe_reader;
+CREATE ROLE rollup_writer LOGIN IN ROLE profefe_writer;
+SET ROLE rollup_reader;
+SELECT count(*) > 0 AS reader_plans FROM merge_plan('ru', 'cpu', '-infinity', 'infinity');
+SELECT count(*) > 0 AS reader_charts FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interval '2 days', '1 day');
+SELECT refresh_rollups();
+SELECT count(*) FROM rollups;
+RESET ROLE;
+SET ROLE rollup_writer;
+SELECT refresh_rollups() >= 0 AS writer_refreshes;
+SELECT count(*) FROM rollup_state;
+RESET ROLE;
+DROP ROLE rollup_reader;
+DROP ROLE rollup_writer;
