@@ -155,6 +155,10 @@ bench: all collector build/codec_bench
 	bench/store.sh
 	bench/collector.sh
 	bench/scrape.sh
+	bench/rollups.sh
+
+bench-rollups: all collector
+	bench/rollups.sh
 
 # ---------------------------------------------------------------------------
 # profefe-collector (src/collector/Makefile).
@@ -169,4 +173,4 @@ collector-asan:
 install-collector:
 	$(MAKE) -C src/collector install COLLECTOR_PREFIX=$(COLLECTOR_PREFIX) DESTDIR=$(DESTDIR)
 
-.PHONY: fuzz engine-test test run stop bench test-tools regress-prep collector collector-asan install-collector
+.PHONY: fuzz engine-test test run stop bench bench-rollups test-tools regress-prep collector collector-asan install-collector

@@ -63,8 +63,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				buf_free(&b);
 				labels_free(&l);
 			}
-			if (time_parse(q.p[i].value, t, err, sizeof(err)) && strlen(t) < 20)
-				abort();
+			if (time_parse(q.p[i].value, t, err, sizeof(err)))
+			{
+				if (strlen(t) < 20)
+					abort();
+				(void) time_span_seconds(t, t);
+			}
+			{
+				int64_t		ms;
+
+				/* a step is never negative; what is refused says why */
+				if (duration_parse(q.p[i].value, &ms, err, sizeof(err)) ? ms < 0 : err[0] == '\0')
+					abort();
+			}
 			if (profile_id_valid(q.p[i].value, strlen(q.p[i].value)))
 				(void) profile_id_seconds(q.p[i].value);
 			check_json(q.p[i].key, strlen(q.p[i].key));

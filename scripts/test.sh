@@ -18,6 +18,8 @@
 #   merge, avg, scale, diff, filter      vs profile.Merge and go tool pprof
 #   dump         pg_dump/restore of a table with a pprof column
 #   store        the profile store's SQL API under concurrency, dump/restore
+#   rollups      merges and series read from rollups vs the reference, late
+#                arrivals, deletions, concurrent refreshes, retention
 #   collector    the HTTP collector end to end (test/collector.sh), under ASan
 #   scrape       collectors pulling /debug/pprof (test/scrape.sh)
 #   fuzz         short libFuzzer runs over the decoder and the collector's
@@ -238,6 +240,7 @@ b=$(psql -X -At -d restored -c "SELECT md5(string_agg(name || md5(p::bytea), ','
 if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; else cat "$WORK/restore.err"; fail "dump/restore"; fi
 
 source test/store.sh
+source test/rollups.sh
 source test/collector.sh
 source test/scrape.sh
 

@@ -687,7 +687,7 @@ BEGIN
     cutoff := now() - keep;
     -- waits for a refresh in progress, then refreshes (the lock is re-entrant)
     PERFORM pg_advisory_xact_lock(hashtext('profefe.rollups'), -1);
-    PERFORM refresh_rollups();
+    PERFORM refresh_rollups(NULL);             -- every closed hour: none goes before its rollup
     PERFORM set_config('profefe.retention_running', 'on', true);
     FOR part IN
         SELECT c.oid::regclass AS rel, c.relname,

@@ -59,7 +59,7 @@ END $$;
 ALTER DATABASE collector_test SET profefe.max_profile_size = '4MB';
 SQL
     # (retention off here: the fixtures' own times may be older than 5 days)
-    if start_collector "$WORK/collector.log" -retention-interval 0; then pass; else cat "$WORK/collector.log"; fail "collector starts"; fi
+    if start_collector "$WORK/collector.log" -retention-interval 0 -rollup-interval 1s; then pass; else cat "$WORK/collector.log"; fail "collector starts"; fi
 
     build/collector-e2e -url "$COLL_URL" -fixtures test/fixtures -max-body $((4 << 20)) -timeout 3s \
         > "$WORK/e2e.out" 2>&1
@@ -71,6 +71,26 @@ SQL
     done < "$WORK/e2e.out"
     grep -q '^ok ' "$WORK/e2e.out" || { cat "$WORK/e2e.out"; fail "collector e2e ran no checks"; }
     echo "$(grep -c '^ok ' "$WORK/e2e.out") API checks passed, $(grep -c '^FAIL' "$WORK/e2e.out") failed"
+
+    # The collector rolls up every second (-rollup-interval 1s): the
+    # fixtures' hour is closed, so by now its rollups exist and series and
+    # merges over that day read them; both must still equal the reference.
+    for _ in $(seq 1 50); do grep -q "rollups: [0-9]* written" "$WORK/collector.log" && break; sleep 0.1; done
+    plan=$(psql -X -At -d collector_test -c "SELECT string_agg(source || ':' || profiles, ' ' ORDER BY from_ts)
+        FROM profefe.merge_plan('e2e', 'cpu', '2026-11-24', '2026-11-27') WHERE profiles > 0")
+    written=$(curl -s "$COLL_URL/metrics" | sed -n 's/^profefe_rollups_written_total //p')
+    if [ "$plan" = "day:4" ] && [ "${written:-0}" -gt 0 ]; then pass
+    else grep rollup "$WORK/collector.log"; fail "collector: periodic rollups (plan '$plan', $written written)"; fi
+    build/collector-e2e -url "$COLL_URL" -fixtures test/fixtures -only series > "$WORK/e2e-series.out" 2>&1
+    while read -r verdict rest; do
+        case "$verdict" in ok) pass ;; FAIL) fail "collector (series from rollups): $rest" ;; esac
+    done < "$WORK/e2e-series.out"
+    echo "series from rollups: $(grep -c '^ok ' "$WORK/e2e-series.out") checks passed"
+    curl -s -o "$WORK/coll-day.pb.gz" "$COLL_URL/api/0/profiles/merge?service=e2e&type=cpu&from=2026-11-24T00:00:00&to=2026-11-27T00:00:00"
+    r1=$(canon "$WORK/coll-day.pb.gz" | grep -v '^time_us\|^duration_us')
+    (cd test/fixtures && go tool pprof -symbolize=none -proto i?-cpu.pb.gz 2>/dev/null) > "$WORK/coll-ref.pb.gz"
+    if [ -n "$r1" ] && [ "$r1" = "$(canon "$WORK/coll-ref.pb.gz" | grep -v '^time_us\|^duration_us')" ]; then pass
+    else fail "collector: merge from daily rollups vs go tool pprof -proto"; fi
 
     # The collector's own list of profile types is profefe.profile_types():
     # the unknown-type message lists it, and every type it lists is taken.
@@ -140,7 +160,7 @@ SQL
     # All are 503, each naming its cause.
     BUSY_PORT=$(free_port)
     build/profefe-collector -addr "127.0.0.1:$BUSY_PORT" -db "$COLL_DB" -db.pool 1 -timeout 1s \
-        -scrape.workers 0 -retention-interval 0 > "$WORK/collector-busy.log" 2>&1 &
+        -scrape.workers 0 -retention-interval 0 -rollup-interval 0 > "$WORK/collector-busy.log" 2>&1 &
     BUSY_PID=$!
     for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$BUSY_PORT/api/0/version" && break; sleep 0.1; done
     psql -X -q -d collector_test -c "BEGIN; LOCK TABLE profefe.profiles IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;" >/dev/null 2>&1 &
@@ -179,7 +199,7 @@ SQL
 
     echo "-- collector started while the database is down (retention every second)"
     cluster_stop "$PGDIR"
-    if start_collector "$WORK/collector2.log" -retention-interval 1s && [ "$(http GET "$COLL_URL/api/0/services")" = 503 ]; then pass
+    if start_collector "$WORK/collector2.log" -retention-interval 1s -rollup-interval 1s && [ "$(http GET "$COLL_URL/api/0/services")" = 503 ]; then pass
     else fail "collector: starts and answers 503 while the database is down"; fi
     sleep 1.5       # its first retention run meets the database down
     cluster_start "$PGDIR" "$PGPORT" >/dev/null
@@ -189,6 +209,7 @@ SQL
     for _ in $(seq 1 30); do grep -q "retention: .* removed" "$WORK/collector2.log" && break; sleep 0.2; done
     old=$(psql -X -At -d collector_test -c "SELECT count(*) FROM profefe.profiles WHERE created_at < now() - interval '5 days'")
     if grep -q "retention skipped: database unavailable" "$WORK/collector2.log" \
+        && grep -q "rollups skipped: database unavailable" "$WORK/collector2.log" \
         && grep -q "retention: .* removed" "$WORK/collector2.log" && [ "$old" = 0 ]; then pass
     else fail "collector: periodic retention ($old old rows left)"; fi
     kill -TERM "$COLL_PID"; wait "$COLL_PID" || fail "collector: exit status after SIGTERM"

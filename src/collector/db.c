@@ -72,6 +72,15 @@ static const struct
 	[STMT_VERSIONS] = {"versions",
 		"SELECT current_setting('server_version'),"
 	"       (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'profefe')"},
+	/* rollups and series came with 0.3.0: optional, so that 0.2.0 still serves the rest */
+	[STMT_REFRESH] = {"refresh", "SELECT profefe.refresh_rollups($1::int)", true},
+	[STMT_SERIES] = {"series",
+		"SELECT coalesce(json_agg(json_strip_nulls(json_build_object("
+		"  'bucket', rtrim(rtrim(to_char(s.bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '0'), '.') || 'Z',"
+		"  'group', s.grp, 'profiles', s.profiles, 'value', s.value))"
+		"  ORDER BY s.bucket, s.grp), '[]')::text"
+		"  FROM profefe.profile_series($1, $2, $3::timestamptz, $4::timestamptz, $5::interval, $6::jsonb,"
+		"                              $7, $8, $9) s", true},
 };
 
 static DbConn *pool;

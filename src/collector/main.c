@@ -35,6 +35,7 @@ Settings	settings = {
 	.pool_size = 8,
 	.timeout_ms = 60000,
 	.retention_s = 3600,
+	.rollup_s = 60,
 	.max_conns = 1000,
 	.writers = 2,
 	.scrape_workers = 256,
@@ -56,6 +57,7 @@ usage(FILE *out)
 			"  -db.writers N           of those, how many save batches at once (default 2)\n"
 			"  -timeout DURATION       per request: database statements and idle clients (default 60s)\n"
 			"  -retention-interval D   run profefe.apply_retention() this often, 0 = never (default 1h)\n"
+			"  -rollup-interval D      run profefe.refresh_rollups() this often, 0 = never (default 1m)\n"
 			"  -max-connections N      concurrent HTTP connections (default 1000)\n"
 			"  -scrape.workers N       targets of profefe.scrape_targets scraped at once; 0 = no scraping (default 256)\n"
 			"  -scrape.poll DURATION   how often to look for due targets (default 200ms)\n"
@@ -202,6 +204,14 @@ parse_flags(int argc, char **argv)
 				bad_flag(name, value, "want 0 (off) or a duration of at least 1s, e.g. 1h");
 			settings.retention_s = (int) (ms / 1000);
 		}
+		else if (strcmp(name, "rollup-interval") == 0)
+		{
+			long long	ms = parse_duration_ms(value);
+
+			if (ms < 0 || (ms > 0 && ms < 1000))
+				bad_flag(name, value, "want 0 (off) or a duration of at least 1s, e.g. 1m");
+			settings.rollup_s = (int) (ms / 1000);
+		}
 		else if (strcmp(name, "max-connections") == 0)
 		{
 			settings.max_conns = atoi(value);
@@ -256,11 +266,69 @@ run_retention(void)
 	PQclear(res);
 }
 
+/*
+ * Rolls up what is due, one hour per call so that each statement stays
+ * short and a backlog (a new install over old data, an outage) is worked
+ * off over several runs: at most half the request timeout per run, and
+ * not past a pending SIGTERM. Another collector refreshing at the same
+ * time makes the call return NULL at once.
+ */
+static void
+run_rollups(void)
+{
+	int64_t		t0 = now_us();
+	int64_t		budget = (int64_t) settings.timeout_ms * 500;
+	long long	total = 0;
+
+	for (;;)
+	{
+		DbError		err;
+		DbConn	   *c = db_acquire(&err);
+		const char *values[1] = {"1"};
+		PGresult   *res;
+		int64_t		t1 = now_us();
+		long long	n;
+		sigset_t	pending;
+
+		if (c == NULL)
+		{
+			log_msg(LOG_WARN, "rollups skipped: %s", err.message);
+			return;
+		}
+		res = db_exec(c, STMT_REFRESH, 1, values, NULL, NULL, 0, &err);
+		db_release(c);
+		if (res == NULL)
+		{
+			metrics_refresh(REFRESH_FAILED, 0, (now_us() - t1) / 1e6);
+			log_msg(LOG_WARN, "rollups failed: %s", err.message);
+			return;
+		}
+		if (PQgetisnull(res, 0, 0))
+		{
+			PQclear(res);
+			metrics_refresh(REFRESH_BUSY, 0, (now_us() - t1) / 1e6);
+			log_msg(LOG_DEBUG, "rollups: another refresh is running");
+			return;
+		}
+		n = atoll(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		metrics_refresh(REFRESH_OK, n, (now_us() - t1) / 1e6);
+		total += n;
+		sigpending(&pending);
+		if (n == 0 || now_us() - t0 > budget ||
+			sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1)
+			break;
+	}
+	if (total > 0)
+		log_msg(LOG_INFO, "rollups: %lld written in %.1fs", total, (now_us() - t0) / 1e6);
+}
+
 int
 main(int argc, char **argv)
 {
 	sigset_t	sigs;
 	int64_t		next_retention;
+	int64_t		next_rollup;
 	int			sig = 0;
 
 	parse_flags(argc, argv);
@@ -310,6 +378,7 @@ main(int argc, char **argv)
 	if (!scraper_start())
 		log_msg(LOG_ERROR, "could not start the scraper threads");
 	next_retention = settings.retention_s > 0 ? now_us() : INT64_MAX;
+	next_rollup = settings.rollup_s > 0 ? now_us() : INT64_MAX;
 
 	for (;;)
 	{
@@ -322,6 +391,11 @@ main(int argc, char **argv)
 		{
 			run_retention();
 			next_retention = now_us() + (int64_t) settings.retention_s * 1000000;
+		}
+		if (now_us() >= next_rollup)
+		{
+			run_rollups();
+			next_rollup = now_us() + (int64_t) settings.rollup_s * 1000000;
 		}
 	}
 

@@ -31,6 +31,7 @@ static const char *const route_names[ROUTE_COUNT] = {
 	[ROUTE_VERSION] = "version",
 	[ROUTE_OLD_POST] = "profile_post_v0",
 	[ROUTE_OLD_GET] = "profile_get_v0",
+	[ROUTE_SERIES] = "profiles_series",
 	[ROUTE_METRICS] = "metrics",
 	[ROUTE_HEALTHZ] = "healthz",
 	[ROUTE_OTHER] = "other",
@@ -66,6 +67,9 @@ static uint64_t scrapes_started,
 			scrapes_failed;
 static Histogram scrape_seconds;
 static Histogram scrape_lateness;
+static uint64_t refreshes[3];
+static uint64_t rollups_written;
+static Histogram refresh_seconds;
 
 /* per scrape target, as this collector last saw it */
 typedef struct TargetState
@@ -134,6 +138,15 @@ metrics_batch(int items)
 {
 	ADD(batches, 1);
 	ADD(batched_items, (uint64_t) items);
+}
+
+void
+metrics_refresh(RefreshResult result, long long written, double seconds)
+{
+	ADD(refreshes[result], 1);
+	if (written > 0)
+		ADD(rollups_written, (uint64_t) written);
+	observe(&refresh_seconds, seconds);
 }
 
 void
@@ -345,5 +358,19 @@ metrics_render(Buf *b)
 	buf_puts(b, "# HELP profefe_scrape_lateness_seconds How long after it was due a scrape started.\n"
 			 "# TYPE profefe_scrape_lateness_seconds histogram\n");
 	render_histogram(b, "profefe_scrape_lateness_seconds", "", &scrape_lateness);
+	buf_printf(b, "# HELP profefe_rollup_refreshes_total Calls of profefe.refresh_rollups(), by result "
+			   "(busy: another refresh was running).\n"
+			   "# TYPE profefe_rollup_refreshes_total counter\n"
+			   "profefe_rollup_refreshes_total{result=\"ok\"} %llu\n"
+			   "profefe_rollup_refreshes_total{result=\"busy\"} %llu\n"
+			   "profefe_rollup_refreshes_total{result=\"failed\"} %llu\n",
+			   (unsigned long long) LOAD(refreshes[REFRESH_OK]), (unsigned long long) LOAD(refreshes[REFRESH_BUSY]),
+			   (unsigned long long) LOAD(refreshes[REFRESH_FAILED]));
+	buf_printf(b, "# HELP profefe_rollups_written_total Hourly and daily rollups those calls wrote.\n"
+			   "# TYPE profefe_rollups_written_total counter\nprofefe_rollups_written_total %llu\n",
+			   (unsigned long long) LOAD(rollups_written));
+	buf_puts(b, "# HELP profefe_rollup_refresh_duration_seconds How long a call of profefe.refresh_rollups() took.\n"
+			 "# TYPE profefe_rollup_refresh_duration_seconds histogram\n");
+	render_histogram(b, "profefe_rollup_refresh_duration_seconds", "", &refresh_seconds);
 	render_targets(b);
 }

@@ -21,6 +21,13 @@ void		metrics_ingested(const char *type, size_t bytes);
 void		metrics_db(double seconds, bool failed);
 void		metrics_batch(int items);
 void		metrics_render(Buf *b);
+
+typedef enum RefreshResult
+{
+	REFRESH_OK, REFRESH_BUSY, REFRESH_FAILED
+} RefreshResult;
+
+void		metrics_refresh(RefreshResult result, long long written, double seconds);
 void		metrics_scrape_start(double late_seconds);
 void		metrics_scrape_done(long long target_id, const char *service, const char *instance, bool ok,
 								double seconds);

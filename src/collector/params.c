@@ -525,3 +525,85 @@ time_compare(const char *a, const char *b)
 		return sa < sb ? -1 : 1;
 	return strcmp(fa, fb);
 }
+
+/* Seconds from a to b, both from time_parse (fractions dropped). */
+int64_t
+time_span_seconds(const char *a, const char *b)
+{
+	int64_t		sa,
+				sb;
+	char		frac[10];
+
+	time_instant(a, &sa, frac);
+	time_instant(b, &sb, frac);
+	return sb - sa;
+}
+
+/*
+ * A duration as Go's time.ParseDuration reads it ("90s", "1h30m", "1.5h",
+ * "500ms"), plus "d" for 24h (Grafana's intervals use it) and a plain
+ * number of seconds. On success *ms holds it in milliseconds (fractions of
+ * a millisecond dropped).
+ */
+bool
+duration_parse(const char *s, int64_t *ms, char *err, size_t errlen)
+{
+	static const struct
+	{
+		const char *unit;
+		double		ms;
+	}			units[] = {
+		{"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"ms", 1}, {"s", 1000},
+		{"m", 60000}, {"h", 3600000}, {"d", 86400000},
+	};
+	const char *p = s;
+	double		total = 0;
+
+	if (s == NULL || *s == '\0')
+		goto bad;
+	while (*p)
+	{
+		char		num[32];
+		size_t		n = strspn(p, "0123456789.");
+		char	   *end;
+		double		v;
+		int			u = -1;
+		size_t		best = 0;
+
+		if (n == 0 || n >= sizeof(num))
+			goto bad;
+		memcpy(num, p, n);
+		num[n] = '\0';
+		v = strtod(num, &end);
+		if (*end != '\0' || strchr(num, '.') != strrchr(num, '.'))
+			goto bad;
+		p += n;
+		if (*p == '\0' && p - n == s)
+		{
+			total = v * 1000;	/* a plain number: seconds */
+			break;
+		}
+		/* the longest unit that matches ("ms" before "m") */
+		for (int i = 0; i < (int) (sizeof(units) / sizeof(units[0])); i++)
+		{
+			size_t		l = strlen(units[i].unit);
+
+			if (l > best && strncmp(p, units[i].unit, l) == 0)
+			{
+				u = i;
+				best = l;
+			}
+		}
+		if (u < 0)
+			goto bad;
+		p += best;
+		total += v * units[u].ms;
+	}
+	if (!(total >= 0 && total < 1e15))
+		goto bad;
+	*ms = (int64_t) total;
+	return true;
+bad:
+	snprintf(err, errlen, "want a duration such as 30s, 5m, 1h30m or 1d");
+	return false;
+}

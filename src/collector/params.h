@@ -71,6 +71,8 @@ void		labels_json_object(const Labels *l, Buf *b);
 void		labels_json_array(const Labels *l, Buf *b);
 bool		time_parse(const char *s, char out[64], char *err, size_t errlen);
 int			time_compare(const char *a, const char *b);
+int64_t		time_span_seconds(const char *a, const char *b);
+bool		duration_parse(const char *s, int64_t *ms, char *err, size_t errlen);
 const ProfileType *profile_type_find(const char *t);
 void		profile_type_list(Buf *b);
 bool		profile_id_valid(const char *s, size_t n);

@@ -46,6 +46,8 @@ route_of(const char *method, const char *path)
 		return post ? ROUTE_PROFILES_POST : ROUTE_PROFILES_FIND;
 	if (strcmp(path, API "/profiles/merge") == 0)
 		return ROUTE_MERGE;
+	if (strcmp(path, API "/profiles/series") == 0)
+		return ROUTE_SERIES;
 	if (strncmp(path, API "/profiles/", sizeof(API "/profiles/") - 1) == 0)
 		return ROUTE_BY_ID;
 	if (strcmp(path, API "/services") == 0)
@@ -400,6 +402,83 @@ merge(const Request *req, Reply *reply)
 	PQclear(res);
 }
 
+/*
+ * The step a series is cut into when none is given: the shortest of these
+ * that keeps the range to at most 300 points (a chart's width).
+ */
+static int64_t
+default_step_ms(int64_t span_seconds)
+{
+	static const int64_t steps[] = {10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600,
+	86400, 7 * 86400};
+	int			i = 0;
+
+	while (i < (int) (sizeof(steps) / sizeof(steps[0])) - 1 && span_seconds / steps[i] > 300)
+		i++;
+	return steps[i] * 1000;
+}
+
+/*
+ * GET /api/0/profiles/series: per step, how many profiles there are and
+ * the total of a sample type (of the samples whose stack matches func),
+ * one series per value of group_by; read from rollups and the totals kept
+ * at save time, so a month answers without decoding a profile.
+ */
+static void
+series(const Request *req, Reply *reply)
+{
+	Selection	s;
+	const char *step = query_get(&req->query, "step");
+	const char *opt[3] = {"sample_type", "func", "group_by"};
+	const char *values[9];
+	char		step_s[48];
+	char		why[128];
+	int64_t		ms;
+	PGresult   *res;
+
+	if (!selection(req, reply, &s, true))
+	{
+		selection_free(&s);
+		return;
+	}
+	if (step && step[0])
+	{
+		bool		ok = duration_parse(step, &ms, why, sizeof(why));
+
+		if (ok && ms < 1)
+		{
+			ok = false;
+			snprintf(why, sizeof(why), "want at least 1ms");
+		}
+		if (!ok)
+		{
+			selection_free(&s);
+			reply_error(reply, 400, "bad request: invalid \"step\" %s: %s", step, why);
+			return;
+		}
+	}
+	else
+		ms = default_step_ms(time_span_seconds(s.from, s.to));
+	snprintf(step_s, sizeof(step_s), "%lld milliseconds", (long long) ms);
+	values[0] = s.service;
+	values[1] = s.type;
+	values[2] = s.from;
+	values[3] = s.to;
+	values[4] = step_s;
+	values[5] = s.labels_json.data;
+	for (int i = 0; i < 3; i++)
+	{
+		values[6 + i] = query_get(&req->query, opt[i]);
+		if (values[6 + i] && values[6 + i][0] == '\0')
+			values[6 + i] = NULL;
+	}
+	res = query(STMT_SERIES, 9, values, 0, reply);
+	if (res)
+		reply_body(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
+	selection_free(&s);
+	PQclear(res);
+}
+
 /* GET /api/0/profiles/{id} and /api/0/profiles/{id1}+{id2}+... */
 static void
 by_id(const Request *req, Reply *reply)
@@ -567,6 +646,10 @@ handle_request(Route route, const Request *req, Reply *reply)
 		case ROUTE_MERGE:
 			if (method_is(req, reply, "GET, HEAD"))
 				merge(req, reply);
+			break;
+		case ROUTE_SERIES:
+			if (method_is(req, reply, "GET, HEAD"))
+				series(req, reply);
 			break;
 		case ROUTE_BY_ID:
 			if (method_is(req, reply, "GET, HEAD"))

@@ -23,6 +23,7 @@ typedef struct Settings
 	int			pool_size;		/* -db.pool connections */
 	int			timeout_ms;		/* -timeout: per request (DB statement, client idle) */
 	int			retention_s;	/* -retention-interval seconds, 0 = off */
+	int			rollup_s;		/* -rollup-interval seconds, 0 = off */
 	int			max_conns;		/* -max-connections */
 	int			writers;		/* -db.writers: concurrent save batches */
 	int			scrape_workers; /* -scrape.workers, 0 = no scraping */

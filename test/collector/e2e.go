@@ -35,7 +35,7 @@ var (
 	fixtures = flag.String("fixtures", "test/fixtures", "fixture profiles")
 	maxBody  = flag.Int("max-body", 4<<20, "the collector's -max-body")
 	timeout  = flag.Duration("timeout", 3*time.Second, "the collector's -timeout")
-	only     = flag.String("only", "", "run one group: api, errors, slow, concurrent, shutdown; or fakes (serve bad scrape targets)")
+	only     = flag.String("only", "", "run one group: api, series, errors, slow, concurrent, shutdown; or fakes (serve bad scrape targets)")
 	listen   = flag.String("listen", "127.0.0.1:0", "address the fakes serve on")
 	pid      = flag.Int("pid", 0, "collector pid (shutdown group)")
 	failures = 0
@@ -706,6 +706,9 @@ func main() {
 	switch *only {
 	case "api":
 		apiChecks()
+		seriesChecks()
+	case "series":
+		seriesChecks()
 	case "errors":
 		errorChecks()
 	case "slow":
@@ -718,6 +721,7 @@ func main() {
 		chaosChecks(3000)
 	default:
 		apiChecks()
+		seriesChecks()
 		errorChecks()
 		slowChecks()
 		concurrentChecks()

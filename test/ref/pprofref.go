@@ -16,6 +16,7 @@
 //	pprofref diff FILE BASE          FILE minus BASE as -diff_base builds it
 //	pprofref gen DIR                 writes edge-case profiles built with the
 //	                                 reference library (see gen below)
+//	pprofref retime|pick|series ...  profiles over time (see timeline.go)
 //
 // Built in GOPATH mode against Debian's golang-github-google-pprof-dev, so
 // it needs no network.
@@ -61,6 +62,18 @@ func parse(data []byte) (*profile.Profile, error) {
 }
 
 func main() {
+	if len(os.Args) >= 2 && os.Args[1] == "retime" {
+		retime()
+		return
+	}
+	if len(os.Args) == 6 && os.Args[1] == "pick" {
+		pick(os.Args[2:])
+		return
+	}
+	if len(os.Args) == 10 && os.Args[1] == "series" {
+		series(os.Args[2:])
+		return
+	}
 	if len(os.Args) < 3 {
 		fmt.Fprintln(os.Stderr, "usage: pprofref check|meta FILE...")
 		os.Exit(2)
