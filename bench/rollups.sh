@@ -36,7 +36,13 @@ go build -o build/pprofref ./test/ref
 WORK=$(mktemp -d /tmp/profefe-bench.XXXXXX)
 chmod 755 "$WORK"
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; cluster_stop "$WORK/pg"; rm -rf "$WORK"' EXIT
+# BENCH_KEEP=1 leaves the cluster running (and its folder) to look at afterwards
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    if [ -n "${BENCH_KEEP:-}" ]; then echo "kept: PGHOST=$WORK/pg PGPORT=$PGPORT (stop: runuser -u postgres -- pg_ctl -D $WORK/pg/data stop)"; return; fi
+    cluster_stop "$WORK/pg"; rm -rf "$WORK"
+}
+trap cleanup EXIT
 mkdir -p "$WORK/src"
 for t in cpu heap; do
     for i in 1 2 3 4; do echo "test/fixtures/i$i-$t.pb.gz $WORK/src/$t-$i.pb.gz 0"; done
@@ -122,6 +128,10 @@ UNION ALL
 SELECT 'daily rollups', (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                           WHERE i.inhparent = 'profefe.rollups_day'::regclass), (SELECT count(*) FROM profefe.rollups WHERE tier = 'day');
 SQL
+
+# what the timings read is vacuumed, analyzed and checkpointed (not
+# competing with autovacuum and the checkpoint after loading 9 GB)
+PQ -q -c "VACUUM ANALYZE" -c "CHECKPOINT"
 
 # two collectors on the same database: rollups, and raw (its role has use_rollups off)
 start_collector() { # role -> port

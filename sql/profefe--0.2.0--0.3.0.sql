@@ -546,9 +546,10 @@ BEGIN
                  WHERE r.tier IN ('day', 'hour') AND r.service = profile_series.service AND r.type = profile_series.type
                    AND ((r.tier = 'day' AND r.bucket = ANY (plan.days)) OR (r.tier = 'hour' AND r.bucket = ANY (plan.hours)))
                 UNION ALL
-                SELECT p.sample_types FROM unnest(plan.raw) x
-                  JOIN profiles p ON p.created_at >= lower(x) AND p.created_at < upper(x)
-                 WHERE p.service = profile_series.service AND p.type = profile_series.type) s
+                SELECT p.sample_types FROM unnest(plan.raw) x,
+                       LATERAL (SELECT p.sample_types FROM profiles p
+                                 WHERE p.service = profile_series.service AND p.type = profile_series.type
+                                   AND p.created_at >= lower(x) AND p.created_at < upper(x) OFFSET 0) p) s
          WHERE s.sample_types IS NOT NULL AND sample_type_index(s.sample_types, 1, sample_type) IS NULL
          LIMIT 1;
         IF FOUND THEN
@@ -570,9 +571,10 @@ BEGIN
            AND r.bucket = ANY (plan.hours) AND r.labels @> lbl
         UNION ALL
         SELECT p.created_at, p.labels, 1, p.profile, p.sample_types, p.totals, p.default_type
-          FROM unnest(plan.raw) x
-          JOIN profiles p ON p.created_at >= lower(x) AND p.created_at < upper(x)
-         WHERE p.service = profile_series.service AND p.type = profile_series.type AND p.labels @> lbl),
+          FROM unnest(plan.raw) x,
+               LATERAL (SELECT p.* FROM profiles p           -- per range: index scans (as in merge_profiles)
+                         WHERE p.service = profile_series.service AND p.type = profile_series.type
+                           AND p.created_at >= lower(x) AND p.created_at < upper(x) AND p.labels @> lbl OFFSET 0) p),
     vals AS (
         SELECT date_bin(step, s.ts, from_ts) AS b,
                CASE WHEN group_by IS NULL THEN NULL ELSE coalesce(s.l ->> group_by, '') END AS g,
@@ -655,11 +657,14 @@ BEGIN
              WHERE r.tier = 'hour' AND r.service = merge_profiles.service AND r.type = merge_profiles.type
                AND r.bucket = ANY (plan.hours) AND r.labels @> merge_profiles.labels
             UNION ALL
+            -- a subquery per range (OFFSET 0 keeps it one): index scans of
+            -- the range's partitions, never a scan of all of them
             SELECT p.profile, p.created_at, p.profile_id
-              FROM unnest(plan.raw) rr
-              JOIN profiles p ON p.created_at >= lower(rr) AND p.created_at < upper(rr)
-             WHERE p.service = merge_profiles.service AND p.type = merge_profiles.type
-               AND p.labels @> merge_profiles.labels) x;
+              FROM unnest(plan.raw) rr,
+                   LATERAL (SELECT p.profile, p.created_at, p.profile_id FROM profiles p
+                             WHERE p.service = merge_profiles.service AND p.type = merge_profiles.type
+                               AND p.created_at >= lower(rr) AND p.created_at < upper(rr)
+                               AND p.labels @> merge_profiles.labels OFFSET 0) p) x;
     RETURN result;
 END $$;
 COMMENT ON FUNCTION merge_profiles(text, text, timestamptz, timestamptz, jsonb)
