@@ -20,7 +20,7 @@ EXTENSION   = profefe
 EXTVERSION  = 0.3.0
 MODULE_big  = profefe
 OBJS        = src/pg/module.o src/pg/pg_env.o src/pg/type_io.o src/pg/accessors.o \
-              src/pg/read.o src/pg/aggregates.o src/pg/transforms.o src/pg/pgregex.o src/pg/store.o
+              src/pg/read.o src/pg/flamerows.o src/pg/aggregates.o src/pg/transforms.o src/pg/pgregex.o src/pg/store.o
 # sql/profefe.sql is what the extension is now; installed as the script of
 # the current version, beside the upgrade scripts (and the first release's
 # base script, which the upgrade test starts from).
@@ -50,7 +50,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 # position-independent so it links into the extension.
 ENGINE_SRC  = $(addprefix src/engine/, env.c arena.c gzip.c decode.c validate.c profile.c store.c \
               merge.c compact.c encode.c filter.c tagfilter.c prune.c units.c labels.c \
-              frames.c top.c flame.c svg.c)
+              frames.c top.c flame.c flamerows.c svg.c)
 ENGINE_HDR  = $(wildcard src/engine/*.h)
 ENGINE_CFLAGS = -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Wmissing-prototypes -Wno-unused-parameter \
                 -Wno-sign-compare -Wno-missing-field-initializers $(ENGINE_EXTRA_CFLAGS)

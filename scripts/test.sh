@@ -15,6 +15,8 @@
 #   roundtrip    go tool pprof -raw of pprof::bytea equals that of the input
 #   top, samples, folded, flame, units   read functions vs go tool pprof /
 #                the reference library; flame graphs rendered in Chromium
+#   flame rows   pprof_flamegraph_rows vs the tree the reference library
+#                gives, whole, folded and compared
 #   merge, avg, scale, diff, filter      vs profile.Merge and go tool pprof
 #   dump         pg_dump/restore of a table with a pprof column
 #   store        the profile store's SQL API under concurrency, dump/restore
@@ -226,6 +228,7 @@ for f in "$FIX"/i1-*.pb.gz "$FIX"/i4-*.pb.gz "$FIX"/large-cpu.pb.gz; do
 done
 
 source test/read.sh
+source test/flamerows.sh
 source test/merge.sh
 
 echo "== dump (pg_dump / restore of a table with a pprof column)"

@@ -98,6 +98,24 @@ CREATE FUNCTION pprof_focus_total(p pprof, func text, sample_type text DEFAULT N
 COMMENT ON FUNCTION pprof_focus_total(pprof, text, text) IS 'the total of the samples -focus=func keeps: pprof_total(pprof_filter(p, focus => func)) without the filtered profile';
 
 -- Availability: 0.3.0
+-- The nested-set rows of Grafana's Flame Graph panel: depth-first
+-- pre-order, one root "total", children in name order, inclusive value and
+-- exclusive self; frames named as pprof_top names them. With max_nodes, the
+-- largest nodes and one "other" node per parent for the rest.
+CREATE FUNCTION pprof_flamegraph_rows(p pprof, sample_type text DEFAULT NULL, max_nodes int DEFAULT NULL)
+    RETURNS TABLE (ord int, level int, label text, self bigint, value bigint)
+    AS 'MODULE_PATHNAME', 'pprof_flamegraph_rows' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION pprof_flamegraph_rows(pprof, text, int) IS 'a flame graph as rows for Grafana''s Flame Graph panel (level, label, self, value in pre-order)';
+
+-- Availability: 0.3.0
+-- Grafana's comparison: the union of both trees, value/self of base (the
+-- baseline), value_right/self_right of p (Grafana's valueRight/selfRight).
+CREATE FUNCTION pprof_flamegraph_rows(p pprof, base pprof, sample_type text DEFAULT NULL, max_nodes int DEFAULT NULL)
+    RETURNS TABLE (ord int, level int, label text, self bigint, value bigint, self_right bigint, value_right bigint)
+    AS 'MODULE_PATHNAME', 'pprof_flamegraph_rows_diff' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION pprof_flamegraph_rows(pprof, pprof, text, int) IS 'two profiles compared as rows for Grafana''s Flame Graph panel (base left, p right)';
+
+-- Availability: 0.3.0
 CREATE TABLE rollups (
     tier         text        NOT NULL CONSTRAINT rollups_tier_check CHECK (tier IN ('hour', 'day')),
     service      text        NOT NULL,

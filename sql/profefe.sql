@@ -128,6 +128,24 @@ CREATE FUNCTION pprof_flamegraph(p pprof, sample_type text DEFAULT NULL, title t
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION pprof_flamegraph(pprof, text, text) IS 'a self-contained SVG flame graph';
 
+-- Availability: 0.3.0
+-- The nested-set rows of Grafana's Flame Graph panel: depth-first
+-- pre-order, one root "total", children in name order, inclusive value and
+-- exclusive self; frames named as pprof_top names them. With max_nodes, the
+-- largest nodes and one "other" node per parent for the rest.
+CREATE FUNCTION pprof_flamegraph_rows(p pprof, sample_type text DEFAULT NULL, max_nodes int DEFAULT NULL)
+    RETURNS TABLE (ord int, level int, label text, self bigint, value bigint)
+    AS 'MODULE_PATHNAME', 'pprof_flamegraph_rows' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION pprof_flamegraph_rows(pprof, text, int) IS 'a flame graph as rows for Grafana''s Flame Graph panel (level, label, self, value in pre-order)';
+
+-- Availability: 0.3.0
+-- Grafana's comparison: the union of both trees, value/self of base (the
+-- baseline), value_right/self_right of p (Grafana's valueRight/selfRight).
+CREATE FUNCTION pprof_flamegraph_rows(p pprof, base pprof, sample_type text DEFAULT NULL, max_nodes int DEFAULT NULL)
+    RETURNS TABLE (ord int, level int, label text, self bigint, value bigint, self_right bigint, value_right bigint)
+    AS 'MODULE_PATHNAME', 'pprof_flamegraph_rows_diff' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION pprof_flamegraph_rows(pprof, pprof, text, int) IS 'two profiles compared as rows for Grafana''s Flame Graph panel (base left, p right)';
+
 -- ===========================================================================
 -- Merging
 -- ===========================================================================

@@ -69,3 +69,25 @@ SELECT pprof_folded(p, 'nope') FROM rp WHERE name = 'i1-cpu.pb.gz';
 SELECT pprof_flamegraph(p, 'nope') FROM rp WHERE name = 'i1-cpu.pb.gz';
 SELECT pprof_folded(NULL) IS NULL AS folded_null, pprof_flamegraph(NULL) IS NULL AS flame_null,
        (SELECT count(*) FROM pprof_samples(NULL)) AS samples_null;
+
+-- Flame graph rows (Grafana's nested set): one root "total" holding the
+-- profile's total, pre-order, self summing to the root; folded trees keep
+-- the totals and at most max_nodes rows, the rest under "other".
+SELECT count(*) AS rows, min(ord) AS first_ord, max(ord) = count(*) - 1 AS ords_contiguous,
+       bool_and((level = 0) = (ord = 0)) AS one_root,
+       max(value) FILTER (WHERE ord = 0) = sum(self) AS self_sums_to_root,
+       max(value) FILTER (WHERE ord = 0) = (SELECT pprof_total(p) FROM rp WHERE name = 'i1-cpu.pb.gz') AS root_is_total
+  FROM rp, pprof_flamegraph_rows(p) WHERE name = 'i1-cpu.pb.gz';
+SELECT ord, level, label, self, value FROM rp, pprof_flamegraph_rows(p, 'samples', 4) WHERE name = 'i1-cpu.pb.gz' ORDER BY ord;
+SELECT count(*) AS rows, sum(self) = max(value) AS totals_kept
+  FROM rp, pprof_flamegraph_rows(p, max_nodes => 10) WHERE name = 'edge-recursion.pb.gz';
+-- comparing: the union tree, the base on the left and p on the right
+SELECT count(*) AS rows, sum(self) = max(value) AS left_kept, sum(self_right) = max(value_right) AS right_kept,
+       count(*) FILTER (WHERE value = 0) > 0 AS only_right, count(*) FILTER (WHERE value_right = 0) > 0 AS only_left
+  FROM fixtures a, fixtures b, pprof_flamegraph_rows(a.data::pprof, b.data::pprof) WHERE a.name = 'i2-cpu.pb.gz' AND b.name = 'i1-cpu.pb.gz';
+SELECT count(*) AS no_samples_no_rows FROM rp, pprof_flamegraph_rows(p) WHERE name = 'valid-minimal.pb';
+SELECT label, self, value FROM rp, pprof_flamegraph_rows(p) WHERE name = 'edge-empty.pb.gz';
+SELECT count(*) AS null_rows FROM pprof_flamegraph_rows(NULL::pprof);
+SELECT * FROM rp, pprof_flamegraph_rows(p, max_nodes => 1) WHERE name = 'i1-cpu.pb.gz';
+SELECT * FROM rp, pprof_flamegraph_rows(p, 'nope') WHERE name = 'i1-cpu.pb.gz';
+SELECT * FROM rp a, rp b, pprof_flamegraph_rows(a.p, b.p) WHERE a.name = 'i1-cpu.pb.gz' AND b.name = 'i1-heap.pb.gz';

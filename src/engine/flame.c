@@ -29,6 +29,7 @@ typedef struct Stack
 	uint32_t	off;
 	uint32_t	len;
 	int64_t		w;
+	int			side;
 } Stack;
 
 /* Stacks as sequences of ranks (arg: the shared seq array). */
@@ -48,6 +49,15 @@ stack_cmp(const void *x, const void *y, void *arg)
 	return a->len < b->len ? -1 : a->len > b->len;
 }
 
+PprofStatus
+pprof_flame_build(const PprofEnv *env, const PprofProfile *p, int idx, PprofFlame *out,
+				  PprofError *err)
+{
+	PprofFlameSide side = {p, idx};
+
+	return pprof_flame_build_sides(env, &side, 1, PPROF_NAMES_STACKS, out, err);
+}
+
 /*
  * Builds the tree by sorting the stacks (as sequences of frame ranks by
  * name) and walking them in order: each stack shares a prefix with the one
@@ -55,12 +65,19 @@ stack_cmp(const void *x, const void *y, void *arg)
  * pre-order with siblings in name order, so later walks read memory in
  * sequence. (A hash of (parent, frame) was 3x slower on large profiles:
  * every lookup missed the cache.)
+ *
+ * The frames of all sides are ranked together. Frames of one profile with
+ * stack names stay distinct even when their names are equal (the folded
+ * and SVG output of one profile); otherwise equal names share a rank, so
+ * two profiles' trees line up by name.
  */
 PprofStatus
-pprof_flame_build(const PprofEnv *env, const PprofProfile *p, int idx, PprofFlame *out,
-				  PprofError *err)
+pprof_flame_build_sides(const PprofEnv *env, const PprofFlameSide *sides, int n_sides,
+						PprofNaming naming, PprofFlame *out, PprofError *err)
 {
-	size_t		nf,
+	PprofFrames fr[2];
+	size_t		nf = 0,
+				base[2] = {0, 0},
 				maxd = 0,
 				nstacks = 0,
 				seqlen = 0,
@@ -70,33 +87,61 @@ pprof_flame_build(const PprofEnv *env, const PprofProfile *p, int idx, PprofFlam
 			   *seq,
 			   *path,
 			   *tmp;
+	PprofStr   *names;
 	Stack	   *stacks;
-	int64_t		root_total = 0;
+	int64_t		root_total[2] = {0, 0};
+	bool		by_name = n_sides > 1 || naming != PPROF_NAMES_STACKS;
 
+	if (n_sides < 1 || n_sides > 2)
+		return pprof_error(err, PPROF_INTERNAL, "A flame graph has one or two sides, not %d.", n_sides);
 	memset(out, 0, sizeof(*out));
-	pprof_frames_build(env, p, PPROF_NAMES_STACKS, &out->frames);
-	nf = out->frames.n_frames;
+	for (int k = 0; k < n_sides; k++)
+	{
+		pprof_frames_build(env, sides[k].p, naming, &fr[k]);
+		base[k] = nf;
+		nf += fr[k].n_frames;
+	}
+	out->frames = fr[0];
+	if (n_sides == 1)
+		names = fr[0].names;
+	else
+	{
+		names = pprof_alloc_array(env, nf, sizeof(PprofStr));
+		for (int k = 0; k < n_sides; k++)
+			memcpy(names + base[k], fr[k].names, fr[k].n_frames * sizeof(PprofStr));
+	}
+	out->names = names;
+	out->n_names = nf;
 
-	/* frame ranks by name */
+	/* frame ranks by name (equal names one rank when by_name) */
 	order = pprof_alloc_array(env, nf, sizeof(uint32_t));
 	rank = pprof_alloc_array(env, nf, sizeof(uint32_t));
 	for (uint32_t i = 0; i < nf; i++)
 		order[i] = i;
-	pprof_sort(order, nf, sizeof(uint32_t), frame_name_cmp, (void *) out->frames.names);
-	for (uint32_t i = 0; i < nf; i++)
-		rank[order[i]] = i;
+	pprof_sort(order, nf, sizeof(uint32_t), frame_name_cmp, names);
+	for (uint32_t i = 0, r = 0; i < nf; i++)
+	{
+		if (i > 0 && !(by_name && pprof_str_cmp(names[order[i - 1]], names[order[i]]) == 0))
+			r = i;
+		rank[order[i]] = r;
+	}
 
 	/* the stacks of samples with a positive value, root first, as ranks */
-	for (size_t s = 0; s < p->n_sample; s++)
+	for (int k = 0; k < n_sides; k++)
 	{
-		if (pprof_sample_values(p, s)[idx] > 0)
-		{
-			size_t		d = pprof_stack_depth(p, &out->frames, s);
+		const PprofProfile *p = sides[k].p;
 
-			seqlen += d;
-			nstacks++;
-			if (d > maxd)
-				maxd = d;
+		for (size_t s = 0; s < p->n_sample; s++)
+		{
+			if (pprof_sample_values(p, s)[sides[k].sample_index] > 0)
+			{
+				size_t		d = pprof_stack_depth(p, &fr[k], s);
+
+				seqlen += d;
+				nstacks++;
+				if (d > maxd)
+					maxd = d;
+			}
 		}
 	}
 	if (seqlen > UINT32_MAX)
@@ -106,24 +151,30 @@ pprof_flame_build(const PprofEnv *env, const PprofProfile *p, int idx, PprofFlam
 	tmp = pprof_alloc_array(env, maxd + 1, sizeof(uint32_t));
 	nstacks = 0;
 	seqlen = 0;
-	for (size_t s = 0; s < p->n_sample; s++)
+	for (int k = 0; k < n_sides; k++)
 	{
-		int64_t		w = pprof_sample_values(p, s)[idx];
-		size_t		d;
+		const PprofProfile *p = sides[k].p;
 
-		if (w <= 0)
-			continue;
-		if (__builtin_add_overflow(root_total, w, &root_total))
-			return pprof_error(err, PPROF_OVERFLOW,
-							   "The sum of the sample type's values does not fit in 64 bits.");
-		d = pprof_sample_stack(p, &out->frames, s, tmp);
-		for (size_t i = 0; i < d; i++)
-			seq[seqlen + i] = rank[tmp[d - 1 - i]];
-		stacks[nstacks].off = (uint32_t) seqlen;
-		stacks[nstacks].len = (uint32_t) d;
-		stacks[nstacks].w = w;
-		seqlen += d;
-		nstacks++;
+		for (size_t s = 0; s < p->n_sample; s++)
+		{
+			int64_t		w = pprof_sample_values(p, s)[sides[k].sample_index];
+			size_t		d;
+
+			if (w <= 0)
+				continue;
+			if (__builtin_add_overflow(root_total[k], w, &root_total[k]))
+				return pprof_error(err, PPROF_OVERFLOW,
+								   "The sum of the sample type's values does not fit in 64 bits.");
+			d = pprof_sample_stack(p, &fr[k], s, tmp);
+			for (size_t i = 0; i < d; i++)
+				seq[seqlen + i] = rank[base[k] + tmp[d - 1 - i]];
+			stacks[nstacks].off = (uint32_t) seqlen;
+			stacks[nstacks].len = (uint32_t) d;
+			stacks[nstacks].w = w;
+			stacks[nstacks].side = k;
+			seqlen += d;
+			nstacks++;
+		}
 	}
 	pprof_tick(env);
 	pprof_sort(stacks, nstacks, sizeof(Stack), stack_cmp, seq);
@@ -134,7 +185,8 @@ pprof_flame_build(const PprofEnv *env, const PprofProfile *p, int idx, PprofFlam
 	out->nodes = pprof_grow(env, NULL, 0, &cap, 1024, sizeof(PprofFlameNode));
 	memset(&out->nodes[0], 0, sizeof(PprofFlameNode));
 	out->nodes[0].frame = UINT32_MAX;
-	out->nodes[0].total = root_total;
+	out->nodes[0].total = root_total[0];
+	out->nodes[0].total_b = root_total[1];
 	out->n_nodes = 1;
 	path = pprof_alloc_array(env, maxd + 1, sizeof(uint32_t));
 	for (size_t k = 0; k < nstacks; k++)
@@ -143,6 +195,7 @@ pprof_flame_build(const PprofEnv *env, const PprofProfile *p, int idx, PprofFlam
 		const uint32_t *cur = seq + st->off;
 		uint32_t	lcp = 0,
 					prev_len = 0;
+		PprofFlameNode *leaf;
 
 		if ((k & 0x3fff) == 0x3fff)
 			pprof_tick(env);
@@ -180,8 +233,17 @@ pprof_flame_build(const PprofEnv *env, const PprofProfile *p, int idx, PprofFlam
 			path[d] = c;
 		}
 		for (uint32_t d = 0; d < st->len; d++)
-			out->nodes[path[d]].total += st->w;
-		out->nodes[st->len ? path[st->len - 1] : 0].self += st->w;
+		{
+			if (st->side == 0)
+				out->nodes[path[d]].total += st->w;
+			else
+				out->nodes[path[d]].total_b += st->w;
+		}
+		leaf = &out->nodes[st->len ? path[st->len - 1] : 0];
+		if (st->side == 0)
+			leaf->self += st->w;
+		else
+			leaf->self_b += st->w;
 		if (st->len > out->max_depth)
 			out->max_depth = st->len;
 	}
@@ -255,7 +317,7 @@ pprof_write_folded(const PprofEnv *env, const PprofFlame *f, PprofBuf *out)
 			{
 				if (d > 1)
 					pprof_buf_putc(&tmp, ';');
-				put_folded_name(&tmp, f->frames.names[f->nodes[path[d]].frame]);
+				put_folded_name(&tmp, f->names[f->nodes[path[d]].frame]);
 			}
 			pprof_buf_printf(&tmp, " %" PRId64, n->self);
 			lines = pprof_grow(env, lines, nlines, &cap, 1, sizeof(Line));

@@ -10,6 +10,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,4 +143,51 @@ pprof_sample_totals(const PprofProfile *p, int64_t *totals, bool *overflowed)
 				totals[t] = 0;
 			}
 	}
+}
+
+/* "type/unit, ..." of a profile's sample types, cut to fit. */
+static void
+describe_sample_types(const PprofProfile *p, char *out, size_t outlen)
+{
+	size_t		n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < p->n_sample_type && n + 1 < outlen; i++)
+	{
+		PprofStr	t = pprof_str(p, p->sample_types[i].type),
+					u = pprof_str(p, p->sample_types[i].unit);
+		int			w = snprintf(out + n, outlen - n, "%s%.*s/%.*s", i ? ", " : "",
+								 (int) (t.len > 40 ? 40 : t.len), (const char *) t.data,
+								 (int) (u.len > 40 ? 40 : u.len), (const char *) u.data);
+
+		if (w < 0)
+			break;
+		n += (size_t) w;
+	}
+}
+
+PprofStatus
+pprof_same_types(const PprofProfile *a, const PprofProfile *b, PprofError *err)
+{
+	bool		ok = a->n_sample_type == b->n_sample_type &&
+		pprof_str_eq(pprof_str(a, a->period_type.type), pprof_str(b, b->period_type.type)) &&
+		pprof_str_eq(pprof_str(a, a->period_type.unit), pprof_str(b, b->period_type.unit));
+
+	for (size_t i = 0; ok && i < a->n_sample_type; i++)
+		ok = pprof_str_eq(pprof_str(a, a->sample_types[i].type), pprof_str(b, b->sample_types[i].type)) &&
+			pprof_str_eq(pprof_str(a, a->sample_types[i].unit), pprof_str(b, b->sample_types[i].unit));
+	if (!ok)
+	{
+		char		da[200],
+					db[200];
+		PprofStr	at = pprof_str(a, a->period_type.type),
+					bt = pprof_str(b, b->period_type.type);
+
+		describe_sample_types(a, da, sizeof(da));
+		describe_sample_types(b, db, sizeof(db));
+		return pprof_error(err, PPROF_INCOMPATIBLE, "Sample types %s (period %.*s) and %s (period %.*s).",
+						   da, (int) (at.len > 40 ? 40 : at.len), (const char *) at.data,
+						   db, (int) (bt.len > 40 ? 40 : bt.len), (const char *) bt.data);
+	}
+	return PPROF_OK;
 }

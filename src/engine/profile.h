@@ -272,4 +272,11 @@ extern int	pprof_sample_index(const PprofProfile *p, const char *name);
  */
 extern void pprof_sample_totals(const PprofProfile *p, int64_t *totals, bool *overflowed);
 
+/*
+ * PPROF_OK when two profiles have the same sample types (names and units,
+ * in order) and period type, as merging and comparing need; else
+ * PPROF_INCOMPATIBLE with both described.
+ */
+extern PprofStatus pprof_same_types(const PprofProfile *a, const PprofProfile *b, PprofError *err);
+
 #endif							/* PPROF_PROFILE_H */

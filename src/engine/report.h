@@ -85,29 +85,50 @@ extern PprofStatus pprof_compute_top(const PprofEnv *env, const PprofProfile *p,
 
 typedef struct PprofFlameNode
 {
-	uint32_t	frame;
+	uint32_t	frame;			/* index into PprofFlame.names */
 	uint32_t	parent;			/* 0 for the root's children; root is node 0 */
 	uint32_t	first_child;	/* 0 = none */
 	uint32_t	next_sibling;	/* 0 = none; siblings sorted by name */
 	uint32_t	depth;
 	int64_t		total;			/* value of this node and below */
 	int64_t		self;
+	int64_t		total_b;		/* the same of the second side, if any */
+	int64_t		self_b;
 } PprofFlameNode;
 
 typedef struct PprofFlame
 {
-	PprofFrames frames;			/* PPROF_NAMES_STACKS */
+	PprofFrames frames;			/* the first side's frames */
+	const PprofStr *names;		/* per frame of every side */
+	size_t		n_names;
 	PprofFlameNode *nodes;		/* node 0 is the root ("all") */
 	size_t		n_nodes;
 	uint32_t	max_depth;
 } PprofFlame;
 
+/* A profile and the sample type of it that a flame graph shows. */
+typedef struct PprofFlameSide
+{
+	const PprofProfile *p;
+	int			sample_index;
+} PprofFlameSide;
+
 /*
  * Merges the samples with a positive value of one sample type into a tree
- * of stacks, root first. Negative and zero values are left out.
+ * of stacks, root first, frames named for stacks. Negative and zero values
+ * are left out.
  */
 extern PprofStatus pprof_flame_build(const PprofEnv *env, const PprofProfile *p,
 									 int sample_index, PprofFlame *out, PprofError *err);
+
+/*
+ * The same over one or two profiles (a comparison: total/self from the
+ * first, total_b/self_b from the second) with frames named as given;
+ * frames of equal names are one node wherever the stacks agree.
+ */
+extern PprofStatus pprof_flame_build_sides(const PprofEnv *env, const PprofFlameSide *sides,
+										   int n_sides, PprofNaming naming, PprofFlame *out,
+										   PprofError *err);
 
 /*
  * The node after `node` in pre-order (0 at the end): its first child when

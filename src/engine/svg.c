@@ -272,7 +272,7 @@ pprof_flame_svg(const PprofEnv *env, const PprofProfile *p, int idx, const Pprof
 			{
 				double		y = height - SVG_BOTTOM - (double) (n->depth + 1) * SVG_FRAME_H;
 
-				svg_frame(out, f->frames.names[n->frame], colors[n->frame], xs[node], y, w,
+				svg_frame(out, f->names[n->frame], colors[n->frame], xs[node], y, w,
 						  n->total, total, unit);
 				shown++;
 				child_x[node] = xs[node];

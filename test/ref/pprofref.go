@@ -17,6 +17,7 @@
 //	pprofref gen DIR                 writes edge-case profiles built with the
 //	                                 reference library (see gen below)
 //	pprofref retime|pick|series ...  profiles over time (see timeline.go)
+//	pprofref flamerows ...           flame graph rows (see flamerows.go)
 //
 // Built in GOPATH mode against Debian's golang-github-google-pprof-dev, so
 // it needs no network.
@@ -72,6 +73,10 @@ func main() {
 	}
 	if len(os.Args) == 10 && os.Args[1] == "series" {
 		series(os.Args[2:])
+		return
+	}
+	if (len(os.Args) == 5 || len(os.Args) == 6) && os.Args[1] == "flamerows" {
+		flameRows(os.Args[2:])
 		return
 	}
 	if len(os.Args) < 3 {
