@@ -764,3 +764,75 @@ REVOKE EXECUTE ON FUNCTION refresh_rollups(int), rollup_build_hour(timestamptz, 
 GRANT EXECUTE ON FUNCTION refresh_rollups(int) TO profefe_writer;
 GRANT EXECUTE ON FUNCTION merge_plan(text, text, timestamptz, timestamptz, jsonb),
     profile_series(text, text, timestamptz, timestamptz, interval, jsonb, text, text, text) TO profefe_reader;
+
+-- Availability: 0.1.0; changed in 0.3.0 (an index probe a service; rollups too)
+CREATE OR REPLACE FUNCTION services() RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
+    AS $$ WITH RECURSIVE s(name) AS (          -- one index probe a service, not a scan of every row
+              SELECT min(p.service) FROM profiles p
+              UNION ALL
+              SELECT (SELECT min(p.service) FROM profiles p WHERE p.service > s.name) FROM s WHERE s.name IS NOT NULL)
+          SELECT s.name FROM s WHERE s.name IS NOT NULL
+          UNION
+          SELECT r.service FROM rollups r           -- those whose raw profiles retention has dropped
+          ORDER BY 1 $$;
+COMMENT ON FUNCTION services() IS 'the services that have stored profiles or rollups, sorted';
+
+-- Label keys and values of the profiles a merge of the range would read
+-- (with labels, of those that also carry them), and how many profiles
+-- carry each: for pickers and dashboard variables. Whole hours and days
+-- are read from rollups (one row per label set), the rest raw.
+-- Availability: 0.3.0
+CREATE FUNCTION profile_labels(service text, type text, from_ts timestamptz, to_ts timestamptz,
+                               labels jsonb DEFAULT '{}', label text DEFAULT NULL)
+    RETURNS TABLE (key text, value text, profiles bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
+DECLARE
+    plan record;
+    lbl jsonb;
+BEGIN
+    PERFORM check_service_type(profile_labels.service, profile_labels.type, true);
+    lbl := check_labels(profile_labels.labels);
+    IF from_ts IS NULL OR to_ts IS NULL OR from_ts > to_ts THEN
+        RAISE EXCEPTION 'the range must be two times, from_ts not after to_ts' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('from_ts = %s, to_ts = %s.', coalesce(from_ts::text, 'NULL'), coalesce(to_ts::text, 'NULL'));
+    END IF;
+    SELECT * INTO plan FROM rollup_ranges(profile_labels.service, profile_labels.type, from_ts, to_ts);
+    RETURN QUERY
+    WITH src AS (
+        SELECT r.labels AS l, r.profiles::bigint AS n FROM rollups r
+         WHERE r.tier = 'day' AND r.service = profile_labels.service AND r.type = profile_labels.type
+           AND r.bucket = ANY (plan.days) AND r.labels @> lbl
+        UNION ALL
+        SELECT r.labels, r.profiles FROM rollups r
+         WHERE r.tier = 'hour' AND r.service = profile_labels.service AND r.type = profile_labels.type
+           AND r.bucket = ANY (plan.hours) AND r.labels @> lbl
+        UNION ALL
+        SELECT p.labels, 1 FROM unnest(plan.raw) x,
+               LATERAL (SELECT p.labels FROM profiles p
+                         WHERE p.service = profile_labels.service AND p.type = profile_labels.type
+                           AND p.created_at >= lower(x) AND p.created_at < upper(x) AND p.labels @> lbl OFFSET 0) p)
+    SELECT e.key, e.value, sum(s.n)::bigint
+      FROM src s, jsonb_each_text(s.l) e
+     WHERE profile_labels.label IS NULL OR e.key = profile_labels.label
+     GROUP BY e.key, e.value
+     ORDER BY e.key, e.value;
+END $$;
+COMMENT ON FUNCTION profile_labels(text, text, timestamptz, timestamptz, jsonb, text)
+    IS 'label keys and values of a service''s profiles of a type in a range (of one label key), with how many profiles carry each';
+
+-- Availability: 0.3.0
+CREATE FUNCTION service_types(service text, from_ts timestamptz DEFAULT '-infinity', to_ts timestamptz DEFAULT 'infinity')
+    RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
+    AS $$ SELECT u.t FROM unnest(profile_types()) WITH ORDINALITY u(t, n)
+           WHERE EXISTS (SELECT FROM profiles p WHERE p.service = $1 AND p.type = u.t
+                            AND p.created_at >= $2 AND p.created_at <= $3)
+              OR EXISTS (SELECT FROM rollups r WHERE r.service = $1 AND r.type = u.t AND r.bucket <= $3
+                            AND r.bucket + CASE r.tier WHEN 'day' THEN interval '1 day' ELSE interval '1 hour' END > $2)
+           ORDER BY u.n $$;
+COMMENT ON FUNCTION service_types(text, timestamptz, timestamptz)
+    IS 'the profile types a service has profiles (or rollups) of in a range, in profile_types() order';
+
+REVOKE EXECUTE ON FUNCTION profile_labels(text, text, timestamptz, timestamptz, jsonb, text), service_types(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION profile_labels(text, text, timestamptz, timestamptz, jsonb, text), service_types(text, timestamptz, timestamptz) TO profefe_reader;

@@ -122,6 +122,28 @@ SELECT pprof_focus_total(p, 'main\.work', 'cpu') AS work, pprof_total(pprof_filt
 -- an unknown group_by key is one empty group, not an error
 SELECT grp, sum(profiles) FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interval '2 days', '1 day', group_by => 'nope') GROUP BY grp;
 
+-- Label pickers: keys and values of what a merge of the range reads, with
+-- how many profiles carry each; from rollups as from every raw profile.
+CREATE FUNCTION pg_temp.labels_raw_equal(f timestamptz, t timestamptz, l jsonb DEFAULT '{}') RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE a text; b text;
+BEGIN
+    SELECT string_agg(x::text, ';') INTO a FROM profile_labels('ru', 'cpu', f, t, l) x;
+    PERFORM set_config('profefe.use_rollups', 'off', true);
+    SELECT string_agg(x::text, ';') INTO b FROM profile_labels('ru', 'cpu', f, t, l) x;
+    PERFORM set_config('profefe.use_rollups', 'on', true);
+    RETURN a IS NOT DISTINCT FROM b;
+END $$;
+SELECT * FROM profile_labels('ru', 'cpu', '-infinity', 'infinity');
+SELECT * FROM profile_labels('ru', 'cpu', :'base'::timestamptz + interval '30 minutes', :'base'::timestamptz + interval '26 hours 15 minutes', label => 'zone');
+SELECT * FROM profile_labels('ru', 'cpu', '-infinity', 'infinity', '{"zone": "b"}');
+SELECT pg_temp.labels_raw_equal('-infinity', 'infinity') AS everything,
+       pg_temp.labels_raw_equal(:'base'::timestamptz + interval '30 minutes', :'base'::timestamptz + interval '26 hours 15 minutes') AS mid_buckets,
+       pg_temp.labels_raw_equal(:'base', :'base'::timestamptz + interval '48 hours', '{"zone": "a"}') AS a_label;
+SELECT count(*) AS none_elsewhere FROM profile_labels('ru', 'heap', '-infinity', 'infinity');
+SELECT service_types('ru') AS types, 'ru' IN (SELECT services()) AS listed,
+       (SELECT count(*) FROM service_types('ru', :'base'::timestamptz - interval '2 days', :'base'::timestamptz - interval '1 day')) AS types_before;
+
 -- Bad arguments: errors in words, nothing else.
 \set VERBOSITY terse
 SELECT * FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interval '1 day', '0 seconds');
@@ -135,6 +157,9 @@ SELECT * FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interv
 SELECT * FROM profile_series('ru', 'trace', :'base', :'base'::timestamptz + interval '1 day', '1 hour');
 SELECT * FROM profile_series('ru', 'cpuu', :'base', :'base'::timestamptz + interval '1 day', '1 hour');
 SELECT refresh_rollups(0);
+SELECT * FROM profile_labels('ru', 'cpu', :'base'::timestamptz + interval '1 day', :'base');
+SELECT * FROM profile_labels('ru', 'cpuu', '-infinity', 'infinity');
+SELECT * FROM profile_labels('ru', 'cpu', '-infinity', 'infinity', '{"zone": 1}');
 \set VERBOSITY default
 
 -- Roles: writers refresh, readers plan and chart; neither reads the tables.
@@ -143,6 +168,8 @@ CREATE ROLE rollup_writer LOGIN IN ROLE profefe_writer;
 SET ROLE rollup_reader;
 SELECT count(*) > 0 AS reader_plans FROM merge_plan('ru', 'cpu', '-infinity', 'infinity');
 SELECT count(*) > 0 AS reader_charts FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interval '2 days', '1 day');
+SELECT count(*) > 0 AS reader_lists_labels FROM profile_labels('ru', 'cpu', '-infinity', 'infinity');
+SELECT service_types('ru') AS reader_lists_types;
 SELECT refresh_rollups();
 SELECT count(*) FROM rollups;
 RESET ROLE;
