@@ -366,6 +366,12 @@ BEGIN
                NULL::bigint[] AS totals, NULL::int AS default_type INTO a;
         t := coalesce(save_profile.created_at, now());
     END IF;
+    -- the insert's lock first: retention drops a day's partition holding
+    -- ACCESS EXCLUSIVE on profiles, so once this is granted the partition
+    -- found (or made) below stays until commit, and a save that waited
+    -- for a drop sees it gone and makes the partition again, instead of
+    -- failing with "no partition found for row"
+    LOCK TABLE profiles IN ROW EXCLUSIVE MODE;
     PERFORM ensure_partition((t AT TIME ZONE 'UTC')::date);
     id := profefe_new_id(t);
     INSERT INTO profiles (profile_id, service, type, instance_id, labels, created_at, profile, trace, size,

@@ -30,6 +30,31 @@ else
 fi
 q -q -c "SELECT delete_profiles(ARRAY(SELECT profile_id FROM profefe.profiles WHERE service = 'newdays'))" >/dev/null
 
+echo "== store: a save waiting on retention's drop of its day's partition"
+# Retention drops a day holding ACCESS EXCLUSIVE on profiles; a save of that
+# day that found the partition before the drop committed must make it again
+# rather than fail with "no partition of relation found for row".
+q -q -c "SELECT save_profile('dropday', 'other', data, created_at => timestamptz '2019-05-01 12:00Z')
+           FROM fixtures WHERE name = 'valid-no-time.pb'" >/dev/null
+coproc DROPPER { psql -X -At -d $DB 2>&1; }
+echo "BEGIN; DROP TABLE profefe.profiles_20190501; SELECT 'dropped';" >&"${DROPPER[1]}"
+read -r -t 10 _ <&"${DROPPER[0]}"; read -r -t 10 _ <&"${DROPPER[0]}"; read -r -t 10 dropped <&"${DROPPER[0]}"
+q -c "SELECT save_profile('dropday', 'other', data, created_at => timestamptz '2019-05-01 13:00Z') IS NOT NULL
+        FROM fixtures WHERE name = 'valid-no-time.pb'" > "$WORK/dropday.out" 2>&1 &
+saver=$!
+sleep 0.5
+waiting=$(q -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+echo "COMMIT;" >&"${DROPPER[1]}"; echo '\q' >&"${DROPPER[1]}"
+wait "$saver"
+wait "$DROPPER_PID" 2>/dev/null
+n=$(q -c "SELECT count(*) FROM profefe.profiles WHERE service = 'dropday'")
+if [ "$dropped" = dropped ] && [ "$waiting" -ge 1 ] && [ "$(cat "$WORK/dropday.out")" = t ] && [ "$n" = 1 ]; then
+    pass; echo "the waiting save made the day again (1 profile kept, the dropped one gone)"
+else
+    echo "dropped=$dropped waiting=$waiting rows=$n"; cat "$WORK/dropday.out"; fail "a save racing a partition drop"
+fi
+q -q -c "SELECT delete_profiles(ARRAY(SELECT profile_id FROM profefe.profiles WHERE service = 'dropday'))" >/dev/null
+
 echo "== store: pg_dump / restore of the whole database"
 psql -q -d postgres -c "CREATE DATABASE store_restored" >/dev/null
 "$PG_BIN/pg_dump" -d $DB -f "$WORK/store-dump.sql" 2>"$WORK/store-dump.err" \
