@@ -1083,8 +1083,13 @@ BEGIN
     FOR r IN SELECT DISTINCT m.service, m.type, m.hour FROM rollup_dirty m
               WHERE m.failed IS NULL AND m.id <= last_marker ORDER BY m.hour LOOP
         -- an hour not built yet is built below; one partly gone to retention
-        -- cannot be rebuilt exactly and keeps its rollup
-        IF r.hour < hour_to AND r.hour >= raw_from THEN
+        -- cannot be rebuilt exactly and keeps its rollup, but one without a
+        -- rollup (a profile saved late, older than profefe.retention) is
+        -- built: its raw profiles are all there is, and reads take the hour
+        -- (and its day) from rollups
+        IF r.hour < hour_to AND (r.hour >= raw_from OR NOT EXISTS (
+               SELECT FROM rollups q WHERE q.tier = 'hour' AND q.bucket = r.hour
+                  AND q.service = r.service AND q.type = r.type)) THEN
             n := n + rollup_build_hour(r.hour, r.service, r.type);
         END IF;
         DELETE FROM rollup_dirty m WHERE m.failed IS NULL AND m.id <= last_marker

@@ -122,6 +122,16 @@ SELECT pprof_focus_total(p, 'main\.work', 'cpu') AS work, pprof_total(pprof_filt
 -- an unknown group_by key is one empty group, not an error
 SELECT grp, sum(profiles) FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interval '2 days', '1 day', group_by => 'nope') GROUP BY grp;
 
+-- A profile older than profefe.retention saved after its hour closed: its
+-- hour has no rollup yet, so it is built from the raw profile (reads take
+-- that day from rollups: without it a merge would find nothing).
+SELECT save_profile('late-old', 'cpu', :'prof'::bytea, '{}', now() - interval '10 days') IS NOT NULL AS saved_late_old;
+SELECT refresh_rollups() > 0 AS built_late_old;
+SELECT count(*) AS late_old_rollups, sum(profiles) AS late_old_profiles FROM rollups WHERE service = 'late-old' AND tier = 'hour';
+SELECT pprof_sample_count(merge_profiles('late-old', 'cpu', '-infinity', 'infinity')) =
+       pprof_sample_count((SELECT profile FROM profefe.profiles WHERE service = 'late-old')) AS late_old_merges;
+SELECT delete_profiles(ARRAY(SELECT profile_id FROM profefe.profiles WHERE service = 'late-old')) AS late_old_deleted;
+
 -- Label pickers: keys and values of what a merge of the range reads, with
 -- how many profiles carry each; from rollups as from every raw profile.
 CREATE FUNCTION pg_temp.labels_raw_equal(f timestamptz, t timestamptz, l jsonb DEFAULT '{}') RETURNS boolean
