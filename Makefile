@@ -156,6 +156,10 @@ bench: all collector build/codec_bench
 	bench/collector.sh
 	bench/scrape.sh
 	bench/rollups.sh
+	bench/ui.sh
+
+bench-ui: all collector
+	bench/ui.sh
 
 bench-rollups: all collector
 	bench/rollups.sh
@@ -173,4 +177,4 @@ collector-asan:
 install-collector:
 	$(MAKE) -C src/collector install COLLECTOR_PREFIX=$(COLLECTOR_PREFIX) DESTDIR=$(DESTDIR)
 
-.PHONY: fuzz engine-test test run stop bench bench-rollups test-tools regress-prep collector collector-asan install-collector
+.PHONY: fuzz engine-test test run stop bench bench-rollups bench-ui test-tools regress-prep collector collector-asan install-collector

@@ -11,6 +11,10 @@ if [ "${1:-}" = test ]; then
     pkgs+=(clang libclang-rt-14-dev chromium fonts-dejavu-core libfaketime)
 fi
 
+# npm (at build time only): the collector embeds its web UI with uPlot from
+# the npm registry; any Node.js with npm will do, Debian's if there is none
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+
 missing=()
 for p in "${pkgs[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

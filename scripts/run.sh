@@ -139,6 +139,7 @@ PSQL_CMD="psql '$DB'"
 cat <<EOF
 
 profefe is running. Next:
+  open the web UI: http://localhost:$PORT/?service=hotapp&type=cpu&range=1h
   go tool pprof -http=: '$API/profiles/merge?service=hotapp&type=cpu&from=$FROM&to=$TO'
   go tool pprof -top '$API/profiles/merge?service=hotapp&type=heap&from=$FROM&to=$TO&labels=version=1.0'
   go tool pprof -top '$API/profiles/merge?service=hotapp&type=cpu&from=$FROM&to=$TO&labels=instance=127.0.0.1:6061'   (the scraped replica)

@@ -23,6 +23,7 @@
 #   rollups      merges and series read from rollups vs the reference, late
 #                arrivals, deletions, concurrent refreshes, retention
 #   collector    the HTTP collector end to end (test/collector.sh), under ASan
+#   web UI       the collector's UI in headless Chromium (test/ui.sh)
 #   scrape       collectors pulling /debug/pprof (test/scrape.sh)
 #   fuzz         short libFuzzer runs over the decoder and the collector's
 #                request parsing
@@ -245,6 +246,7 @@ if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; else cat "$WORK/restore.err"; fail
 source test/store.sh
 source test/rollups.sh
 source test/collector.sh
+source test/ui.sh
 source test/scrape.sh
 
 echo "== fuzz (libFuzzer smoke runs; clang is a test dependency, so a fuzzer that does not build fails)"

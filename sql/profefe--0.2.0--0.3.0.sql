@@ -177,19 +177,33 @@ COMMENT ON FUNCTION rollup_hour_lock(timestamptz) IS 'the advisory lock key of a
 CREATE FUNCTION rollup_track() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
 DECLARE
-    r profiles;
+    t timestamptz;
 BEGIN
-    IF TG_OP = 'INSERT' THEN r := NEW; ELSE r := OLD; END IF;
-    IF r.type = 'trace' OR (TG_OP = 'DELETE' AND current_setting('profefe.retention_running', true) = 'on') THEN
-        RETURN NULL;                            -- what retention removes is not a change to roll up
+    -- (on every save: NEW's fields only, no copy of the row, and the delay
+    -- read without setting_interval's exception block; refresh_rollups
+    -- reports a bad profefe.rollup_delay in words)
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.type = 'trace' THEN
+            RETURN NULL;
+        END IF;
+        t := NEW.created_at;
+    ELSE
+        IF OLD.type = 'trace' OR current_setting('profefe.retention_running', true) = 'on' THEN
+            RETURN NULL;                        -- what retention removes is not a change to roll up
+        END IF;
+        t := OLD.created_at;
     END IF;
-    PERFORM pg_advisory_xact_lock_shared(hashtext('profefe.rollups'), rollup_hour_lock(r.created_at));
+    PERFORM pg_advisory_xact_lock_shared(hashtext('profefe.rollups'), rollup_hour_lock(t));
     -- Closed hours are the ones refresh_rollups builds. The clock is read
     -- after the lock: a refresh that built this hour has committed by now,
     -- and its closing time is before ours.
-    IF r.created_at < date_trunc('hour', clock_timestamp() - setting_interval('profefe.rollup_delay', '10 minutes'), 'UTC') THEN
-        INSERT INTO rollup_dirty (service, type, hour)
-        VALUES (r.service, r.type, date_trunc('hour', r.created_at, 'UTC'));
+    IF t < date_trunc('hour', clock_timestamp() -
+                      coalesce(nullif(current_setting('profefe.rollup_delay', true), ''), '10 minutes')::interval, 'UTC') THEN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO rollup_dirty (service, type, hour) VALUES (NEW.service, NEW.type, date_trunc('hour', t, 'UTC'));
+        ELSE
+            INSERT INTO rollup_dirty (service, type, hour) VALUES (OLD.service, OLD.type, date_trunc('hour', t, 'UTC'));
+        END IF;
     END IF;
     RETURN NULL;
 END $$;

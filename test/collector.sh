@@ -140,6 +140,11 @@ SQL
         | grep -v '^PeriodType\|^Period\|^Time\|^Duration' > "$WORK/raw-ref"
     if [ -s "$WORK/raw-url" ] && diff -q "$WORK/raw-url" "$WORK/raw-ref" >/dev/null; then pass
     else fail "collector merge: go tool pprof -raw URL vs profile.Merge"; fi
+    # go tool pprof prints our message (text/plain + X-Go-Pprof: 1), not a bare status
+    go tool pprof -symbolize=none -raw "$COLL_URL/api/0/profiles/merge?service=e2e&type=cpu&from=2001-01-02T00:00:00&to=2001-01-01T00:00:00" \
+        > /dev/null 2> "$WORK/pprof-err"
+    if grep -q 'is after "to"' "$WORK/pprof-err"; then pass
+    else cat "$WORK/pprof-err"; fail "go tool pprof does not print the collector's error message"; fi
 
     echo "-- database stopped underneath, then back"
     cluster_stop "$PGDIR"

@@ -37,6 +37,7 @@ echo "== store: a save waiting on retention's drop of its day's partition"
 q -q -c "SELECT save_profile('dropday', 'other', data, created_at => timestamptz '2019-05-01 12:00Z')
            FROM fixtures WHERE name = 'valid-no-time.pb'" >/dev/null
 coproc DROPPER { psql -X -At -d $DB 2>&1; }
+dropper_pid=$DROPPER_PID     # (bash unsets DROPPER_PID once the coprocess ends)
 echo "BEGIN; DROP TABLE profefe.profiles_20190501; SELECT 'dropped';" >&"${DROPPER[1]}"
 read -r -t 10 _ <&"${DROPPER[0]}"; read -r -t 10 _ <&"${DROPPER[0]}"; read -r -t 10 dropped <&"${DROPPER[0]}"
 q -c "SELECT save_profile('dropday', 'other', data, created_at => timestamptz '2019-05-01 13:00Z') IS NOT NULL
@@ -46,7 +47,7 @@ sleep 0.5
 waiting=$(q -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
 echo "COMMIT;" >&"${DROPPER[1]}"; echo '\q' >&"${DROPPER[1]}"
 wait "$saver"
-wait "$DROPPER_PID" 2>/dev/null
+wait "$dropper_pid" 2>/dev/null
 n=$(q -c "SELECT count(*) FROM profefe.profiles WHERE service = 'dropday'")
 if [ "$dropped" = dropped ] && [ "$waiting" -ge 1 ] && [ "$(cat "$WORK/dropday.out")" = t ] && [ "$n" = 1 ]; then
     pass; echo "the waiting save made the day again (1 profile kept, the dropped one gone)"

@@ -34,6 +34,14 @@ struct DbConn
  * Optional statements (scraping) may fail to prepare without making the
  * connection unusable: the HTTP API keeps working, scraping reports why.
  */
+/*
+ * The sample type a view shows ($6, else the profile's default, else the
+ * last one, as pprof picks it) with its unit.
+ */
+#define SAMPLE_TYPE_OF(p) \
+	"SELECT s.type, s.unit FROM profefe.pprof_sample_types(" p ") WITH ORDINALITY s(type, unit, n)" \
+	" ORDER BY s.type = coalesce($6, profefe.pprof_default_sample_type(" p ")) DESC, s.n DESC LIMIT 1"
+
 static const struct
 {
 	const char *name;
@@ -81,6 +89,76 @@ static const struct
 		"  ORDER BY s.bucket, s.grp), '[]')::text"
 		"  FROM profefe.profile_series($1, $2, $3::timestamptz, $4::timestamptz, $5::interval, $6::jsonb,"
 		"                              $7, $8, $9) s", true},
+	/* the JSON views (flame graph rows, top, labels, types) came with 0.3.0 too */
+	[STMT_FLAME] = {"flame",
+		"WITH m AS MATERIALIZED (SELECT profefe.merge_profiles($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb) AS p)"
+		" SELECT m.p IS NULL, false, CASE WHEN m.p IS NOT NULL THEN json_build_object("
+		"   'sample_type', t.type, 'unit', t.unit, 'sample_types', st.list, 'total', r.total, 'rows', r.rows)::text END"
+		"   FROM m"
+		"   LEFT JOIN LATERAL (SELECT json_agg(json_build_object('type', s.type, 'unit', s.unit)) AS list"
+		"                        FROM profefe.pprof_sample_types(m.p) s) st ON true"
+		"   LEFT JOIN LATERAL (" SAMPLE_TYPE_OF("m.p") ") t ON true"
+		"   LEFT JOIN LATERAL (SELECT max(f.value) FILTER (WHERE f.ord = 0) AS total,"
+		"                             coalesce(json_agg(json_build_object('level', f.level, 'label', f.label,"
+		"                                 'self', f.self, 'value', f.value) ORDER BY f.ord), '[]') AS rows"
+		"                        FROM profefe.pprof_flamegraph_rows(m.p, $6, $7::int) f) r ON true", true},
+	[STMT_FLAME_DIFF] = {"flame_diff",
+		"WITH m AS MATERIALIZED (SELECT profefe.merge_profiles($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb) AS p,"
+		"                               profefe.merge_profiles($1, $2, $8::timestamptz, $9::timestamptz, $10::jsonb) AS b)"
+		" SELECT m.p IS NULL, m.b IS NULL, CASE WHEN m.p IS NOT NULL AND m.b IS NOT NULL THEN json_build_object("
+		"   'sample_type', t.type, 'unit', t.unit, 'sample_types', st.list, 'total', r.total, 'totalRight', r.total_right,"
+		"   'rows', r.rows)::text END"
+		"   FROM m"
+		"   LEFT JOIN LATERAL (SELECT json_agg(json_build_object('type', s.type, 'unit', s.unit)) AS list"
+		"                        FROM profefe.pprof_sample_types(m.p) s) st ON true"
+		"   LEFT JOIN LATERAL (" SAMPLE_TYPE_OF("m.p") ") t ON true"
+		"   LEFT JOIN LATERAL (SELECT max(f.value) FILTER (WHERE f.ord = 0) AS total,"
+		"                             max(f.value_right) FILTER (WHERE f.ord = 0) AS total_right,"
+		"                             coalesce(json_agg(json_build_object('level', f.level, 'label', f.label,"
+		"                                 'self', f.self, 'value', f.value, 'selfRight', f.self_right,"
+		"                                 'valueRight', f.value_right) ORDER BY f.ord), '[]') AS rows"
+		"                        FROM profefe.pprof_flamegraph_rows(m.p, m.b, $6, $7::int) f) r ON true", true},
+	[STMT_TOP] = {"top",
+		"WITH m AS MATERIALIZED (SELECT profefe.merge_profiles($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb) AS p)"
+		" SELECT m.p IS NULL, false, CASE WHEN m.p IS NOT NULL THEN json_build_object("
+		"   'sample_type', t.type, 'unit', t.unit, 'total', profefe.pprof_total(m.p, $6), 'rows', r.rows)::text END"
+		"   FROM m"
+		"   LEFT JOIN LATERAL (" SAMPLE_TYPE_OF("m.p") ") t ON true"
+		"   LEFT JOIN LATERAL (SELECT coalesce(json_agg(json_build_object('func', x.func, 'flat', x.flat,"
+		"                                 'flat_pct', x.flat_pct, 'sum_pct', x.sum_pct, 'cum', x.cum, 'cum_pct', x.cum_pct)"
+		"                                 ORDER BY x.n), '[]') AS rows"
+		"                        FROM profefe.pprof_top(m.p, $6, $7::int) WITH ORDINALITY"
+		"                             x(func, flat, flat_pct, sum_pct, cum, cum_pct, n)) r ON true", true},
+	/* both sides' rows by function, the largest change of flat share first */
+	[STMT_TOP_DIFF] = {"top_diff",
+		"WITH m AS MATERIALIZED (SELECT profefe.merge_profiles($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb) AS p,"
+		"                               profefe.merge_profiles($1, $2, $8::timestamptz, $9::timestamptz, $10::jsonb) AS b),"
+		" a AS (SELECT x.* FROM m, profefe.pprof_top(m.p, $6) x),"
+		" c AS (SELECT x.* FROM m, profefe.pprof_top(m.b, $6) x),"
+		" j AS (SELECT coalesce(a.func, c.func) AS func, coalesce(a.flat, 0) AS flat, coalesce(a.flat_pct, 0) AS flat_pct,"
+		"              coalesce(a.cum, 0) AS cum, coalesce(a.cum_pct, 0) AS cum_pct, coalesce(c.flat, 0) AS base_flat,"
+		"              coalesce(c.flat_pct, 0) AS base_flat_pct, coalesce(c.cum, 0) AS base_cum,"
+		"              coalesce(c.cum_pct, 0) AS base_cum_pct"
+		"         FROM a FULL JOIN c ON a.func = c.func"
+		"        ORDER BY abs(coalesce(a.flat_pct, 0) - coalesce(c.flat_pct, 0)) DESC,"
+		"                 abs(coalesce(a.cum_pct, 0) - coalesce(c.cum_pct, 0)) DESC, 1"
+		"        LIMIT $7::int)"
+		" SELECT m.p IS NULL, m.b IS NULL, CASE WHEN m.p IS NOT NULL AND m.b IS NOT NULL THEN json_build_object("
+		"   'sample_type', t.type, 'unit', t.unit, 'total', profefe.pprof_total(m.p, $6),"
+		"   'base_total', profefe.pprof_total(m.b, $6),"
+		"   'rows', (SELECT coalesce(json_agg(row_to_json(j)), '[]') FROM j))::text END"
+		"   FROM m"
+		"   LEFT JOIN LATERAL (" SAMPLE_TYPE_OF("m.p") ") t ON true", true},
+	[STMT_LABEL_KEYS] = {"label_keys",
+		"SELECT coalesce(json_agg(k ORDER BY k), '[]')::text"
+		"  FROM (SELECT DISTINCT l.key AS k"
+		"          FROM profefe.profile_labels($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb) l) x", true},
+	[STMT_LABEL_VALUES] = {"label_values",
+		"SELECT coalesce(json_agg(l.value ORDER BY l.value), '[]')::text"
+		"  FROM profefe.profile_labels($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb, $6) l", true},
+	[STMT_TYPES] = {"types",
+		"SELECT coalesce(json_agg(t), '[]')::text"
+		"  FROM profefe.service_types($1, coalesce($2::timestamptz, '-infinity'), coalesce($3::timestamptz, 'infinity')) t", true},
 };
 
 static DbConn *pool;

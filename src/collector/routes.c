@@ -21,10 +21,13 @@
 #include "db.h"
 #include "metrics.h"
 #include "params.h"
+#include "request.h"
 #include "routes.h"
 #include "saver.h"
 #include "settings.h"
+#include "ui.h"
 #include "util.h"
+#include "views.h"
 
 #ifndef GIT_COMMIT
 #define GIT_COMMIT "unknown"
@@ -48,6 +51,10 @@ route_of(const char *method, const char *path)
 		return ROUTE_MERGE;
 	if (strcmp(path, API "/profiles/series") == 0)
 		return ROUTE_SERIES;
+	if (strcmp(path, API "/profiles/flamegraph") == 0)
+		return ROUTE_FLAME;
+	if (strcmp(path, API "/profiles/top") == 0)
+		return ROUTE_TOP;
 	if (strncmp(path, API "/profiles/", sizeof(API "/profiles/") - 1) == 0)
 		return ROUTE_BY_ID;
 	if (strcmp(path, API "/services") == 0)
@@ -56,146 +63,19 @@ route_of(const char *method, const char *path)
 		return ROUTE_VERSION;
 	if (strcmp(path, API "/profile") == 0)
 		return post ? ROUTE_OLD_POST : ROUTE_OLD_GET;
+	if (strcmp(path, API "/labels") == 0)
+		return ROUTE_LABELS;
+	if (strcmp(path, API "/labels/values") == 0)
+		return ROUTE_LABEL_VALUES;
+	if (strcmp(path, API "/types") == 0)
+		return ROUTE_TYPES;
+	if (strcmp(path, "/") == 0 || strncmp(path, "/ui/", 4) == 0)
+		return ROUTE_UI;
 	if (strcmp(path, "/metrics") == 0)
 		return ROUTE_METRICS;
 	if (strcmp(path, "/healthz") == 0)
 		return ROUTE_HEALTHZ;
 	return ROUTE_OTHER;
-}
-
-void
-reply_error(Reply *reply, int status, const char *fmt,...)
-{
-	char		msg[2048];
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	reply->status = status;
-	reply->content_type = "application/json";
-	buf_free(&reply->body);
-	buf_printf(&reply->body, "{\"code\":%d,\"error\":", status);
-	buf_json_string(&reply->body, msg, strlen(msg));
-	buf_puts(&reply->body, "}\n");
-}
-
-static void
-reply_db_error(Reply *reply, const DbError *err)
-{
-	/* the decoder's reasons, prefixed as profefe's collector did */
-	if (strcmp(err->sqlstate, "22P03") == 0 || strcmp(err->sqlstate, "54000") == 0)
-		reply_error(reply, err->status, "malformed profile: %s", err->message);
-	else
-		reply_error(reply, err->status, "%s", err->message);
-}
-
-static void
-reply_bytes(Reply *reply, const char *data, size_t len, const char *filename)
-{
-	reply->status = 200;
-	reply->content_type = "application/octet-stream";
-	buf_free(&reply->body);
-	buf_append(&reply->body, data, len);
-	snprintf(reply->disposition, sizeof(reply->disposition), "attachment; filename=\"%s\"", filename);
-}
-
-/*
- * Runs one statement on a pooled connection. NULL, with the error reply
- * set, when the database is unavailable or the statement fails.
- */
-static PGresult *
-query(DbStmt stmt, int nparams, const char *const *values, int result_format, Reply *reply)
-{
-	DbError		err;
-	DbConn	   *c = db_acquire(&err);
-	PGresult   *res;
-
-	if (c == NULL)
-	{
-		reply_db_error(reply, &err);
-		return NULL;
-	}
-	res = db_exec(c, stmt, nparams, values, NULL, NULL, result_format, &err);
-	db_release(c);
-	if (res == NULL)
-		reply_db_error(reply, &err);
-	return res;
-}
-
-/* {"code":200,"body":<json>} */
-static void
-reply_body(Reply *reply, const char *json, size_t len)
-{
-	reply->status = 200;
-	reply->content_type = "application/json";
-	buf_free(&reply->body);
-	buf_puts(&reply->body, "{\"code\":200,\"body\":");
-	buf_append(&reply->body, json, len);
-	buf_puts(&reply->body, "}\n");
-}
-
-/* A required parameter; NULL (and the reply set) when missing or empty. */
-static const char *
-required(const Request *req, Reply *reply, const char *name)
-{
-	const char *v = query_get(&req->query, name);
-
-	if (v == NULL || v[0] == '\0')
-	{
-		reply_error(reply, 400, "bad request: missing \"%s\"", name);
-		return NULL;
-	}
-	return v;
-}
-
-static bool
-check_type(const char *type, Reply *reply)
-{
-	if (profile_type_find(type) == NULL)
-	{
-		Buf			known = {0};
-
-		profile_type_list(&known);
-		reply_error(reply, 400, "bad request: unknown profile type \"%s\" (known: %s)", type,
-					known.data ? known.data : "");
-		buf_free(&known);
-		return false;
-	}
-	return true;
-}
-
-static bool
-time_param(const Request *req, Reply *reply, const char *name, bool need, char out[64], bool *given)
-{
-	const char *v = need ? required(req, reply, name) : query_get(&req->query, name);
-	char		why[128];
-
-	*given = false;
-	if (v == NULL)
-		return !need;
-	if (!need && v[0] == '\0')
-		return true;
-	if (!time_parse(v, out, why, sizeof(why)))
-	{
-		reply_error(reply, 400, "bad request: invalid \"%s\" %s: %s", name, v, why);
-		return false;
-	}
-	*given = true;
-	return true;
-}
-
-static bool
-labels_param(const Request *req, Reply *reply, Labels *labels)
-{
-	char		why[160];
-
-	if (!labels_parse(query_get(&req->query, "labels"), labels, why, sizeof(why)))
-	{
-		reply_error(reply, 400, "%s", why);
-		return false;
-	}
-	return true;
 }
 
 /* POST /api/0/profiles and the first README's POST /api/0/profile */
@@ -215,7 +95,7 @@ save(const Request *req, Reply *reply)
 	if (!(service = required(req, reply, "service")) || !(type = required(req, reply, "type")) ||
 		!check_type(type, reply) ||
 		!time_param(req, reply, "created_at", false, created_at, &has_created) ||
-		!labels_param(req, reply, &labels))
+		!labels_param(req, reply, "labels", &labels))
 		return;
 	instance_id = query_get(&req->query, "instance_id");
 	if (instance_id && instance_id[0] == '\0')
@@ -275,53 +155,6 @@ save(const Request *req, Reply *reply)
 	buf_free(&lj);
 }
 
-/* The parameters find and merge share. */
-typedef struct Selection
-{
-	const char *service;
-	const char *type;
-	char		from[64];
-	char		to[64];
-	Labels		labels;
-	Buf			labels_json;
-} Selection;
-
-static bool
-selection(const Request *req, Reply *reply, Selection *s, bool type_needed)
-{
-	bool		given;
-
-	memset(s, 0, sizeof(*s));
-	if (!(s->service = required(req, reply, "service")))
-		return false;
-	s->type = type_needed ? required(req, reply, "type") : query_get(&req->query, "type");
-	if (type_needed && s->type == NULL)
-		return false;
-	if (s->type && s->type[0] == '\0')
-		s->type = NULL;
-	if (s->type && !check_type(s->type, reply))
-		return false;
-	if (!time_param(req, reply, "from", true, s->from, &given) ||
-		!time_param(req, reply, "to", true, s->to, &given) ||
-		!labels_param(req, reply, &s->labels))
-		return false;
-	if (time_compare(s->from, s->to) > 0)
-	{
-		reply_error(reply, 400, "bad request: \"from\" (%s) is after \"to\" (%s)",
-					query_get(&req->query, "from"), query_get(&req->query, "to"));
-		return false;
-	}
-	labels_json_object(&s->labels, &s->labels_json);
-	return true;
-}
-
-static void
-selection_free(Selection *s)
-{
-	labels_free(&s->labels);
-	buf_free(&s->labels_json);
-}
-
 /* GET /api/0/profiles */
 static void
 find(const Request *req, Reply *reply)
@@ -355,11 +188,7 @@ find(const Request *req, Reply *reply)
 			values[5] = limit_s;
 		}
 	}
-	values[0] = s.service;
-	values[1] = s.type;
-	values[2] = s.from;
-	values[3] = s.to;
-	values[4] = s.labels_json.data;
+	selection_values(&s, values);
 	res = query(STMT_FIND, 6, values, 0, reply);
 	selection_free(&s);
 	if (res && strcmp(PQgetvalue(res, 0, 1), "0") == 0)
@@ -388,11 +217,7 @@ merge(const Request *req, Reply *reply)
 		reply_error(reply, 405, "can't merge profiles of type trace (Go execution traces are not pprof)");
 		return;
 	}
-	values[0] = s.service;
-	values[1] = s.type;
-	values[2] = s.from;
-	values[3] = s.to;
-	values[4] = s.labels_json.data;
+	selection_values(&s, values);
 	res = query(STMT_MERGE, 5, values, 1, reply);
 	if (res && PQgetisnull(res, 0, 0))
 		reply_error(reply, 404, "nothing found");
@@ -626,9 +451,19 @@ method_is(const Request *req, Reply *reply, const char *allow)
 	return false;
 }
 
+/* what go tool pprof fetches: errors as text it prints (request.c) */
+bool
+route_text_errors(Route route)
+{
+	return route == ROUTE_MERGE || route == ROUTE_BY_ID || route == ROUTE_OLD_GET;
+}
+
 void
 handle_request(Route route, const Request *req, Reply *reply)
 {
+	/* any page may read what GET answers */
+	reply->text_errors = route_text_errors(route);
+	reply->cors = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 	switch (route)
 	{
 		case ROUTE_PROFILES_POST:
@@ -654,6 +489,27 @@ handle_request(Route route, const Request *req, Reply *reply)
 		case ROUTE_BY_ID:
 			if (method_is(req, reply, "GET, HEAD"))
 				by_id(req, reply);
+			break;
+		case ROUTE_FLAME:
+			if (method_is(req, reply, "GET, HEAD"))
+				view_flamegraph(req, reply);
+			break;
+		case ROUTE_TOP:
+			if (method_is(req, reply, "GET, HEAD"))
+				view_top(req, reply);
+			break;
+		case ROUTE_LABELS:
+		case ROUTE_LABEL_VALUES:
+			if (method_is(req, reply, "GET, HEAD"))
+				view_labels(req, reply, route == ROUTE_LABEL_VALUES);
+			break;
+		case ROUTE_TYPES:
+			if (method_is(req, reply, "GET, HEAD"))
+				view_types(req, reply);
+			break;
+		case ROUTE_UI:
+			if (method_is(req, reply, "GET, HEAD"))
+				ui_serve(req, reply);
 			break;
 		case ROUTE_SERVICES:
 			if (method_is(req, reply, "GET, HEAD"))

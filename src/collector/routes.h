@@ -10,6 +10,7 @@
 #ifndef PROFEFE_COLLECTOR_ROUTES_H
 #define PROFEFE_COLLECTOR_ROUTES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "params.h"
@@ -19,7 +20,8 @@ typedef enum Route
 {
 	ROUTE_PROFILES_POST, ROUTE_PROFILES_FIND, ROUTE_MERGE, ROUTE_BY_ID,
 	ROUTE_SERVICES, ROUTE_VERSION, ROUTE_OLD_POST, ROUTE_OLD_GET,
-	ROUTE_SERIES, ROUTE_METRICS, ROUTE_HEALTHZ, ROUTE_OTHER, ROUTE_COUNT
+	ROUTE_SERIES, ROUTE_FLAME, ROUTE_TOP, ROUTE_LABELS, ROUTE_LABEL_VALUES, ROUTE_TYPES, ROUTE_UI,
+	ROUTE_METRICS, ROUTE_HEALTHZ, ROUTE_OTHER, ROUTE_COUNT
 } Route;
 
 typedef struct Reply
@@ -29,6 +31,12 @@ typedef struct Reply
 	Buf			body;
 	char		disposition[256];	/* Content-Disposition, or "" */
 	const char *allow;			/* Allow header for 405, or NULL */
+	bool		text_errors;	/* errors as text/plain with X-Go-Pprof: 1 (routes go tool pprof reads) */
+	bool		cors;			/* Access-Control-Allow-Origin: * */
+	const char *cache_control;	/* or NULL */
+	const char *csp;			/* Content-Security-Policy, or NULL */
+	const void *static_data;	/* a body that outlives the reply (embedded assets), instead of body */
+	size_t		static_len;
 } Reply;
 
 typedef struct Request
@@ -41,6 +49,7 @@ typedef struct Request
 } Request;
 
 Route		route_of(const char *method, const char *path);
+bool		route_text_errors(Route route);
 void		handle_request(Route route, const Request *req, Reply *reply);
 void		reply_error(Reply *reply, int status, const char *fmt,...) __attribute__((format(printf, 3, 4)));
 

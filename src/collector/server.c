@@ -97,7 +97,13 @@ send_reply(struct MHD_Connection *con, ReqState *st, const char *method, Reply *
 				reply->body.data ? reply->body.data : "");
 
 	/* the body's buffer passes to libmicrohttpd, which frees it: no copy */
-	if (reply->body.data)
+	if (reply->static_data && reply->status == 200)
+	{
+		buf_free(&reply->body);
+		resp = MHD_create_response_from_buffer(reply->static_len, (void *) reply->static_data,
+											   MHD_RESPMEM_PERSISTENT);
+	}
+	else if (reply->body.data)
 		resp = MHD_create_response_from_buffer(reply->body.len, reply->body.data, MHD_RESPMEM_MUST_FREE);
 	else
 		resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
@@ -106,7 +112,7 @@ send_reply(struct MHD_Connection *con, ReqState *st, const char *method, Reply *
 		buf_free(&reply->body);
 		return MHD_NO;
 	}
-	body_len = reply->body.len;
+	body_len = reply->static_data && reply->status == 200 ? reply->static_len : reply->body.len;
 	reply->body.data = NULL;	/* owned by the response now */
 	reply->body.len = reply->body.cap = 0;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
@@ -114,6 +120,15 @@ send_reply(struct MHD_Connection *con, ReqState *st, const char *method, Reply *
 		MHD_add_response_header(resp, "Content-Disposition", reply->disposition);
 	if (reply->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+	if (reply->text_errors && reply->status != 200)
+		MHD_add_response_header(resp, "X-Go-Pprof", "1");
+	if (reply->cors)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	if (reply->cache_control)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, reply->cache_control);
+	if (reply->csp)
+		MHD_add_response_header(resp, "Content-Security-Policy", reply->csp);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	ret = MHD_queue_response(con, (unsigned int) reply->status, resp);
 	MHD_destroy_response(resp);
 	st->answered = true;
@@ -209,6 +224,7 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 	/* the whole request is in */
 	req.method = method;
 	req.path = st->path ? st->path : "/";
+	reply.text_errors = route_text_errors(st->route);
 	q = strchr(st->raw_uri, '?');
 	if (st->path == NULL)
 		reply_error(&reply, 400, "bad request: invalid escape in path");

@@ -35,7 +35,7 @@ var (
 	fixtures = flag.String("fixtures", "test/fixtures", "fixture profiles")
 	maxBody  = flag.Int("max-body", 4<<20, "the collector's -max-body")
 	timeout  = flag.Duration("timeout", 3*time.Second, "the collector's -timeout")
-	only     = flag.String("only", "", "run one group: api, series, errors, slow, concurrent, shutdown; or fakes (serve bad scrape targets)")
+	only     = flag.String("only", "", "run one group: api, series, views, errors, slow, concurrent, shutdown; or fakes (serve bad scrape targets)")
 	listen   = flag.String("listen", "127.0.0.1:0", "address the fakes serve on")
 	pid      = flag.Int("pid", 0, "collector pid (shutdown group)")
 	failures = 0
@@ -56,6 +56,8 @@ type reply struct {
 	ctype  string
 	body   []byte
 	header http.Header
+	method string
+	path   string
 }
 
 var client = &http.Client{Timeout: 60 * time.Second}
@@ -75,7 +77,30 @@ func do(method, path string, body []byte) reply {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return reply{resp.StatusCode, resp.Header.Get("Content-Type"), b, resp.Header}
+	return reply{resp.StatusCode, resp.Header.Get("Content-Type"), b, resp.Header, method, path}
+}
+
+// The routes go tool pprof fetches: their errors are text/plain marked
+// X-Go-Pprof: 1 (it prints such a body instead of a bare status line).
+func goPprofRoute(method, path string) bool {
+	p := path
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	p, err := url.PathUnescape(p)
+	if err != nil {
+		return false // no route: the collector cannot read the path
+	}
+	switch {
+	case p == "/api/0/profiles/merge":
+		return true
+	case p == "/api/0/profile":
+		return method != "POST"
+	case strings.HasPrefix(p, "/api/0/profiles/"):
+		rest := p[len("/api/0/profiles/"):]
+		return rest != "" && rest != "series" && rest != "flamegraph" && rest != "top"
+	}
+	return false
 }
 
 type label struct {
@@ -98,8 +123,17 @@ type envelope struct {
 	Error string          `json:"error"`
 }
 
-// An error reply: the status, JSON with the same code, the message holding want.
+// An error reply: the status, JSON with the same code, the message holding
+// want; on the routes go tool pprof reads, the message as text/plain with
+// X-Go-Pprof: 1.
 func expectError(name string, r reply, status int, want string) {
+	if r.path != "" && goPprofRoute(r.method, r.path) {
+		check(name, r.status == status && strings.HasPrefix(r.ctype, "text/plain") && r.header.Get("X-Go-Pprof") == "1" &&
+			strings.Contains(string(r.body), want) && !strings.HasPrefix(string(r.body), "{"),
+			"want %d text/plain (X-Go-Pprof: 1) with %q, got %d %q X-Go-Pprof=%q %s", status, want, r.status, r.ctype,
+			r.header.Get("X-Go-Pprof"), r.body)
+		return
+	}
 	var e envelope
 	err := json.Unmarshal(r.body, &e)
 	check(name, r.status == status && err == nil && e.Code == status && strings.HasPrefix(r.ctype, "application/json") &&
@@ -123,7 +157,7 @@ func raw(request string) reply {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return reply{resp.StatusCode, resp.Header.Get("Content-Type"), b, resp.Header}
+	return reply{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), body: b, header: resp.Header}
 }
 
 func readFixture(name string) []byte {
@@ -440,7 +474,7 @@ func errorChecks() {
 	if err == nil {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		expectError("body over -max-body (chunked)", reply{resp.StatusCode, resp.Header.Get("Content-Type"), b, resp.Header}, 413, "max-body")
+		expectError("body over -max-body (chunked)", reply{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), body: b, header: resp.Header}, 413, "max-body")
 	} else {
 		// the collector may close the connection right after its 413
 		check("body over -max-body (chunked)", strings.Contains(err.Error(), "reset") || strings.Contains(err.Error(), "broken pipe"), "%v", err)
@@ -554,8 +588,11 @@ func chaosChecks(n int) {
 	methods := []string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "G\x01T", ""}
 	paths := []string{"/api/0/profiles", "/api/0/profiles/merge", "/api/0/profiles/", "/api/0/services",
 		"/api/0/version", "/api/0/profile", "/metrics", "/healthz", "/", "/api/0/profiles/0123456789abcdefghij",
-		"/api/0/profiles/0123456789abcdefghij+0123456789abcdefghij", "/api/0/profiles/%", "/api/0/%2e%2e/x"}
-	params := []string{"service", "type", "labels", "from", "to", "limit", "created_at", "instance_id", "x"}
+		"/api/0/profiles/0123456789abcdefghij+0123456789abcdefghij", "/api/0/profiles/%", "/api/0/%2e%2e/x",
+		"/api/0/profiles/flamegraph", "/api/0/profiles/top", "/api/0/labels", "/api/0/labels/values", "/api/0/types",
+		"/ui/app.js", "/ui/%2e%2e/x"}
+	params := []string{"service", "type", "labels", "from", "to", "limit", "created_at", "instance_id", "x",
+		"max_nodes", "n", "key", "base_from", "base_to", "base_labels", "sample_type"}
 	values := []string{"cpu", "heap", "trace", "chaos", "2020-01-01T00:00:00", "2100-01-01T00:00:00", "-1",
 		"a=b,c=d", "%", "%zz", "%00", "%ff%fe", "'; DROP TABLE x; --", strings.Repeat("a", 3000), "+", "=", ","}
 	fixtures := [][]byte{readFixture("i1-cpu.pb.gz"), readFixture("i2-heap.pb.gz"), gunzip(readFixture("i3-goroutine.pb.gz"))}
@@ -625,6 +662,15 @@ func chaosChecks(n int) {
 			if our500 <= 3 {
 				fmt.Printf("# %d to %.120q: %s\n", r.status, req, r.body)
 			}
+		case r.status >= 400 && method != "HEAD" && !malformedLine && goPprofRoute(method, path):
+			// what go tool pprof reads: the message as text, marked for it
+			if !strings.HasPrefix(r.ctype, "text/plain") || r.header.Get("X-Go-Pprof") != "1" ||
+				len(r.body) == 0 || r.body[0] == '{' {
+				notJSON++
+				if notJSON <= 3 {
+					fmt.Printf("# not a go tool pprof error to %.120q: %d %s %.200s\n", req, r.status, r.ctype, r.body)
+				}
+			}
 		case r.status >= 400 && method != "HEAD" && !malformedLine:
 			var e envelope
 			if !strings.HasPrefix(r.ctype, "application/json") || json.Unmarshal(r.body, &e) != nil ||
@@ -638,7 +684,7 @@ func chaosChecks(n int) {
 	}
 	check(fmt.Sprintf("%d random requests: each answered", n), bad == 0, "%d without an HTTP reply", bad)
 	check(fmt.Sprintf("%d random requests: no 500", n), our500 == 0, "%d answered 500", our500)
-	check(fmt.Sprintf("%d random requests: JSON errors well-formed", n), notJSON == 0, "%d malformed", notJSON)
+	check(fmt.Sprintf("%d random requests: errors well-formed (JSON; text for go tool pprof)", n), notJSON == 0, "%d malformed", notJSON)
 	r := do("GET", "/healthz", nil)
 	check("up after the random requests", r.status == 200, "%d", r.status)
 }
@@ -707,8 +753,11 @@ func main() {
 	case "api":
 		apiChecks()
 		seriesChecks()
+		viewChecks()
 	case "series":
 		seriesChecks()
+	case "views":
+		viewChecks()
 	case "errors":
 		errorChecks()
 	case "slow":
@@ -722,6 +771,7 @@ func main() {
 	default:
 		apiChecks()
 		seriesChecks()
+		viewChecks()
 		errorChecks()
 		slowChecks()
 		concurrentChecks()
