@@ -60,11 +60,12 @@ timed() { # url -> median seconds; the body's size in $WORK/size
         curl -s -o "$WORK/body" -w '%{time_total}\n' "$1"
     done | median
     stat -c %s "$WORK/body" > "$WORK/size"
+    curl -s -o /dev/null -H 'Accept-Encoding: gzip' -w '%{size_download}\n' "$1" > "$WORK/gzsize"
 }
 
 echo
 echo "== over HTTP (medians of $RUNS)"
-printf '%-50s %10s %12s\n' "" "seconds" "bytes"
+printf '%-62s %10s %12s %12s\n' "" "seconds" "bytes" "gzip bytes"
 for svc in "bench|3,600 CPU profiles" "large|the large synthetic profile"; do
     s=${svc%%|*}
     for c in "merge (pprof)|/api/0/profiles/merge?service=$s&type=cpu&$RANGE" \
@@ -73,7 +74,7 @@ for svc in "bench|3,600 CPU profiles" "large|the large synthetic profile"; do
              "flamegraph JSON, max_nodes=1000|/api/0/profiles/flamegraph?service=$s&type=cpu&$RANGE&max_nodes=1000" \
              "top JSON|/api/0/profiles/top?service=$s&type=cpu&$RANGE"; do
         t=$(timed "$URL${c#*|}")
-        printf '%-50s %9ss %12s\n' "${svc#*|}: ${c%%|*}" "$t" "$(cat "$WORK/size")"
+        printf '%-62s %9ss %12s %12s\n' "${svc#*|}: ${c%%|*}" "$t" "$(cat "$WORK/size")" "$(cat "$WORK/gzsize")"
     done
 done
 n=$(curl -s "$URL/api/0/profiles/flamegraph?service=large&type=cpu&$RANGE" | grep -o '"level"' | wc -l)

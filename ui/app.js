@@ -177,9 +177,9 @@ async function load(push) {
     const view = { ...sel, sample_type: state.sample_type, ...(base || {}) };
     const stepMs = stepFor(r.to - r.from);
     const t0 = performance.now();
-    const [fg, tp, series] = await Promise.all([
-      get('/api/0/profiles/flamegraph', { ...view, max_nodes: state.max_nodes }, signal),
-      get('/api/0/profiles/top', { ...view, n: 5000 }, signal),
+    // the flame graph and its top rows from one merge; the series beside it
+    const [fg, series] = await Promise.all([
+      get('/api/0/profiles/flamegraph', { ...view, max_nodes: state.max_nodes, top: 5000 }, signal),
       get('/api/0/profiles/series', { ...sel, sample_type: state.sample_type, step: `${stepMs / 1000}s` }, signal)
         .catch((e) => (e.name === 'AbortError' ? Promise.reject(e) : [])),
     ]);
@@ -193,7 +193,7 @@ async function load(push) {
       try { flame.zoomByPath(JSON.parse(state.zoom)); } catch (e) { state.zoom = ''; }
     }
     $('zoom-path').textContent = flame.zoomPath().join(' → ');
-    top.setData({ rows: tp.rows, unit: tp.unit, diff: !!base });
+    top.setData({ rows: fg.top, unit: fg.unit, diff: !!base });
     applySearch();
     const profiles = timeline.profiles;
     $('summary').textContent = base

@@ -24,7 +24,13 @@ export class TopTable {
     this.rows = [];
     this.sort = { key: null, desc: true };
     this.filter.addEventListener('input', () => this.render());
+    this.limit = 300;
     table.addEventListener('click', (e) => {
+      if (e.target.closest('[data-more]')) {
+        e.preventDefault();
+        this.limit += 1000;
+        return this.render();
+      }
       const th = e.target.closest('th');
       if (th) {
         const key = th.dataset.key;
@@ -45,6 +51,7 @@ export class TopTable {
     this.diff = !!diff;
     this.rows = rows.map((r) => (this.diff ? { ...r, delta: r.flat_pct - r.base_flat_pct } : r));
     this.sort = { key: null, desc: true };
+    this.limit = 300;
     this.render();
   }
 
@@ -71,9 +78,11 @@ export class TopTable {
       const mark = this.sort.key === c.key ? (this.sort.desc ? ' ▼' : ' ▲') : '';
       return `<th data-key="${c.key}" class="${c.num ? 'num' : ''}">${c.title}${mark}</th>`;
     }).join('');
-    const shown = rows.slice(0, 2000);
+    // the first rows only (a profile may have thousands of functions): more on request
+    const shown = rows.slice(0, this.limit);
     const body = shown.map((r) => `<tr data-func="${escapeHTML(r.func)}">${cols.map((c) => cell(r, c)).join('')}</tr>`).join('');
-    const more = rows.length > shown.length ? `<tr><td colspan="${cols.length}">… ${rows.length - shown.length} more (filter to narrow)</td></tr>` : '';
+    const more = rows.length > shown.length
+      ? `<tr class="more"><td colspan="${cols.length}">${rows.length - shown.length} more: <a href="#" data-more>show ${Math.min(1000, rows.length - shown.length)} more</a> or filter</td></tr>` : '';
     this.table.innerHTML = `<thead><tr>${head}</tr></thead><tbody>${body}${more}</tbody>`;
   }
 }

@@ -42,6 +42,27 @@ struct DbConn
 	"SELECT s.type, s.unit FROM profefe.pprof_sample_types(" p ") WITH ORDINALITY s(type, unit, n)" \
 	" ORDER BY s.type = coalesce($6, profefe.pprof_default_sample_type(" p ")) DESC, s.n DESC LIMIT 1"
 
+/* pprof_top of p ($6 the sample type) as JSON objects, at most n */
+#define TOP_ROWS(p, n) \
+	"(SELECT coalesce(json_agg(json_build_object('func', x.func, 'flat', x.flat, 'flat_pct', x.flat_pct," \
+	"                 'sum_pct', x.sum_pct, 'cum', x.cum, 'cum_pct', x.cum_pct) ORDER BY x.n), '[]')" \
+	"   FROM profefe.pprof_top(" p ", $6, " n ") WITH ORDINALITY x(func, flat, flat_pct, sum_pct, cum, cum_pct, n))"
+
+/* both sides' pprof_top rows by function, the largest change of flat share first, at most n */
+#define TOP_DIFF_ROWS(p, b, n) \
+	"(SELECT coalesce(json_agg(json_build_object('func', j.func, 'flat', j.flat, 'flat_pct', j.flat_pct," \
+	"                 'cum', j.cum, 'cum_pct', j.cum_pct, 'base_flat', j.base_flat, 'base_flat_pct', j.base_flat_pct," \
+	"                 'base_cum', j.base_cum, 'base_cum_pct', j.base_cum_pct) ORDER BY j.k), '[]')" \
+	"   FROM (SELECT coalesce(a.func, c.func) AS func, coalesce(a.flat, 0) AS flat, coalesce(a.flat_pct, 0) AS flat_pct," \
+	"                coalesce(a.cum, 0) AS cum, coalesce(a.cum_pct, 0) AS cum_pct, coalesce(c.flat, 0) AS base_flat," \
+	"                coalesce(c.flat_pct, 0) AS base_flat_pct, coalesce(c.cum, 0) AS base_cum," \
+	"                coalesce(c.cum_pct, 0) AS base_cum_pct," \
+	"                row_number() OVER (ORDER BY abs(coalesce(a.flat_pct, 0) - coalesce(c.flat_pct, 0)) DESC," \
+	"                                            abs(coalesce(a.cum_pct, 0) - coalesce(c.cum_pct, 0)) DESC," \
+	"                                            coalesce(a.func, c.func)) AS k" \
+	"           FROM profefe.pprof_top(" p ", $6) a FULL JOIN profefe.pprof_top(" b ", $6) c ON a.func = c.func) j" \
+	"  WHERE " n " IS NULL OR j.k <= " n ")"
+
 static const struct
 {
 	const char *name;
@@ -93,7 +114,8 @@ static const struct
 	[STMT_FLAME] = {"flame",
 		"WITH m AS MATERIALIZED (SELECT profefe.merge_profiles($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb) AS p)"
 		" SELECT m.p IS NULL, false, CASE WHEN m.p IS NOT NULL THEN json_build_object("
-		"   'sample_type', t.type, 'unit', t.unit, 'sample_types', st.list, 'total', r.total, 'rows', r.rows)::text END"
+		"   'sample_type', t.type, 'unit', t.unit, 'sample_types', st.list, 'total', r.total, 'rows', r.rows,"
+		"   'top', CASE WHEN $8::int IS NOT NULL THEN " TOP_ROWS("m.p", "$8::int") " END)::text END"
 		"   FROM m"
 		"   LEFT JOIN LATERAL (SELECT json_agg(json_build_object('type', s.type, 'unit', s.unit)) AS list"
 		"                        FROM profefe.pprof_sample_types(m.p) s) st ON true"
@@ -107,7 +129,7 @@ static const struct
 		"                               profefe.merge_profiles($1, $2, $8::timestamptz, $9::timestamptz, $10::jsonb) AS b)"
 		" SELECT m.p IS NULL, m.b IS NULL, CASE WHEN m.p IS NOT NULL AND m.b IS NOT NULL THEN json_build_object("
 		"   'sample_type', t.type, 'unit', t.unit, 'sample_types', st.list, 'total', r.total, 'totalRight', r.total_right,"
-		"   'rows', r.rows)::text END"
+		"   'rows', r.rows, 'top', CASE WHEN $11::int IS NOT NULL THEN " TOP_DIFF_ROWS("m.p", "m.b", "$11::int") " END)::text END"
 		"   FROM m"
 		"   LEFT JOIN LATERAL (SELECT json_agg(json_build_object('type', s.type, 'unit', s.unit)) AS list"
 		"                        FROM profefe.pprof_sample_types(m.p) s) st ON true"
@@ -121,32 +143,17 @@ static const struct
 	[STMT_TOP] = {"top",
 		"WITH m AS MATERIALIZED (SELECT profefe.merge_profiles($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb) AS p)"
 		" SELECT m.p IS NULL, false, CASE WHEN m.p IS NOT NULL THEN json_build_object("
-		"   'sample_type', t.type, 'unit', t.unit, 'total', profefe.pprof_total(m.p, $6), 'rows', r.rows)::text END"
+		"   'sample_type', t.type, 'unit', t.unit, 'total', profefe.pprof_total(m.p, $6),"
+		"   'rows', " TOP_ROWS("m.p", "$7::int") ")::text END"
 		"   FROM m"
-		"   LEFT JOIN LATERAL (" SAMPLE_TYPE_OF("m.p") ") t ON true"
-		"   LEFT JOIN LATERAL (SELECT coalesce(json_agg(json_build_object('func', x.func, 'flat', x.flat,"
-		"                                 'flat_pct', x.flat_pct, 'sum_pct', x.sum_pct, 'cum', x.cum, 'cum_pct', x.cum_pct)"
-		"                                 ORDER BY x.n), '[]') AS rows"
-		"                        FROM profefe.pprof_top(m.p, $6, $7::int) WITH ORDINALITY"
-		"                             x(func, flat, flat_pct, sum_pct, cum, cum_pct, n)) r ON true", true},
-	/* both sides' rows by function, the largest change of flat share first */
+		"   LEFT JOIN LATERAL (" SAMPLE_TYPE_OF("m.p") ") t ON true", true},
 	[STMT_TOP_DIFF] = {"top_diff",
 		"WITH m AS MATERIALIZED (SELECT profefe.merge_profiles($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb) AS p,"
-		"                               profefe.merge_profiles($1, $2, $8::timestamptz, $9::timestamptz, $10::jsonb) AS b),"
-		" a AS (SELECT x.* FROM m, profefe.pprof_top(m.p, $6) x),"
-		" c AS (SELECT x.* FROM m, profefe.pprof_top(m.b, $6) x),"
-		" j AS (SELECT coalesce(a.func, c.func) AS func, coalesce(a.flat, 0) AS flat, coalesce(a.flat_pct, 0) AS flat_pct,"
-		"              coalesce(a.cum, 0) AS cum, coalesce(a.cum_pct, 0) AS cum_pct, coalesce(c.flat, 0) AS base_flat,"
-		"              coalesce(c.flat_pct, 0) AS base_flat_pct, coalesce(c.cum, 0) AS base_cum,"
-		"              coalesce(c.cum_pct, 0) AS base_cum_pct"
-		"         FROM a FULL JOIN c ON a.func = c.func"
-		"        ORDER BY abs(coalesce(a.flat_pct, 0) - coalesce(c.flat_pct, 0)) DESC,"
-		"                 abs(coalesce(a.cum_pct, 0) - coalesce(c.cum_pct, 0)) DESC, 1"
-		"        LIMIT $7::int)"
+		"                               profefe.merge_profiles($1, $2, $8::timestamptz, $9::timestamptz, $10::jsonb) AS b)"
 		" SELECT m.p IS NULL, m.b IS NULL, CASE WHEN m.p IS NOT NULL AND m.b IS NOT NULL THEN json_build_object("
 		"   'sample_type', t.type, 'unit', t.unit, 'total', profefe.pprof_total(m.p, $6),"
 		"   'base_total', profefe.pprof_total(m.b, $6),"
-		"   'rows', (SELECT coalesce(json_agg(row_to_json(j)), '[]') FROM j))::text END"
+		"   'rows', " TOP_DIFF_ROWS("m.p", "m.b", "$7::int") ")::text END"
 		"   FROM m"
 		"   LEFT JOIN LATERAL (" SAMPLE_TYPE_OF("m.p") ") t ON true", true},
 	[STMT_LABEL_KEYS] = {"label_keys",

@@ -41,6 +41,7 @@ typedef struct ReqState
 	Route		route;
 	Buf			body;
 	int64_t		t0;
+	bool		gzip_ok;		/* the client takes Content-Encoding: gzip */
 } ReqState;
 
 static struct MHD_Daemon *daemon_;
@@ -90,12 +91,35 @@ send_reply(struct MHD_Connection *con, ReqState *st, const char *method, Reply *
 	enum MHD_Result ret;
 	double		secs;
 	size_t		body_len;
+	bool		compressible,
+				gzipped = false;
 
 	if (reply->status >= 500)
 		log_msg(reply->status == 503 ? LOG_WARN : LOG_ERROR, "%s %s %d: %.*s", method, st->raw_uri,
 				reply->status, (int) (reply->body.len > 300 ? 300 : reply->body.len),
 				reply->body.data ? reply->body.data : "");
 
+	/*
+	 * Text (JSON views, the UI's files) goes gzip to clients that take it:
+	 * a large flame graph is tens of MB of JSON, a tenth of that compressed.
+	 * Profiles are gzip already and go as they are.
+	 */
+	compressible = reply->status == 200 && reply->content_type &&
+		(strncmp(reply->content_type, "application/json", 16) == 0 || strncmp(reply->content_type, "text/", 5) == 0);
+	if (compressible && st && st->gzip_ok)
+	{
+		const void *data = reply->static_data ? reply->static_data : reply->body.data;
+		size_t		len = reply->static_data ? reply->static_len : reply->body.len;
+		Buf			z = {0};
+
+		if (len >= 1024 && gzip_buf(data, len, reply->static_data ? 6 : 1, &z))
+		{
+			buf_free(&reply->body);
+			reply->body = z;
+			reply->static_data = NULL;
+			gzipped = true;
+		}
+	}
 	/* the body's buffer passes to libmicrohttpd, which frees it: no copy */
 	if (reply->static_data && reply->status == 200)
 	{
@@ -128,6 +152,10 @@ send_reply(struct MHD_Connection *con, ReqState *st, const char *method, Reply *
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, reply->cache_control);
 	if (reply->csp)
 		MHD_add_response_header(resp, "Content-Security-Policy", reply->csp);
+	if (compressible)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	if (gzipped)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	ret = MHD_queue_response(con, (unsigned int) reply->status, resp);
 	MHD_destroy_response(resp);
@@ -167,7 +195,10 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 		char	   *path_end = strchr(st->raw_uri, '?');
 		size_t		plen = path_end ? (size_t) (path_end - st->raw_uri) : strlen(st->raw_uri);
 
+		const char *ae = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+
 		st->started = true;
+		st->gzip_ok = ae && strcasestr(ae, "gzip") && !strcasestr(ae, "gzip;q=0");
 		if (url_unescape(st->raw_uri, plen, false, &st->path) && strlen(st->path) > 1 &&
 			st->path[strlen(st->path) - 1] == '/')
 			st->path[strlen(st->path) - 1] = '\0';

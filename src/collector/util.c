@@ -16,6 +16,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #include "settings.h"
 #include "util.h"
 
@@ -257,4 +259,49 @@ buf_json_string(Buf *b, const char *s, size_t n)
 		}
 	}
 	buf_append(b, "\"", 1);
+}
+
+/*
+ * gzip of n bytes into out (emptied first); false, out freed, when zlib
+ * fails or memory runs out.
+ */
+bool
+gzip_buf(const void *in, size_t n, int level, Buf *out)
+{
+	z_stream	z = {0};
+	size_t		cap = n / 3 + 1024;
+	int			rc;
+
+	buf_free(out);
+	if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return false;
+	z.next_in = (Bytef *) in;
+	z.avail_in = (uInt) n;		/* replies are under 4 GB: -max-body and the database cap them */
+	do
+	{
+		if (out->cap - out->len < 64 * 1024)
+		{
+			char	   *p = realloc(out->data, out->cap + cap);
+
+			if (p == NULL)
+			{
+				deflateEnd(&z);
+				buf_free(out);
+				return false;
+			}
+			out->data = p;
+			out->cap += cap;
+		}
+		z.next_out = (Bytef *) out->data + out->len;
+		z.avail_out = (uInt) (out->cap - out->len);
+		rc = deflate(&z, Z_FINISH);
+		out->len = out->cap - z.avail_out;
+	} while (rc == Z_OK || rc == Z_BUF_ERROR);
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END)
+	{
+		buf_free(out);
+		return false;
+	}
+	return true;
 }

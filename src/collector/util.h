@@ -37,5 +37,6 @@ void		buf_free(Buf *b);
 bool		utf8_valid(const char *s, size_t n);
 int64_t		now_us(void);
 void		format_utc_seconds(int64_t unix_secs, char out[32]);
+bool		gzip_buf(const void *in, size_t n, int level, Buf *out);
 
 #endif

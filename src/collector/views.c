@@ -107,12 +107,15 @@ baseline_free(Baseline *b)
  */
 static void
 merged_view(const Request *req, Reply *reply, DbStmt one, DbStmt two, const char *count_name, long count_lo,
-			long count_hi)
+			long count_hi, bool with_top)
 {
 	Selection	s;
 	Baseline	b;
-	char		count_s[24];
-	const char *values[10];
+	char		count_s[24],
+				top_s[24];
+	const char *values[11];
+	const char *top = NULL;
+	int			n;
 	PGresult   *res;
 
 	memset(&b, 0, sizeof(b));
@@ -127,10 +130,23 @@ merged_view(const Request *req, Reply *reply, DbStmt one, DbStmt two, const char
 	values[5] = optional(req, "sample_type");
 	if (!count_param(req, reply, count_name, count_lo, count_hi, count_s, &values[6]))
 		goto done;
-	values[7] = b.from;
-	values[8] = b.to;
-	values[9] = b.labels_json.data;
-	res = query(b.given ? two : one, b.given ? 10 : 7, values, 0, reply);
+	/* the flame graph with its top rows too: one merge for what the UI shows */
+	if (with_top && !count_param(req, reply, "top", 0, INT_MAX, top_s, &top))
+		goto done;
+	if (b.given)
+	{
+		values[7] = b.from;
+		values[8] = b.to;
+		values[9] = b.labels_json.data;
+		values[10] = top;
+		n = with_top ? 11 : 10;
+	}
+	else
+	{
+		values[7] = top;
+		n = with_top ? 8 : 7;
+	}
+	res = query(b.given ? two : one, n, values, 0, reply);
 	if (res && strcmp(PQgetvalue(res, 0, 0), "t") == 0)
 		reply_error(reply, 404, "nothing found");
 	else if (res && strcmp(PQgetvalue(res, 0, 1), "t") == 0)
@@ -148,14 +164,14 @@ done:
 void
 view_flamegraph(const Request *req, Reply *reply)
 {
-	merged_view(req, reply, STMT_FLAME, STMT_FLAME_DIFF, "max_nodes", 2, INT_MAX);
+	merged_view(req, reply, STMT_FLAME, STMT_FLAME_DIFF, "max_nodes", 2, INT_MAX, true);
 }
 
 /* GET /api/0/profiles/top */
 void
 view_top(const Request *req, Reply *reply)
 {
-	merged_view(req, reply, STMT_TOP, STMT_TOP_DIFF, "n", 0, INT_MAX);
+	merged_view(req, reply, STMT_TOP, STMT_TOP_DIFF, "n", 0, INT_MAX, false);
 }
 
 /* GET /api/0/labels (keys) and /api/0/labels/values?key= */

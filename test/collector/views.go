@@ -7,9 +7,13 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -299,6 +303,21 @@ func viewChecks() {
 		}
 		check(fmt.Sprintf("top %s n=3 is the first three", t), same, "%d %s", r.status, r.body)
 	}
+	// the flame graph's top rows (top=N: the same merge) are the top route's
+	for _, q := range []string{"", "&labels=zone=a&base_labels=zone=b"} {
+		var f struct {
+			Top []topRow `json:"top"`
+		}
+		var t topBody
+		r1 := getJSON(fmt.Sprintf(sel, "flamegraph", "cpu")+q+"&top=4", &f)
+		r2 := getJSON(fmt.Sprintf(sel, "top", "cpu")+q+"&n=4", &t)
+		same := r1.status == 200 && r2.status == 200 && len(f.Top) == 4 && len(t.Rows) == 4
+		for i := 0; same && i < 4; i++ {
+			same = f.Top[i] == t.Rows[i]
+		}
+		check("flamegraph&top=4 carries the top route's rows"+q, same, "%d %d %v %v", r1.status, r2.status, f.Top, t.Rows)
+	}
+	expectError("flamegraph top=-1", do("GET", fmt.Sprintf(sel, "flamegraph", "cpu")+"&top=-1", nil), 400, `"top"`)
 	// a comparison's top: both sides' values by function
 	{
 		a := mergedFixtures("cpu", "a")
@@ -365,6 +384,39 @@ func viewChecks() {
 	check("CORS on merge (viewers load #profileURL=)", r.status == 200 && r.header.Get("Access-Control-Allow-Origin") == "*", "%d %v", r.status, r.header)
 	r = do("POST", "/api/0/profiles?service=e2e-cors&type=cpu", readFixture("i1-cpu.pb.gz"))
 	check("no CORS on POST", r.status == 200 && r.header.Get("Access-Control-Allow-Origin") == "", "%d %v", r.status, r.header)
+
+	// gzip for clients that take it (Go's client asks for it and undoes it:
+	// every check above went through it); profiles go as they are
+	{
+		raw := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+		get := func(path, enc string) (*http.Response, []byte) {
+			req, _ := http.NewRequest("GET", *base+path, nil)
+			if enc != "" {
+				req.Header.Set("Accept-Encoding", enc)
+			}
+			resp, err := raw.Do(req)
+			if err != nil {
+				return nil, nil
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp, b
+		}
+		fgPath := fmt.Sprintf(sel, "flamegraph", "cpu")
+		zr, zb := get(fgPath, "gzip")
+		pr, pb := get(fgPath, "")
+		var unz []byte
+		if zr != nil && zr.Header.Get("Content-Encoding") == "gzip" {
+			if g, err := gzip.NewReader(bytes.NewReader(zb)); err == nil {
+				unz, _ = io.ReadAll(g)
+			}
+		}
+		check("JSON gzip-encoded when asked, the same JSON", zr != nil && pr != nil && pr.Header.Get("Content-Encoding") == "" &&
+			len(pb) > 1024 && bytes.Equal(unz, pb) && len(zb) < len(pb)/2, "%d vs %d bytes", len(zb), len(pb))
+		mr, _ := get("/api/0/profiles/merge?service=e2e&type=cpu"+rangeAll, "gzip")
+		check("a merged profile is not encoded again", mr != nil && mr.StatusCode == 200 && mr.Header.Get("Content-Encoding") == "",
+			"%v", mr)
+	}
 
 	// the web UI's files
 	r = do("GET", "/", nil)
