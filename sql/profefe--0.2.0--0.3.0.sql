@@ -98,24 +98,6 @@ CREATE FUNCTION pprof_focus_total(p pprof, func text, sample_type text DEFAULT N
 COMMENT ON FUNCTION pprof_focus_total(pprof, text, text) IS 'the total of the samples -focus=func keeps: pprof_total(pprof_filter(p, focus => func)) without the filtered profile';
 
 -- Availability: 0.3.0
--- The nested-set rows of Grafana's Flame Graph panel: depth-first
--- pre-order, one root "total", children in name order, inclusive value and
--- exclusive self; frames named as pprof_top names them. With max_nodes, the
--- largest nodes and one "other" node per parent for the rest.
-CREATE FUNCTION pprof_flamegraph_rows(p pprof, sample_type text DEFAULT NULL, max_nodes int DEFAULT NULL)
-    RETURNS TABLE (ord int, level int, label text, self bigint, value bigint)
-    AS 'MODULE_PATHNAME', 'pprof_flamegraph_rows' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 1000;
-COMMENT ON FUNCTION pprof_flamegraph_rows(pprof, text, int) IS 'a flame graph as rows for Grafana''s Flame Graph panel (level, label, self, value in pre-order)';
-
--- Availability: 0.3.0
--- Grafana's comparison: the union of both trees, value/self of base (the
--- baseline), value_right/self_right of p (Grafana's valueRight/selfRight).
-CREATE FUNCTION pprof_flamegraph_rows(p pprof, base pprof, sample_type text DEFAULT NULL, max_nodes int DEFAULT NULL)
-    RETURNS TABLE (ord int, level int, label text, self bigint, value bigint, self_right bigint, value_right bigint)
-    AS 'MODULE_PATHNAME', 'pprof_flamegraph_rows_diff' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 1000;
-COMMENT ON FUNCTION pprof_flamegraph_rows(pprof, pprof, text, int) IS 'two profiles compared as rows for Grafana''s Flame Graph panel (base left, p right)';
-
--- Availability: 0.3.0
 CREATE TABLE rollups (
     tier         text        NOT NULL CONSTRAINT rollups_tier_check CHECK (tier IN ('hour', 'day')),
     service      text        NOT NULL,
@@ -177,33 +159,19 @@ COMMENT ON FUNCTION rollup_hour_lock(timestamptz) IS 'the advisory lock key of a
 CREATE FUNCTION rollup_track() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
 DECLARE
-    t timestamptz;
+    r profiles;
 BEGIN
-    -- (on every save: NEW's fields only, no copy of the row, and the delay
-    -- read without setting_interval's exception block; refresh_rollups
-    -- reports a bad profefe.rollup_delay in words)
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.type = 'trace' THEN
-            RETURN NULL;
-        END IF;
-        t := NEW.created_at;
-    ELSE
-        IF OLD.type = 'trace' OR current_setting('profefe.retention_running', true) = 'on' THEN
-            RETURN NULL;                        -- what retention removes is not a change to roll up
-        END IF;
-        t := OLD.created_at;
+    IF TG_OP = 'INSERT' THEN r := NEW; ELSE r := OLD; END IF;
+    IF r.type = 'trace' OR (TG_OP = 'DELETE' AND current_setting('profefe.retention_running', true) = 'on') THEN
+        RETURN NULL;                            -- what retention removes is not a change to roll up
     END IF;
-    PERFORM pg_advisory_xact_lock_shared(hashtext('profefe.rollups'), rollup_hour_lock(t));
+    PERFORM pg_advisory_xact_lock_shared(hashtext('profefe.rollups'), rollup_hour_lock(r.created_at));
     -- Closed hours are the ones refresh_rollups builds. The clock is read
     -- after the lock: a refresh that built this hour has committed by now,
     -- and its closing time is before ours.
-    IF t < date_trunc('hour', clock_timestamp() -
-                      coalesce(nullif(current_setting('profefe.rollup_delay', true), ''), '10 minutes')::interval, 'UTC') THEN
-        IF TG_OP = 'INSERT' THEN
-            INSERT INTO rollup_dirty (service, type, hour) VALUES (NEW.service, NEW.type, date_trunc('hour', t, 'UTC'));
-        ELSE
-            INSERT INTO rollup_dirty (service, type, hour) VALUES (OLD.service, OLD.type, date_trunc('hour', t, 'UTC'));
-        END IF;
+    IF r.created_at < date_trunc('hour', clock_timestamp() - setting_interval('profefe.rollup_delay', '10 minutes'), 'UTC') THEN
+        INSERT INTO rollup_dirty (service, type, hour)
+        VALUES (r.service, r.type, date_trunc('hour', r.created_at, 'UTC'));
     END IF;
     RETURN NULL;
 END $$;
@@ -388,13 +356,8 @@ BEGIN
     FOR r IN SELECT DISTINCT m.service, m.type, m.hour FROM rollup_dirty m
               WHERE m.failed IS NULL AND m.id <= last_marker ORDER BY m.hour LOOP
         -- an hour not built yet is built below; one partly gone to retention
-        -- cannot be rebuilt exactly and keeps its rollup, but one without a
-        -- rollup (a profile saved late, older than profefe.retention) is
-        -- built: its raw profiles are all there is, and reads take the hour
-        -- (and its day) from rollups
-        IF r.hour < hour_to AND (r.hour >= raw_from OR NOT EXISTS (
-               SELECT FROM rollups q WHERE q.tier = 'hour' AND q.bucket = r.hour
-                  AND q.service = r.service AND q.type = r.type)) THEN
+        -- cannot be rebuilt exactly and keeps its rollup
+        IF r.hour < hour_to AND r.hour >= raw_from THEN
             n := n + rollup_build_hour(r.hour, r.service, r.type);
         END IF;
         DELETE FROM rollup_dirty m WHERE m.failed IS NULL AND m.id <= last_marker
@@ -656,12 +619,6 @@ BEGIN
                NULL::bigint[] AS totals, NULL::int AS default_type INTO a;
         t := coalesce(save_profile.created_at, now());
     END IF;
-    -- the insert's lock first: retention drops a day's partition holding
-    -- ACCESS EXCLUSIVE on profiles, so once this is granted the partition
-    -- found (or made) below stays until commit, and a save that waited
-    -- for a drop sees it gone and makes the partition again, instead of
-    -- failing with "no partition found for row"
-    LOCK TABLE profiles IN ROW EXCLUSIVE MODE;
     PERFORM ensure_partition((t AT TIME ZONE 'UTC')::date);
     id := profefe_new_id(t);
     INSERT INTO profiles (profile_id, service, type, instance_id, labels, created_at, profile, trace, size,
@@ -789,75 +746,3 @@ REVOKE EXECUTE ON FUNCTION refresh_rollups(int), rollup_build_hour(timestamptz, 
 GRANT EXECUTE ON FUNCTION refresh_rollups(int) TO profefe_writer;
 GRANT EXECUTE ON FUNCTION merge_plan(text, text, timestamptz, timestamptz, jsonb),
     profile_series(text, text, timestamptz, timestamptz, interval, jsonb, text, text, text) TO profefe_reader;
-
--- Availability: 0.1.0; changed in 0.3.0 (an index probe a service; rollups too)
-CREATE OR REPLACE FUNCTION services() RETURNS SETOF text
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
-    AS $$ WITH RECURSIVE s(name) AS (          -- one index probe a service, not a scan of every row
-              SELECT min(p.service) FROM profiles p
-              UNION ALL
-              SELECT (SELECT min(p.service) FROM profiles p WHERE p.service > s.name) FROM s WHERE s.name IS NOT NULL)
-          SELECT s.name FROM s WHERE s.name IS NOT NULL
-          UNION
-          SELECT r.service FROM rollups r           -- those whose raw profiles retention has dropped
-          ORDER BY 1 $$;
-COMMENT ON FUNCTION services() IS 'the services that have stored profiles or rollups, sorted';
-
--- Label keys and values of the profiles a merge of the range would read
--- (with labels, of those that also carry them), and how many profiles
--- carry each: for pickers and dashboard variables. Whole hours and days
--- are read from rollups (one row per label set), the rest raw.
--- Availability: 0.3.0
-CREATE FUNCTION profile_labels(service text, type text, from_ts timestamptz, to_ts timestamptz,
-                               labels jsonb DEFAULT '{}', label text DEFAULT NULL)
-    RETURNS TABLE (key text, value text, profiles bigint)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
-DECLARE
-    plan record;
-    lbl jsonb;
-BEGIN
-    PERFORM check_service_type(profile_labels.service, profile_labels.type, true);
-    lbl := check_labels(profile_labels.labels);
-    IF from_ts IS NULL OR to_ts IS NULL OR from_ts > to_ts THEN
-        RAISE EXCEPTION 'the range must be two times, from_ts not after to_ts' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = format('from_ts = %s, to_ts = %s.', coalesce(from_ts::text, 'NULL'), coalesce(to_ts::text, 'NULL'));
-    END IF;
-    SELECT * INTO plan FROM rollup_ranges(profile_labels.service, profile_labels.type, from_ts, to_ts);
-    RETURN QUERY
-    WITH src AS (
-        SELECT r.labels AS l, r.profiles::bigint AS n FROM rollups r
-         WHERE r.tier = 'day' AND r.service = profile_labels.service AND r.type = profile_labels.type
-           AND r.bucket = ANY (plan.days) AND r.labels @> lbl
-        UNION ALL
-        SELECT r.labels, r.profiles FROM rollups r
-         WHERE r.tier = 'hour' AND r.service = profile_labels.service AND r.type = profile_labels.type
-           AND r.bucket = ANY (plan.hours) AND r.labels @> lbl
-        UNION ALL
-        SELECT p.labels, 1 FROM unnest(plan.raw) x,
-               LATERAL (SELECT p.labels FROM profiles p
-                         WHERE p.service = profile_labels.service AND p.type = profile_labels.type
-                           AND p.created_at >= lower(x) AND p.created_at < upper(x) AND p.labels @> lbl OFFSET 0) p)
-    SELECT e.key, e.value, sum(s.n)::bigint
-      FROM src s, jsonb_each_text(s.l) e
-     WHERE profile_labels.label IS NULL OR e.key = profile_labels.label
-     GROUP BY e.key, e.value
-     ORDER BY e.key, e.value;
-END $$;
-COMMENT ON FUNCTION profile_labels(text, text, timestamptz, timestamptz, jsonb, text)
-    IS 'label keys and values of a service''s profiles of a type in a range (of one label key), with how many profiles carry each';
-
--- Availability: 0.3.0
-CREATE FUNCTION service_types(service text, from_ts timestamptz DEFAULT '-infinity', to_ts timestamptz DEFAULT 'infinity')
-    RETURNS SETOF text
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
-    AS $$ SELECT u.t FROM unnest(profile_types()) WITH ORDINALITY u(t, n)
-           WHERE EXISTS (SELECT FROM profiles p WHERE p.service = $1 AND p.type = u.t
-                            AND p.created_at >= $2 AND p.created_at <= $3)
-              OR EXISTS (SELECT FROM rollups r WHERE r.service = $1 AND r.type = u.t AND r.bucket <= $3
-                            AND r.bucket + CASE r.tier WHEN 'day' THEN interval '1 day' ELSE interval '1 hour' END > $2)
-           ORDER BY u.n $$;
-COMMENT ON FUNCTION service_types(text, timestamptz, timestamptz)
-    IS 'the profile types a service has profiles (or rollups) of in a range, in profile_types() order';
-
-REVOKE EXECUTE ON FUNCTION profile_labels(text, text, timestamptz, timestamptz, jsonb, text), service_types(text, timestamptz, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION profile_labels(text, text, timestamptz, timestamptz, jsonb, text), service_types(text, timestamptz, timestamptz) TO profefe_reader;

@@ -128,7 +128,7 @@ CREATE FUNCTION pprof_flamegraph(p pprof, sample_type text DEFAULT NULL, title t
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION pprof_flamegraph(pprof, text, text) IS 'a self-contained SVG flame graph';
 
--- Availability: 0.3.0
+-- Availability: 0.4.0
 -- The nested-set rows of Grafana's Flame Graph panel: depth-first
 -- pre-order, one root "total", children in name order, inclusive value and
 -- exclusive self; frames named as pprof_top names them. With max_nodes, the
@@ -138,7 +138,7 @@ CREATE FUNCTION pprof_flamegraph_rows(p pprof, sample_type text DEFAULT NULL, ma
     AS 'MODULE_PATHNAME', 'pprof_flamegraph_rows' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 1000;
 COMMENT ON FUNCTION pprof_flamegraph_rows(pprof, text, int) IS 'a flame graph as rows for Grafana''s Flame Graph panel (level, label, self, value in pre-order)';
 
--- Availability: 0.3.0
+-- Availability: 0.4.0
 -- Grafana's comparison: the union of both trees, value/self of base (the
 -- baseline), value_right/self_right of p (Grafana's valueRight/selfRight).
 CREATE FUNCTION pprof_flamegraph_rows(p pprof, base pprof, sample_type text DEFAULT NULL, max_nodes int DEFAULT NULL)
@@ -342,7 +342,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION check_service_type(text, text, boolean) IS 'an error unless service is given and type is one of profile_types()';
 
--- Availability: 0.1.0; changed in 0.2.0 (one decode), 0.3.0 (keeps the totals)
+-- Availability: 0.1.0; changed in 0.2.0 (one decode), 0.3.0 (keeps the totals), 0.4.0 (its lock before the partition)
 CREATE FUNCTION save_profile(service text, type text, data bytea, labels jsonb DEFAULT '{}',
                              created_at timestamptz DEFAULT NULL, instance_id text DEFAULT NULL)
     RETURNS text
@@ -526,7 +526,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION merge_profiles(text[]) IS 'the merge of stored profiles by id; an unknown id raises no_data_found';
 
--- Availability: 0.1.0; changed in 0.3.0 (an index probe a service; rollups too)
+-- Availability: 0.1.0; changed in 0.4.0 (an index probe a service; rollups too)
 CREATE FUNCTION services() RETURNS SETOF text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
     AS $$ WITH RECURSIVE s(name) AS (          -- one index probe a service, not a scan of every row
@@ -882,7 +882,7 @@ CREATE FUNCTION rollup_hour_lock(hour timestamptz) RETURNS int
     RETURN (extract(epoch FROM date_trunc('hour', hour, 'UTC')) / 3600)::int;
 COMMENT ON FUNCTION rollup_hour_lock(timestamptz) IS 'the advisory lock key of an hour';
 
--- Availability: 0.3.0
+-- Availability: 0.3.0; changed in 0.4.0 (no row copy)
 CREATE FUNCTION rollup_track() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
 DECLARE
@@ -1064,7 +1064,7 @@ COMMENT ON FUNCTION setting_interval(text, interval) IS 'an interval setting''s 
 -- hours are all built, and every dirty hour (and its day) again. One refresh at a time: a concurrent
 -- call returns NULL at once. Returns the number of rollups written. Run it
 -- periodically (profefe-collector does, every minute; or pg_cron).
--- Availability: 0.3.0
+-- Availability: 0.3.0; changed in 0.4.0 (builds a dirty hour older than retention without a rollup)
 CREATE FUNCTION refresh_rollups(max_hours int DEFAULT 48) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
@@ -1344,7 +1344,7 @@ COMMENT ON FUNCTION profile_series(text, text, timestamptz, timestamptz, interva
 -- (with labels, of those that also carry them), and how many profiles
 -- carry each: for pickers and dashboard variables. Whole hours and days
 -- are read from rollups (one row per label set), the rest raw.
--- Availability: 0.3.0
+-- Availability: 0.4.0
 CREATE FUNCTION profile_labels(service text, type text, from_ts timestamptz, to_ts timestamptz,
                                labels jsonb DEFAULT '{}', label text DEFAULT NULL)
     RETURNS TABLE (key text, value text, profiles bigint)
@@ -1383,7 +1383,7 @@ END $$;
 COMMENT ON FUNCTION profile_labels(text, text, timestamptz, timestamptz, jsonb, text)
     IS 'label keys and values of a service''s profiles of a type in a range (of one label key), with how many profiles carry each';
 
--- Availability: 0.3.0
+-- Availability: 0.4.0
 CREATE FUNCTION service_types(service text, from_ts timestamptz DEFAULT '-infinity', to_ts timestamptz DEFAULT 'infinity')
     RETURNS SETOF text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp

@@ -28,7 +28,7 @@ export async function get(path, params, signal) {
   }
   if (!resp.ok) {
     let msg = doc && doc.error ? doc.error : `HTTP ${resp.status}`;
-    if (resp.status === 503 && !/^database unavailable/.test(msg)) msg = `the database is unavailable: ${msg}`;
+    if (resp.status === 503 && !/^database unavailable|ALTER EXTENSION/.test(msg)) msg = `the database is unavailable: ${msg}`;
     throw new ApiError(resp.status, msg);
   }
   return doc.body;

@@ -110,7 +110,7 @@ static const struct
 		"  ORDER BY s.bucket, s.grp), '[]')::text"
 		"  FROM profefe.profile_series($1, $2, $3::timestamptz, $4::timestamptz, $5::interval, $6::jsonb,"
 		"                              $7, $8, $9) s", true},
-	/* the JSON views (flame graph rows, top, labels, types) came with 0.3.0 too */
+	/* the JSON views (flame graph rows, top, labels, types) came with 0.4.0 */
 	[STMT_FLAME] = {"flame",
 		"WITH m AS MATERIALIZED (SELECT profefe.merge_profiles($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb) AS p)"
 		" SELECT m.p IS NULL, false, CASE WHEN m.p IS NOT NULL THEN json_build_object("
@@ -507,7 +507,8 @@ db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *values,
 
 	if (!c->prepared[stmt])
 	{
-		set_error(err, 503, "55000", "not available in this database: %s", optional_error[stmt]);
+		set_error(err, 503, "55000", "the profefe extension in this database is too old for this "
+				  "(ALTER EXTENSION profefe UPDATE): %s", optional_error[stmt]);
 		return NULL;
 	}
 	t0 = now_us();

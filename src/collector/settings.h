@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define COLLECTOR_VERSION "0.3.0"
+#define COLLECTOR_VERSION "0.4.0"
 
 typedef struct Settings
 {
