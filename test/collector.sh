@@ -7,7 +7,8 @@
 #     -proto` of the same files
 #   - the database stopped underneath (503, then recovery by itself), the
 #     collector started while the database is down, SIGTERM mid-request
-# The collector runs built with ASan/UBSan; any report fails the suite.
+# The collector runs built with ASan/UBSan (then the API and concurrency
+# checks once more built with ThreadSanitizer); any report fails the suite.
 
 echo "== collector (HTTP API end to end)"
 COLL_PORT=$(free_port)
@@ -221,6 +222,34 @@ SQL
     if ls "$WORK"/collector-asan* "$WORK"/collector-ubsan* >/dev/null 2>&1; then
         head -30 "$WORK"/collector-asan* "$WORK"/collector-ubsan* 2>/dev/null; fail "collector: ASan/UBSan reports"
     else pass; fi
+
+    echo "-- the API, concurrency and shutdown checks again under ThreadSanitizer"
+    if make -s -C src/collector tsan CFLAGS="-O2 -g -Werror" >/dev/null; then
+        psql -X -q -d postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE DATABASE collector_tsan;
+\c collector_tsan
+SET client_min_messages = warning;
+CREATE EXTENSION profefe;
+ALTER DATABASE collector_tsan SET profefe.max_profile_size = '4MB';
+SQL
+        TSAN_OPTIONS="log_path=$WORK/collector-tsan halt_on_error=0" \
+            build/profefe-collector-tsan -addr "127.0.0.1:$COLL_PORT" -db "host=$PGHOST port=$PGPORT dbname=collector_tsan user=collector_login" \
+            -timeout 3s -max-body 4MiB -retention-interval 0 -rollup-interval 1s -log.level warn > "$WORK/collector-tsan.log" 2>&1 &
+        COLL_PID=$!
+        wait_healthy || { cat "$WORK/collector-tsan.log"; fail "collector (TSan): starts"; }
+        for g in api concurrent; do
+            build/collector-e2e -url "$COLL_URL" -fixtures test/fixtures -max-body $((4 << 20)) -timeout 3s -only "$g" \
+                > "$WORK/e2e-tsan-$g.out" 2>&1
+            grep -q '^ok ' "$WORK/e2e-tsan-$g.out" && ! grep -q '^FAIL' "$WORK/e2e-tsan-$g.out" && pass ||
+                { grep '^FAIL' "$WORK/e2e-tsan-$g.out" | head -5; fail "collector (TSan): e2e $g"; }
+        done
+        kill -TERM "$COLL_PID"; wait "$COLL_PID" || fail "collector (TSan): exit status after SIGTERM"
+        if ls "$WORK"/collector-tsan.[0-9]* >/dev/null 2>&1; then
+            head -40 "$WORK"/collector-tsan.[0-9]*; fail "collector: ThreadSanitizer reports"
+        else pass; echo "no ThreadSanitizer reports"; fi
+    else
+        fail "collector: the ThreadSanitizer build"
+    fi
 else
     fail "collector: build"
 fi

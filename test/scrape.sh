@@ -20,7 +20,7 @@ sq() { psql -X -At -d collector_test -v ON_ERROR_STOP=1 "$@"; }
 if go build -o build/hotapp ./examples/hotapp; then
     build/hotapp -collector '' -listen "127.0.0.1:$HOT_PORT" > "$WORK/hotapp.log" 2>&1 &
     HOT_PID=$!
-    build/collector-e2e -only fakes -listen "127.0.0.1:$FAKE_PORT" > "$WORK/fakes.log" 2>&1 &
+    build/collector-e2e -only fakes -listen "127.0.0.1:$FAKE_PORT" -redirect-away "$HOT/" > "$WORK/fakes.log" 2>&1 &
     FAKE_PID=$!
     for _ in $(seq 1 50); do
         curl -s -o /dev/null "$HOT/" && curl -s -o /dev/null "$FAKE/status/" && break
@@ -38,6 +38,9 @@ SELECT upsert_scrape_target('scrape-hang', '$FAKE/hang/debug/pprof', '{}', ARRAY
 SELECT upsert_scrape_target('scrape-huge', '$FAKE/huge/debug/pprof', '{}', ARRAY['heap'], '2 seconds', 1);
 SELECT upsert_scrape_target('scrape-status', '$FAKE/status/debug/pprof', '{}', ARRAY['heap', 'goroutine'], '2 seconds', 1);
 SELECT upsert_scrape_target('scrape-down', 'http://127.0.0.1:1/debug/pprof', '{}', NULL, '2 seconds', 1);
+SELECT upsert_scrape_target('scrape-away', '$FAKE/away/debug/pprof', '{}', ARRAY['heap'], '2 seconds', 1);
+SELECT upsert_scrape_target('scrape-same', '$FAKE/same/debug/pprof', '{}', ARRAY['heap'], '2 seconds', 1);
+SELECT upsert_scrape_target('scrape-loop', '$FAKE/loop/debug/pprof', '{}', ARRAY['heap'], '2 seconds', 1);
 SQL
     cat > "$WORK/static-targets" <<EOF
 # service        url        settings
@@ -126,6 +129,14 @@ EOF
     check "connection refused: one message for all seven types" \
         "SELECT last_error LIKE 'cpu, heap, allocs, goroutine, block, mutex, threadcreate: %onnect%'
            FROM scrape_targets WHERE service = 'scrape-down'"
+    check "a redirect to another port is not followed (nothing fetched there, nothing stored)" \
+        "SELECT last_error = 'heap: redirected to another host or port (http://127.0.0.1:$HOT_PORT): not followed'
+                AND NOT EXISTS (SELECT FROM profiles WHERE service = 'scrape-away')
+           FROM scrape_targets WHERE service = 'scrape-away'"
+    check "a redirect on the same host and port is followed" \
+        "SELECT last_error IS NULL AND profiles_stored > 0 FROM scrape_targets WHERE service = 'scrape-same'"
+    check "a redirect loop ends after 3" \
+        "SELECT last_error = 'heap: more than 3 redirects: not followed' FROM scrape_targets WHERE service = 'scrape-loop'"
     check "failing targets back off" \
         "SELECT bool_and(consecutive_failures >= 2 AND next_scrape_at - last_scrape_at > scrape_interval)
            FROM scrape_targets WHERE service IN ('scrape-garbage', 'scrape-status', 'scrape-down')"

@@ -169,7 +169,8 @@ static const struct
 };
 
 static DbConn *pool;
-static char optional_error[STMT_COUNT][512];
+static char optional_error[STMT_COUNT][512];	/* under optional_lock: connections are made by any thread */
+static pthread_mutex_t optional_lock = PTHREAD_MUTEX_INITIALIZER;
 static int *free_stack;
 static int nfree;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -331,7 +332,9 @@ connect_one(DbConn *dc, DbError *err)
 			PQclear(res);
 			if (!stmts[i].optional)
 				goto fail;
+			pthread_mutex_lock(&optional_lock);
 			snprintf(optional_error[i], sizeof(optional_error[i]), "%s", msg);
+			pthread_mutex_unlock(&optional_lock);
 			continue;
 		}
 		PQclear(res);
@@ -507,8 +510,13 @@ db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *values,
 
 	if (!c->prepared[stmt])
 	{
+		char		why[512];
+
+		pthread_mutex_lock(&optional_lock);
+		memcpy(why, optional_error[stmt], sizeof(why));
+		pthread_mutex_unlock(&optional_lock);
 		set_error(err, 503, "55000", "the profefe extension in this database is too old for this "
-				  "(ALTER EXTENSION profefe UPDATE): %s", optional_error[stmt]);
+				  "(ALTER EXTENSION profefe UPDATE): %s", why);
 		return NULL;
 	}
 	t0 = now_us();

@@ -77,7 +77,13 @@ static pthread_cond_t sched_cond = PTHREAD_COND_INITIALIZER;
 static Job *queue_head,
 		   *queue_tail;
 static int	busy;				/* jobs claimed and not yet finished */
-static volatile bool stopping;
+static bool stopping;			/* set once under lock, read by every thread: atomic */
+
+static inline bool
+is_stopping(void)
+{
+	return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE);
+}
 static pthread_t scheduler;
 static pthread_t *workers;
 static int	nworkers;
@@ -291,8 +297,82 @@ typedef struct Fetch
 	bool		too_big;
 	CURLcode	rc;
 	bool		finished;
+	int			redirects;		/* same-origin redirects followed */
+	char		refused[300];	/* the origin of a redirect not followed, or "" */
 	char		curl_err[CURL_ERROR_SIZE];
 } Fetch;
+
+#define MAX_REDIRECTS 3
+
+/*
+ * scheme://host:port of a URL (ports filled in), lower-cased; false when
+ * libcurl cannot parse it.
+ */
+static bool
+url_origin(const char *url, char *out, size_t outlen)
+{
+	CURLU	   *u = curl_url();
+	char	   *scheme = NULL,
+			   *host = NULL,
+			   *port = NULL;
+	bool		ok = false;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+	{
+		snprintf(out, outlen, "%s://%s:%s", scheme, host, port);
+		for (char *p = out; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p += 'a' - 'A';
+		ok = true;
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+/*
+ * A finished transfer that was redirected: follows it (true: the transfer
+ * goes on) only to the same scheme, host and port, at most MAX_REDIRECTS
+ * times, so that a target cannot make the collector fetch another service
+ * or an internal address; else records where it pointed (never a byte of
+ * what is there) and ends.
+ */
+static bool
+follow_redirect(CURLM *multi, Fetch *x)
+{
+	long		code = 0;
+	char	   *location = NULL;
+	char		from[300],
+				to[300];
+
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+	if (code < 300 || code > 399 || curl_easy_getinfo(x->h, CURLINFO_REDIRECT_URL, &location) != CURLE_OK ||
+		location == NULL)
+		return false;
+	if (!url_origin(x->url, from, sizeof(from)) || !url_origin(location, to, sizeof(to)) || strcmp(from, to) != 0)
+	{
+		snprintf(x->refused, sizeof(x->refused), "%s", url_origin(location, to, sizeof(to)) ? to : "an unreadable URL");
+		return false;
+	}
+	if (x->redirects >= MAX_REDIRECTS || strlen(location) >= sizeof(x->url))
+	{
+		snprintf(x->refused, sizeof(x->refused), "more than %d redirects", MAX_REDIRECTS);
+		return false;
+	}
+	snprintf(x->url, sizeof(x->url), "%s", location);	/* location is libcurl's: copy before the reset */
+	x->redirects++;
+	x->body.len = 0;
+	x->too_big = false;
+	curl_multi_remove_handle(multi, x->h);
+	curl_easy_setopt(x->h, CURLOPT_URL, x->url);
+	curl_multi_add_handle(multi, x->h);
+	return true;
+}
 
 static size_t
 write_cb(char *p, size_t size, size_t n, void *ud)
@@ -312,7 +392,7 @@ write_cb(char *p, size_t size, size_t n, void *ud)
 static int
 progress_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
-	return stopping ? 1 : 0;
+	return is_stopping() ? 1 : 0;
 }
 
 /* The errors of one scrape: per type, grouped by message when written. */
@@ -478,10 +558,9 @@ scrape(CURLM *multi, Job *job)
 		curl_easy_setopt(x->h, CURLOPT_TIMEOUT_MS, wait_s * 1000 + job->timeout_ms);
 		curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT_MS, job->timeout_ms < 10000 ? job->timeout_ms : 10000L);
 		curl_easy_setopt(x->h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) settings.max_body);
-		curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(x->h, CURLOPT_MAXREDIRS, 3L);
+		/* redirects are followed by hand, to the same origin only (follow_redirect) */
+		curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 0L);
 		curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(x->h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
 		curl_multi_add_handle(multi, x->h);
 		n++;
@@ -502,6 +581,11 @@ scrape(CURLM *multi, Job *job)
 
 				curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &x);
 				x->rc = msg->data.result;
+				if (x->rc == CURLE_OK && follow_redirect(multi, x))
+				{
+					running++;		/* re-added: the loop goes on */
+					continue;
+				}
 				x->finished = true;
 			}
 		if (running > 0)
@@ -516,7 +600,7 @@ scrape(CURLM *multi, Job *job)
 		if (x->h == NULL)
 			continue;
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
-		if (stopping)
+		if (is_stopping())
 			;
 		else if (!x->finished)
 			add_error(&errors, x->type, "transfer did not finish");
@@ -526,6 +610,10 @@ scrape(CURLM *multi, Job *job)
 			add_error(&errors, x->type, "timed out (%s)", curl_message(x));
 		else if (x->rc != CURLE_OK)
 			add_error(&errors, x->type, "%s", curl_message(x));
+		else if (x->refused[0] && strncmp(x->refused, "more than", 9) == 0)
+			add_error(&errors, x->type, "%s: not followed", x->refused);
+		else if (x->refused[0])
+			add_error(&errors, x->type, "redirected to another host or port (%s): not followed", x->refused);
 		else if (code != 200)
 		{
 			char		first[96];
@@ -559,7 +647,7 @@ scrape(CURLM *multi, Job *job)
 		curl_easy_cleanup(x->h);
 		buf_free(&x->body);
 	}
-	if (stopping)
+	if (is_stopping())
 		return;					/* not recorded: the target is due again next interval */
 	errors_text(&errors, &errs);
 
@@ -618,9 +706,9 @@ worker_main(void *arg)
 		Job		   *job;
 
 		pthread_mutex_lock(&lock);
-		while (queue_head == NULL && !stopping)
+		while (queue_head == NULL && !is_stopping())
 			pthread_cond_wait(&work_cond, &lock);
-		if (stopping)
+		if (is_stopping())
 		{
 			pthread_mutex_unlock(&lock);
 			break;
@@ -708,7 +796,7 @@ scheduler_main(void *arg)
 	int64_t		pause_until = 0;
 	bool		warned = false;
 
-	while (!stopping)
+	while (!is_stopping())
 	{
 		int			idle;
 		struct timespec until;
@@ -745,7 +833,7 @@ scheduler_main(void *arg)
 		until.tv_sec += until.tv_nsec / 1000000000L;
 		until.tv_nsec %= 1000000000L;
 		pthread_mutex_lock(&lock);
-		if (!stopping)
+		if (!is_stopping())
 			pthread_cond_timedwait(&sched_cond, &lock, &until);
 		pthread_mutex_unlock(&lock);
 	}
@@ -784,7 +872,7 @@ scraper_stop(void)
 	if (nworkers == 0)
 		return;
 	pthread_mutex_lock(&lock);
-	stopping = true;
+	__atomic_store_n(&stopping, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&work_cond);
 	pthread_cond_broadcast(&sched_cond);
 	pthread_mutex_unlock(&lock);

@@ -38,6 +38,7 @@ var (
 	only     = flag.String("only", "", "run one group: api, series, views, errors, slow, concurrent, shutdown; or fakes (serve bad scrape targets)")
 	listen   = flag.String("listen", "127.0.0.1:0", "address the fakes serve on")
 	pid      = flag.Int("pid", 0, "collector pid (shutdown group)")
+	away     = flag.String("redirect-away", "http://127.0.0.1:1/", "where the fakes' /away/ redirects scrapers (another port)")
 	failures = 0
 )
 
@@ -735,6 +736,21 @@ func serveFakes() {
 	})
 	mux.HandleFunc("/status/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "profiling is broken here", http.StatusInternalServerError)
+	})
+	// a redirect to another port (a real profile there: following it would store it)
+	mux.HandleFunc("/away/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, *away+strings.TrimPrefix(r.URL.Path, "/away/debug/pprof/"), http.StatusFound)
+	})
+	// redirects on the same host and port, to a real profile: followed
+	mux.HandleFunc("/same/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/moved/"+strings.TrimPrefix(r.URL.Path, "/same/debug/pprof/"), http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("/moved/", func(w http.ResponseWriter, r *http.Request) {
+		w.Write(readFixture("i1-heap.pb.gz"))
+	})
+	// a redirect loop on the same origin
+	mux.HandleFunc("/loop/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Path, http.StatusFound)
 	})
 	if err := http.ListenAndServe(*listen, mux); err != nil {
 		fmt.Fprintln(os.Stderr, err)
