@@ -23,6 +23,7 @@
 #   rollups      merges and series read from rollups vs the reference, late
 #                arrivals, deletions, concurrent refreshes, retention
 #   collector    the HTTP collector end to end (test/collector.sh), under ASan
+#   TLS          HTTPS with a test CA: curl, go tool pprof (test/tls.sh)
 #   web UI       the collector's UI in headless Chromium (test/ui.sh)
 #   scrape       collectors pulling /debug/pprof (test/scrape.sh)
 #   fuzz         short libFuzzer runs over the decoder and the collector's
@@ -246,6 +247,7 @@ if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; else cat "$WORK/restore.err"; fail
 source test/store.sh
 source test/rollups.sh
 source test/collector.sh
+source test/tls.sh
 source test/ui.sh
 source test/scrape.sh
 

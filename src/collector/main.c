@@ -63,11 +63,43 @@ usage(FILE *out)
 			"  -scrape.poll DURATION   how often to look for due targets (default 200ms)\n"
 			"  -scrape.file PATH       static targets, one a line: service url [interval=60s] [cpu=10]\n"
 			"                          [types=cpu,heap,...] [labels=k=v,...] [delta=false] [timeout=30s]\n"
+			"  -tls.cert PATH          serve HTTPS with this certificate (PEM, with its chain)\n"
+			"  -tls.key PATH           ... and this private key (PEM); both or neither\n"
 			"  -version                print the version and exit\n"
 			"  -help                   this text\n"
 			"\n"
 			"The database needs the profefe extension (0.2.0 or later); the collector's role needs\n"
 			"profefe_writer and profefe_reader, and profefe_scraper to scrape.\n");
+}
+
+/*
+ * A PEM file's contents, NUL-terminated (libmicrohttpd takes them from
+ * memory); NULL with err set when it cannot be read or is not PEM.
+ */
+static char *
+read_pem(const char *path, char *err, size_t errlen)
+{
+	FILE	   *f = fopen(path, "r");
+	Buf			b = {0};
+	char		chunk[4096];
+	size_t		n;
+
+	if (f == NULL)
+	{
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < 1024 * 1024)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	buf_append(&b, "", 1);
+	if (b.failed || strstr(b.data, "-----BEGIN ") == NULL)
+	{
+		snprintf(err, errlen, "%s is not a PEM file", path);
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
 }
 
 /* "90s", "1m", "500ms", "2h", or plain seconds; -1 if malformed. */
@@ -236,6 +268,10 @@ parse_flags(int argc, char **argv)
 		}
 		else if (strcmp(name, "scrape.file") == 0)
 			settings.scrape_file = value;
+		else if (strcmp(name, "tls.cert") == 0)
+			settings.tls_cert = value;
+		else if (strcmp(name, "tls.key") == 0)
+			settings.tls_key = value;
 		else
 		{
 			fprintf(stderr, "profefe-collector: unknown flag -%s\n", name);
@@ -332,6 +368,22 @@ main(int argc, char **argv)
 	int			sig = 0;
 
 	parse_flags(argc, argv);
+	if ((settings.tls_cert == NULL) != (settings.tls_key == NULL))
+	{
+		fprintf(stderr, "profefe-collector: -tls.cert and -tls.key go together\n");
+		return 2;
+	}
+	if (settings.tls_cert)
+	{
+		char		err[512];
+
+		if (!(settings.tls_cert_pem = read_pem(settings.tls_cert, err, sizeof(err))) ||
+			!(settings.tls_key_pem = read_pem(settings.tls_key, err, sizeof(err))))
+		{
+			fprintf(stderr, "profefe-collector: %s\n", err);
+			return 2;
+		}
+	}
 	if (settings.scrape_file)
 	{
 		char		err[512];
@@ -361,8 +413,9 @@ main(int argc, char **argv)
 	saver_init(settings.writers);
 	if (!server_start())
 		return 1;
-	log_msg(LOG_INFO, "profefe-collector %s listening on %s (db.pool %d, max-body %zu, timeout %dms)",
-			COLLECTOR_VERSION, settings.addr, settings.pool_size, settings.max_body, settings.timeout_ms);
+	log_msg(LOG_INFO, "profefe-collector %s listening on %s%s (db.pool %d, max-body %zu, timeout %dms)",
+			COLLECTOR_VERSION, settings.tls_cert ? "https://" : "", settings.addr, settings.pool_size,
+			settings.max_body, settings.timeout_ms);
 
 	/* connect once now so that a misconfiguration shows in the log at once */
 	{

@@ -335,6 +335,23 @@ server_start(void)
 		if (ai->ai_family == AF_INET6)
 			flags |= MHD_USE_IPv6;
 	}
+	/* HTTPS (libmicrohttpd's GnuTLS) with the certificate and key read at start */
+	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
+
+	if (settings.tls_cert_pem)
+	{
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		{
+			log_msg(LOG_ERROR, "this libmicrohttpd has no TLS: -tls.cert cannot be served");
+			if (ai)
+				freeaddrinfo(ai);
+			return false;
+		}
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_CERT, 0, settings.tls_cert_pem};
+		tls[1] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_KEY, 0, settings.tls_key_pem};
+		tls[2] = (struct MHD_OptionItem) {MHD_OPTION_END, 0, NULL};
+	}
 	for (int attempt = 0; attempt < 2 && daemon_ == NULL; attempt++)
 	{
 		unsigned int f = flags;
@@ -350,6 +367,7 @@ server_start(void)
 								   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) settings.max_conns,
 								   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024,
 								   MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
+								   MHD_OPTION_ARRAY, tls,
 								   ai ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, ai ? ai->ai_addr : NULL,
 								   MHD_OPTION_END);
 		if (host[0] != '\0')
@@ -359,7 +377,8 @@ server_start(void)
 		freeaddrinfo(ai);
 	if (daemon_ == NULL)
 	{
-		log_msg(LOG_ERROR, "cannot listen on %s (address in use, or not allowed?)", settings.addr);
+		log_msg(LOG_ERROR, "cannot listen on %s (address in use, or not allowed%s?)", settings.addr,
+				settings.tls_cert_pem ? ", or a certificate and key that do not go together" : "");
 		return false;
 	}
 	return true;

@@ -29,6 +29,10 @@ typedef struct Settings
 	int			scrape_workers; /* -scrape.workers, 0 = no scraping */
 	int			scrape_poll_ms; /* -scrape.poll */
 	const char *scrape_file;	/* -scrape.file, or NULL */
+	const char *tls_cert;		/* -tls.cert path (PEM, the chain), or NULL: plain HTTP */
+	const char *tls_key;		/* -tls.key path (PEM) */
+	char	   *tls_cert_pem;	/* their contents, read at start */
+	char	   *tls_key_pem;
 } Settings;
 
 extern Settings settings;
