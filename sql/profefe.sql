@@ -236,11 +236,274 @@ CREATE FUNCTION profile_types() RETURNS text[]
     RETURN ARRAY['cpu', 'heap', 'allocs', 'block', 'mutex', 'goroutine', 'threadcreate', 'other', 'trace'];
 COMMENT ON FUNCTION profile_types() IS 'the profile types the store accepts';
 
--- Availability: 0.1.0
+-- ===========================================================================
+-- Tenants (docs/security.md). Every profile, rollup, scrape target and token
+-- belongs to a tenant: 'default' unless one is configured. Whose tenant a
+-- caller acts for is current_tenant(): a login role pinned to a tenant
+-- (tenant_roles, directly or through a role it is a member of) acts for
+-- that one and nothing it sets changes it; the collector's role
+-- (profefe_collector) and administrators (profefe_admin) act for the
+-- tenant in profefe.tenant, which the collector sets in each request's
+-- transaction from the token it checked; every other role acts for
+-- 'default'. Row-level security on the tables and an explicit tenant in
+-- every SECURITY DEFINER function that reads them keep tenants apart.
+-- ===========================================================================
+
+-- Availability: 0.5.0
+CREATE FUNCTION tenant_is_valid(tenant text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN tenant ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$';
+COMMENT ON FUNCTION tenant_is_valid(text) IS 'whether a tenant name is valid: 1 to 63 letters, digits, dots, dashes and underscores, starting with a letter or digit';
+
+-- Availability: 0.5.0
+CREATE FUNCTION profefe_outer_role() RETURNS oid
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION profefe_outer_role() IS 'the role in effect outside SECURITY DEFINER functions (the session user, or the one SET ROLE chose)';
+
+-- Availability: 0.5.0
+CREATE TABLE tenant_roles (
+    role   regrole PRIMARY KEY,
+    tenant text    NOT NULL CONSTRAINT tenant_roles_tenant_check CHECK (tenant_is_valid(tenant))
+);
+COMMENT ON TABLE tenant_roles IS 'roles pinned to a tenant: they and their members act for it alone';
+COMMENT ON INDEX tenant_roles_pkey IS 'a role''s pin';
+SELECT pg_catalog.pg_extension_config_dump('tenant_roles', '');
+
+-- The tenants a role is pinned to: its own pin and those of the roles it
+-- is a member of (a superuser is a member of every role, so only its own).
+-- Availability: 0.5.0
+CREATE FUNCTION role_tenants(r oid) RETURNS text[]
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
+    RETURN ARRAY(SELECT DISTINCT t.tenant FROM tenant_roles t
+                  WHERE t.role = r OR (NOT (SELECT a.rolsuper FROM pg_catalog.pg_roles a WHERE a.oid = r)
+                                       AND pg_catalog.pg_has_role(r, t.role, 'MEMBER'))
+                  ORDER BY 1);
+COMMENT ON FUNCTION role_tenants(oid) IS 'the tenants a role is pinned to, directly or through its memberships';
+
+-- Whether the caller acts for whatever tenant profefe.tenant names: not
+-- pinned, and a superuser, the collector's role or an administrator.
+-- Availability: 0.5.0
+CREATE FUNCTION acts_for_any_tenant() RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+DECLARE
+    r oid := profefe_outer_role();              -- (C: loads the module, so profefe.tenant is defined)
+BEGIN
+    IF cardinality(role_tenants(r)) > 0 OR cardinality(role_tenants(session_user::regrole)) > 0 THEN
+        RETURN false;
+    END IF;
+    RETURN pg_catalog.pg_has_role(r, 'profefe_collector', 'MEMBER') OR pg_catalog.pg_has_role(r, 'profefe_admin', 'MEMBER');
+END $$;
+COMMENT ON FUNCTION acts_for_any_tenant() IS 'whether the caller chooses its tenant with profefe.tenant (an unpinned superuser, collector or administrator)';
+
+-- The tenant the caller acts for (see above). SET ROLE cannot leave a pin:
+-- the session user's pins count as well as the current role's.
+-- Availability: 0.5.0
+CREATE FUNCTION current_tenant() RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+DECLARE
+    r oid := profefe_outer_role();
+    pins text[];
+    t text;
+BEGIN
+    SELECT ARRAY(SELECT DISTINCT x FROM unnest(role_tenants(r) || role_tenants(session_user::regrole)) x ORDER BY 1)
+      INTO pins;
+    IF cardinality(pins) = 1 THEN
+        RETURN pins[1];
+    ELSIF cardinality(pins) > 1 THEN
+        RAISE EXCEPTION 'role "%" is pinned to more than one tenant', session_user
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Its pins (tenant_roles) name the tenants %s.', array_to_string(pins, ', '));
+    END IF;
+    IF pg_catalog.pg_has_role(r, 'profefe_collector', 'MEMBER') OR pg_catalog.pg_has_role(r, 'profefe_admin', 'MEMBER') THEN
+        t := current_setting('profefe.tenant');
+        IF t <> '' THEN
+            IF NOT tenant_is_valid(t) THEN
+                RAISE EXCEPTION 'invalid tenant "%"', t USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = 'A tenant is 1 to 63 letters, digits, dots, dashes and underscores, starting with a letter or digit.';
+            END IF;
+            RETURN t;
+        END IF;
+    END IF;
+    RETURN 'default';
+END $$;
+COMMENT ON FUNCTION current_tenant() IS 'the tenant the caller acts for: its pin, else profefe.tenant for the collector and administrators, else default';
+
+-- Per-tenant retention and limits; NULL (or no row) takes the setting of
+-- the same name (profefe.retention, profefe.max_samples, ...).
+-- Availability: 0.5.0
+CREATE TABLE tenant_limits (
+    tenant           text     PRIMARY KEY CONSTRAINT tenant_limits_tenant_check CHECK (tenant_is_valid(tenant)),
+    retention        interval CONSTRAINT tenant_limits_retention_check CHECK (retention > interval '0'),
+    retention_hourly interval CONSTRAINT tenant_limits_retention_hourly_check CHECK (retention_hourly >= interval '0'),
+    retention_daily  interval CONSTRAINT tenant_limits_retention_daily_check CHECK (retention_daily >= interval '0'),
+    max_body         int      CONSTRAINT tenant_limits_max_body_check CHECK (max_body > 0),     -- bytes as received
+    max_samples      int      CONSTRAINT tenant_limits_max_samples_check CHECK (max_samples >= 0),   -- 0 = no limit
+    max_depth        int      CONSTRAINT tenant_limits_max_depth_check CHECK (max_depth >= 0),
+    max_labels       int      CONSTRAINT tenant_limits_max_labels_check CHECK (max_labels >= 0),
+    ingest_rate      float8   CONSTRAINT tenant_limits_ingest_rate_check CHECK (ingest_rate > 0),  -- profiles a second, per token
+    ingest_burst     int      CONSTRAINT tenant_limits_ingest_burst_check CHECK (ingest_burst >= 1)
+);
+COMMENT ON TABLE tenant_limits IS 'per-tenant retention and limits (NULL: the setting of the same name)';
+COMMENT ON INDEX tenant_limits_pkey IS 'a tenant''s limits';
+SELECT pg_catalog.pg_extension_config_dump('tenant_limits', '');
+
+-- A tenant's limits with the settings filled in (save_profile and the
+-- collector read them; no exception block: a subtransaction a save).
+-- Availability: 0.5.0
+CREATE FUNCTION tenant_limits_of(tenant text, OUT max_body int, OUT max_samples int, OUT max_depth int,
+                                 OUT max_labels int, OUT ingest_rate float8, OUT ingest_burst int)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+DECLARE
+    l tenant_limits;
+BEGIN
+    PERFORM profefe_outer_role();               -- loads the module: the settings read are its SUSET ones
+    SELECT * INTO l FROM tenant_limits t WHERE t.tenant = tenant_limits_of.tenant;
+    max_body := l.max_body;
+    max_samples := coalesce(l.max_samples, current_setting('profefe.max_samples')::int);
+    max_depth := coalesce(l.max_depth, current_setting('profefe.max_depth')::int);
+    max_labels := coalesce(l.max_labels, current_setting('profefe.max_labels')::int);
+    ingest_rate := l.ingest_rate;
+    ingest_burst := coalesce(l.ingest_burst, greatest(ceil(l.ingest_rate * 10)::int, 10));
+END $$;
+COMMENT ON FUNCTION tenant_limits_of(text) IS 'a tenant''s limits, the settings filling in what tenant_limits leaves NULL';
+
+-- How long each tenant keeps raw profiles, hourly and daily rollups: every
+-- tenant that has a row in tenant_limits, and NULL for all others (the
+-- settings' values).
+-- Availability: 0.5.0
+CREATE FUNCTION tenant_retentions(OUT tenant text, OUT raw interval, OUT hourly interval, OUT daily interval)
+    RETURNS SETOF record
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+DECLARE
+    g_raw interval := setting_interval('profefe.retention', '5 days');
+    g_hourly interval := setting_interval('profefe.retention_hourly', '30 days');
+    g_daily interval := setting_interval('profefe.retention_daily', '400 days');
+BEGIN
+    IF g_raw <= interval '0' THEN
+        RAISE EXCEPTION 'profefe.retention must be positive' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY SELECT NULL::text, g_raw, g_hourly, g_daily;
+    RETURN QUERY SELECT l.tenant, coalesce(l.retention, g_raw), coalesce(l.retention_hourly, g_hourly),
+                        coalesce(l.retention_daily, g_daily)
+                   FROM tenant_limits l;
+END $$;
+COMMENT ON FUNCTION tenant_retentions() IS 'each configured tenant''s retention of raw profiles and rollups, and the settings'' (tenant NULL) for the rest';
+
+-- ===========================================================================
+-- API tokens: what the collector checks on every request (docs/security.md).
+-- A token is pf_<id>_<secret>: the id (12 hex digits) names its row, the
+-- secret (64 hex digits, 244 random bits from gen_random_uuid) is shown
+-- once by create_api_token and kept only as its SHA-256.
+-- ===========================================================================
+
+-- Availability: 0.5.0
+CREATE TABLE tokens (
+    token_id    text        PRIMARY KEY CONSTRAINT tokens_token_id_check CHECK (token_id ~ '^[0-9a-f]{12}$'),
+    tenant      text        NOT NULL CONSTRAINT tokens_tenant_check CHECK (tenant_is_valid(tenant)),
+    rights      text[]      NOT NULL CONSTRAINT tokens_rights_check
+                            CHECK (cardinality(rights) > 0 AND array_position(rights, NULL) IS NULL
+                                   AND rights <@ ARRAY['read', 'write', 'admin']),
+    secret_hash bytea       NOT NULL,       -- sha256 of the secret
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    created_by  text        NOT NULL,
+    expires_at  timestamptz,
+    revoked_at  timestamptz,
+    note        text
+);
+COMMENT ON TABLE tokens IS 'API tokens: tenant, rights and the hash of the secret';
+COMMENT ON INDEX tokens_pkey IS 'a token by id';
+SELECT pg_catalog.pg_extension_config_dump('tokens', '');
+
+-- Availability: 0.5.0
+CREATE VIEW api_tokens WITH (security_invoker = true) AS
+    SELECT t.token_id, t.tenant, t.rights, t.created_at, t.created_by, t.expires_at, t.revoked_at, t.note,
+           CASE WHEN t.revoked_at IS NOT NULL THEN 'revoked'
+                WHEN t.expires_at IS NOT NULL AND t.expires_at <= now() THEN 'expired'
+                ELSE 'active' END AS state
+      FROM tokens t;
+COMMENT ON VIEW api_tokens IS 'API tokens without their secrets';
+
+-- A new token for a tenant; the returned text is the only copy of it.
+-- Availability: 0.5.0
+CREATE FUNCTION create_api_token(tenant text, rights text[], expires_at timestamptz DEFAULT NULL,
+                                 note text DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+DECLARE
+    id text;
+    secret text;
+    r text[];
+    bad text;
+BEGIN
+    IF tenant IS NULL OR NOT tenant_is_valid(tenant) THEN
+        RAISE EXCEPTION 'invalid tenant "%"', coalesce(tenant, 'NULL') USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'A tenant is 1 to 63 letters, digits, dots, dashes and underscores, starting with a letter or digit.';
+    END IF;
+    IF NOT acts_for_any_tenant() AND tenant <> current_tenant() THEN
+        RAISE EXCEPTION 'permission denied to create a token for tenant "%"', tenant
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Role "%s" acts for tenant "%s" only.', session_user, current_tenant());
+    END IF;
+    SELECT u.x INTO bad FROM unnest(rights) u(x) WHERE u.x IS NULL OR u.x NOT IN ('read', 'write', 'admin') LIMIT 1;
+    IF FOUND OR rights IS NULL OR cardinality(rights) = 0 THEN
+        RAISE EXCEPTION 'invalid rights %', coalesce(rights::text, 'NULL') USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'Rights are a non-empty array of read, write and admin.';
+    END IF;
+    IF expires_at IS NOT NULL AND expires_at <= now() THEN
+        RAISE EXCEPTION 'expires_at is in the past' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('expires_at = %s.', expires_at);
+    END IF;
+    r := ARRAY(SELECT DISTINCT u.x FROM unnest(rights) u(x) ORDER BY 1);
+    LOOP
+        id := substr(replace(gen_random_uuid()::text, '-', ''), 1, 12);
+        EXIT WHEN NOT EXISTS (SELECT FROM tokens t WHERE t.token_id = id);
+    END LOOP;
+    secret := replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+    INSERT INTO tokens (token_id, tenant, rights, secret_hash, created_by, expires_at, note)
+    VALUES (id, create_api_token.tenant, r, sha256(convert_to(secret, 'UTF8')), session_user,
+            create_api_token.expires_at, create_api_token.note);
+    RETURN 'pf_' || id || '_' || secret;
+END $$;
+COMMENT ON FUNCTION create_api_token(text, text[], timestamptz, text) IS 'a new API token (pf_<id>_<secret>) for a tenant with rights among read, write and admin; the secret is shown only here';
+
+-- Availability: 0.5.0
+CREATE FUNCTION revoke_api_token(token_id text) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+DECLARE
+    t tokens;
+BEGIN
+    SELECT * INTO t FROM tokens k WHERE k.token_id = revoke_api_token.token_id;
+    IF NOT FOUND OR (NOT acts_for_any_tenant() AND t.tenant <> current_tenant()) THEN
+        RAISE EXCEPTION 'token "%" not found', coalesce(revoke_api_token.token_id, 'NULL') USING ERRCODE = 'no_data_found';
+    END IF;
+    UPDATE tokens k SET revoked_at = now() WHERE k.token_id = t.token_id AND k.revoked_at IS NULL;
+    RETURN FOUND;
+END $$;
+COMMENT ON FUNCTION revoke_api_token(text) IS 'revoke an API token by id (the collector stops honoring it within its cache time); false when it was revoked already';
+
+-- What the collector learns of a token it was given: nothing (no row)
+-- unless it is well formed, known, not revoked, not expired and its secret
+-- hashes to the one kept; then its tenant, rights and the tenant's limits.
+-- Availability: 0.5.0
+CREATE FUNCTION verify_api_token(token text)
+    RETURNS TABLE (token_id text, tenant text, rights text[], expires_at timestamptz, max_body int,
+                   ingest_rate float8, ingest_burst int)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+    SELECT t.token_id, t.tenant, t.rights, t.expires_at, l.max_body, l.ingest_rate, l.ingest_burst
+      FROM (SELECT substring($1 FROM '^pf_([0-9a-f]{12})_[0-9a-f]{64}$') AS id,
+                   substring($1 FROM '^pf_[0-9a-f]{12}_([0-9a-f]{64})$') AS secret) g
+      JOIN tokens t ON t.token_id = g.id
+      LEFT JOIN LATERAL tenant_limits_of(t.tenant) l ON true
+     WHERE t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+       AND t.secret_hash = sha256(convert_to(g.secret, 'UTF8'))
+$$;
+COMMENT ON FUNCTION verify_api_token(text) IS 'a valid token''s id, tenant, rights, expiry and its tenant''s body and rate limits; no row otherwise';
+
+-- Availability: 0.1.0; changed in 0.5.0 (tenant)
 -- One row per stored profile, partitioned by day of created_at so that
 -- retention drops whole partitions (apply_retention).
 CREATE TABLE profiles (
     profile_id   text        NOT NULL,
+    tenant       text        NOT NULL DEFAULT current_tenant(),       -- since 0.5.0
     service      text        NOT NULL CONSTRAINT profiles_service_check CHECK (service <> ''),
     type         text        NOT NULL CONSTRAINT profiles_type_check
                              CHECK (type = ANY (ARRAY['cpu', 'heap', 'allocs', 'block', 'mutex', 'goroutine',
@@ -260,13 +523,16 @@ CREATE TABLE profiles (
     CONSTRAINT profiles_pkey PRIMARY KEY (profile_id, created_at)
 ) PARTITION BY RANGE (created_at);
 ALTER TABLE profiles ALTER COLUMN trace SET STORAGE EXTERNAL;
-CREATE INDEX profiles_service_type_time ON profiles (service, type, created_at);
+CREATE INDEX profiles_service_type_time ON profiles (tenant, service, type, created_at);
 CREATE INDEX profiles_labels ON profiles USING gin (labels jsonb_path_ops);
 COMMENT ON TABLE profiles IS 'stored profiles, partitioned by day of created_at';
 COMMENT ON INDEX profiles_pkey IS 'a profile by id (the id''s first 32 bits are its creation second)';
-COMMENT ON INDEX profiles_service_type_time IS 'find and merge: a service''s profiles of a type in a time range';
+COMMENT ON INDEX profiles_service_type_time IS 'find and merge: a tenant''s service''s profiles of a type in a time range';
 COMMENT ON INDEX profiles_labels IS 'label subset matches (labels @> ...)';
 SELECT pg_catalog.pg_extension_config_dump('profiles', '');
+ALTER TABLE profiles ENABLE ROW LEVEL SECURITY;
+CREATE POLICY profiles_tenant ON profiles USING (tenant = (SELECT current_tenant()));
+COMMENT ON POLICY profiles_tenant ON profiles IS 'a role sees and writes its tenant''s profiles only (the owner bypasses it)';
 
 -- Partitions are named profiles_YYYYMMDD and made on demand, as tables of
 -- their own that are then attached. CREATE TABLE ... PARTITION OF would
@@ -342,7 +608,10 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION check_service_type(text, text, boolean) IS 'an error unless service is given and type is one of profile_types()';
 
--- Availability: 0.1.0; changed in 0.2.0 (one decode), 0.3.0 (keeps the totals), 0.4.0 (its lock before the partition)
+-- Saves for the caller's tenant (current_tenant()), within its limits
+-- (tenant_limits_of): an over-limit profile is refused whole (54000).
+-- Availability: 0.1.0; changed in 0.2.0 (one decode), 0.3.0 (keeps the totals), 0.4.0 (its lock before the
+-- partition), 0.5.0 (tenants, limits)
 CREATE FUNCTION save_profile(service text, type text, data bytea, labels jsonb DEFAULT '{}',
                              created_at timestamptz DEFAULT NULL, instance_id text DEFAULT NULL)
     RETURNS text
@@ -351,6 +620,8 @@ DECLARE
     a record;
     t timestamptz;
     id text;
+    tn text := current_tenant();
+    lim record;
 BEGIN
     PERFORM check_service_type(service, type, true);
     labels := check_labels(labels);
@@ -358,9 +629,30 @@ BEGIN
         RAISE EXCEPTION 'empty profile' USING ERRCODE = 'invalid_binary_representation',
             DETAIL = 'The profile data has no bytes.';
     END IF;
+    SELECT * INTO lim FROM tenant_limits_of(tn);
+    IF lim.max_body IS NOT NULL AND length(data) > lim.max_body THEN
+        RAISE EXCEPTION 'profile is too large' USING ERRCODE = 'program_limit_exceeded',
+            DETAIL = format('The profile is %s bytes; tenant "%s" accepts at most %s (tenant_limits.max_body).',
+                            length(data), tn, lim.max_body);
+    END IF;
+    IF lim.max_labels > 0 AND (SELECT count(*) FROM jsonb_object_keys(labels)) > lim.max_labels THEN
+        RAISE EXCEPTION 'too many labels' USING ERRCODE = 'program_limit_exceeded',
+            DETAIL = format('The profile has %s labels; tenant "%s" accepts at most %s (profefe.max_labels).',
+                            (SELECT count(*) FROM jsonb_object_keys(labels)), tn, lim.max_labels);
+    END IF;
     IF type <> 'trace' THEN
         SELECT * INTO a FROM pprof_accept(data);         -- validates
         t := coalesce(a.time, save_profile.created_at, now());
+        IF lim.max_samples > 0 AND a.sample_count > lim.max_samples THEN
+            RAISE EXCEPTION 'too many samples' USING ERRCODE = 'program_limit_exceeded',
+                DETAIL = format('The profile has %s samples; tenant "%s" accepts at most %s (profefe.max_samples).',
+                                a.sample_count, tn, lim.max_samples);
+        END IF;
+        IF lim.max_depth > 0 AND a.max_depth > lim.max_depth THEN
+            RAISE EXCEPTION 'stack too deep' USING ERRCODE = 'program_limit_exceeded',
+                DETAIL = format('A sample''s stack has %s locations; tenant "%s" accepts at most %s (profefe.max_depth).',
+                                a.max_depth, tn, lim.max_depth);
+        END IF;
     ELSE
         SELECT NULL::pprof AS profile, NULL::bigint AS sample_count, NULL::text[] AS sample_types,
                NULL::bigint[] AS totals, NULL::int AS default_type INTO a;
@@ -374,14 +666,14 @@ BEGIN
     LOCK TABLE profiles IN ROW EXCLUSIVE MODE;
     PERFORM ensure_partition((t AT TIME ZONE 'UTC')::date);
     id := profefe_new_id(t);
-    INSERT INTO profiles (profile_id, service, type, instance_id, labels, created_at, profile, trace, size,
+    INSERT INTO profiles (profile_id, tenant, service, type, instance_id, labels, created_at, profile, trace, size,
                           sample_count, sample_types, totals, default_type)
-    VALUES (id, service, type, instance_id, labels, t, a.profile,
+    VALUES (id, tn, service, type, instance_id, labels, t, a.profile,
             CASE WHEN type = 'trace' THEN data END, length(data), a.sample_count,
             a.sample_types, a.totals, a.default_type);
     RETURN id;
 END $$;
-COMMENT ON FUNCTION save_profile(text, text, bytea, jsonb, timestamptz, text) IS 'validate and store a profile; returns its id';
+COMMENT ON FUNCTION save_profile(text, text, bytea, jsonb, timestamptz, text) IS 'validate and store a profile for the caller''s tenant, within its limits; returns its id';
 
 -- Availability: 0.1.0
 CREATE FUNCTION check_find(service text, type text, from_ts timestamptz, to_ts timestamptz,
@@ -402,7 +694,7 @@ END $$;
 COMMENT ON FUNCTION check_find(text, text, timestamptz, timestamptz, jsonb, int) IS 'true, or an error saying which find_profiles argument is wrong';
 
 -- (LANGUAGE sql: its result columns may share names with its parameters)
--- Availability: 0.1.0
+-- Availability: 0.1.0; changed in 0.5.0 (the caller's tenant only)
 CREATE FUNCTION find_profiles(service text, type text DEFAULT NULL,
                               from_ts timestamptz DEFAULT '-infinity', to_ts timestamptz DEFAULT 'infinity',
                               labels jsonb DEFAULT '{}', max_results int DEFAULT NULL)
@@ -415,6 +707,7 @@ CREATE FUNCTION find_profiles(service text, type text DEFAULT NULL,
         SELECT p.profile_id, p.service, p.type, p.instance_id, p.labels, p.created_at, p.size
           FROM ok, profiles p
          WHERE ok.checked
+           AND p.tenant = (SELECT current_tenant())
            AND p.service = $1
            AND ($2 IS NULL OR p.type = $2)
            AND p.created_at BETWEEN $3 AND $4
@@ -426,35 +719,38 @@ $$;
 COMMENT ON FUNCTION find_profiles(text, text, timestamptz, timestamptz, jsonb, int)
     IS 'stored profiles of a service by type, time range (inclusive) and labels (subset match), oldest first; with max_results the newest N';
 
--- Availability: 0.1.0
+-- Availability: 0.1.0; changed in 0.5.0 (the caller's tenant only)
 CREATE FUNCTION get_profile(profile_id text) RETURNS pprof
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
-    RETURN (SELECT p.profile FROM profiles p WHERE p.profile_id = get_profile.profile_id LIMIT 1);
+    RETURN (SELECT p.profile FROM profiles p WHERE p.profile_id = get_profile.profile_id
+               AND p.tenant = (SELECT current_tenant()) LIMIT 1);
 COMMENT ON FUNCTION get_profile(text) IS 'a stored profile by id (NULL when unknown or a trace)';
 
--- Availability: 0.1.0
+-- Availability: 0.1.0; changed in 0.5.0 (the caller's tenant only)
 CREATE FUNCTION get_trace(profile_id text) RETURNS bytea
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
-    RETURN (SELECT p.trace FROM profiles p WHERE p.profile_id = get_trace.profile_id LIMIT 1);
+    RETURN (SELECT p.trace FROM profiles p WHERE p.profile_id = get_trace.profile_id
+               AND p.tenant = (SELECT current_tenant()) LIMIT 1);
 COMMENT ON FUNCTION get_trace(text) IS 'a stored Go execution trace by id';
 
 -- One stored profile by id as clients get it: a pprof profile re-gzipped
 -- (pprof::bytea), a trace as received. No row when the id is unknown.
--- Availability: 0.2.0
+-- Availability: 0.2.0; changed in 0.5.0 (the caller's tenant only)
 CREATE FUNCTION profile_data(profile_id text, OUT type text, OUT data bytea)
     RETURNS SETOF record
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp ROWS 1
     AS $$ SELECT p.type, coalesce(p.profile::bytea, p.trace)
-            FROM profiles p WHERE p.profile_id = $1 LIMIT 1 $$;
+            FROM profiles p WHERE p.profile_id = $1 AND p.tenant = (SELECT current_tenant()) LIMIT 1 $$;
 COMMENT ON FUNCTION profile_data(text) IS 'type and bytes of a stored profile (gzip pprof, or a trace as received); no row when unknown';
 
--- Availability: 0.1.0; changed in 0.3.0 (rollups)
+-- Availability: 0.1.0; changed in 0.3.0 (rollups), 0.5.0 (the caller's tenant only)
 CREATE FUNCTION merge_profiles(service text, type text, from_ts timestamptz, to_ts timestamptz,
                                labels jsonb DEFAULT '{}') RETURNS pprof
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
     result pprof;
     plan record;
+    tn text := current_tenant();
 BEGIN
     PERFORM check_service_type(merge_profiles.service, merge_profiles.type, true);
     IF merge_profiles.type = 'trace' THEN
@@ -470,11 +766,11 @@ BEGIN
     SELECT * INTO plan FROM rollup_ranges(merge_profiles.service, merge_profiles.type, from_ts, to_ts);
     SELECT pprof_merge(x.profile ORDER BY x.ts, x.id) INTO result
       FROM (SELECT r.profile, r.bucket AS ts, '' AS id FROM rollups r
-             WHERE r.tier = 'day' AND r.service = merge_profiles.service AND r.type = merge_profiles.type
+             WHERE r.tier = 'day' AND r.tenant = tn AND r.service = merge_profiles.service AND r.type = merge_profiles.type
                AND r.bucket = ANY (plan.days) AND r.labels @> merge_profiles.labels
             UNION ALL
             SELECT r.profile, r.bucket, '' FROM rollups r
-             WHERE r.tier = 'hour' AND r.service = merge_profiles.service AND r.type = merge_profiles.type
+             WHERE r.tier = 'hour' AND r.tenant = tn AND r.service = merge_profiles.service AND r.type = merge_profiles.type
                AND r.bucket = ANY (plan.hours) AND r.labels @> merge_profiles.labels
             UNION ALL
             -- a subquery per range (OFFSET 0 keeps it one): index scans of
@@ -482,7 +778,7 @@ BEGIN
             SELECT p.profile, p.created_at, p.profile_id
               FROM unnest(plan.raw) rr,
                    LATERAL (SELECT p.profile, p.created_at, p.profile_id FROM profiles p
-                             WHERE p.service = merge_profiles.service AND p.type = merge_profiles.type
+                             WHERE p.tenant = tn AND p.service = merge_profiles.service AND p.type = merge_profiles.type
                                AND p.created_at >= lower(rr) AND p.created_at < upper(rr)
                                AND p.labels @> merge_profiles.labels OFFSET 0) p) x;
     RETURN result;
@@ -492,59 +788,64 @@ COMMENT ON FUNCTION merge_profiles(text, text, timestamptz, timestamptz, jsonb)
 
 -- The merge of stored profiles named by id, in the order given (an id given
 -- twice counts twice, as when a client merges the files itself).
--- Availability: 0.2.0
+-- Another tenant's id is not found, as an unknown one.
+-- Availability: 0.2.0; changed in 0.5.0 (the caller's tenant only)
 CREATE FUNCTION merge_profiles(profile_ids text[]) RETURNS pprof
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
 DECLARE
     missing text;
     result pprof;
+    tn text := current_tenant();
 BEGIN
     IF profile_ids IS NULL OR cardinality(profile_ids) = 0 THEN
         RAISE EXCEPTION 'no profile ids given' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT u.id INTO missing
       FROM unnest(profile_ids) u(id)
-     WHERE u.id IS NULL OR NOT EXISTS (SELECT FROM profiles p WHERE p.profile_id = u.id)
+     WHERE u.id IS NULL OR NOT EXISTS (SELECT FROM profiles p WHERE p.profile_id = u.id AND p.tenant = tn)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'profile "%" not found', coalesce(missing, 'NULL') USING ERRCODE = 'no_data_found';
     END IF;
-    IF EXISTS (SELECT FROM profiles p WHERE p.profile_id = ANY (profile_ids) AND p.type = 'trace') THEN
+    IF EXISTS (SELECT FROM profiles p WHERE p.profile_id = ANY (profile_ids) AND p.tenant = tn AND p.type = 'trace') THEN
         RAISE EXCEPTION 'traces cannot be merged' USING ERRCODE = 'feature_not_supported',
             DETAIL = 'Go execution traces are not pprof profiles.';
     END IF;
-    IF (SELECT count(DISTINCT p.type) FROM profiles p WHERE p.profile_id = ANY (profile_ids)) > 1 THEN
+    IF (SELECT count(DISTINCT p.type) FROM profiles p WHERE p.profile_id = ANY (profile_ids) AND p.tenant = tn) > 1 THEN
         RAISE EXCEPTION 'cannot merge profiles of different types' USING ERRCODE = 'invalid_parameter_value',
             DETAIL = format('The profiles are of types %s.',
                             (SELECT string_agg(DISTINCT p.type, ', ') FROM profiles p
-                              WHERE p.profile_id = ANY (profile_ids)));
+                              WHERE p.profile_id = ANY (profile_ids) AND p.tenant = tn));
     END IF;
     SELECT pprof_merge(p.profile ORDER BY u.n) INTO result
       FROM unnest(profile_ids) WITH ORDINALITY u(id, n)
-      JOIN LATERAL (SELECT q.profile FROM profiles q WHERE q.profile_id = u.id LIMIT 1) p ON true;
+      JOIN LATERAL (SELECT q.profile FROM profiles q WHERE q.profile_id = u.id AND q.tenant = tn LIMIT 1) p ON true;
     RETURN result;
 END $$;
 COMMENT ON FUNCTION merge_profiles(text[]) IS 'the merge of stored profiles by id; an unknown id raises no_data_found';
 
--- Availability: 0.1.0; changed in 0.4.0 (an index probe a service; rollups too)
+-- Availability: 0.1.0; changed in 0.4.0 (an index probe a service; rollups too), 0.5.0 (the caller's tenant only)
 CREATE FUNCTION services() RETURNS SETOF text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
-    AS $$ WITH RECURSIVE s(name) AS (          -- one index probe a service, not a scan of every row
-              SELECT min(p.service) FROM profiles p
+    AS $$ WITH RECURSIVE t(tenant) AS MATERIALIZED (SELECT current_tenant()),
+          s(name) AS (                          -- one index probe a service, not a scan of every row
+              SELECT min(p.service) FROM profiles p, t WHERE p.tenant = t.tenant
               UNION ALL
-              SELECT (SELECT min(p.service) FROM profiles p WHERE p.service > s.name) FROM s WHERE s.name IS NOT NULL)
+              SELECT (SELECT min(p.service) FROM profiles p, t WHERE p.tenant = t.tenant AND p.service > s.name)
+                FROM s WHERE s.name IS NOT NULL)
           SELECT s.name FROM s WHERE s.name IS NOT NULL
           UNION
-          SELECT r.service FROM rollups r           -- those whose raw profiles retention has dropped
+          SELECT r.service FROM rollups r, t WHERE r.tenant = t.tenant   -- those whose raw profiles retention has dropped
           ORDER BY 1 $$;
-COMMENT ON FUNCTION services() IS 'the services that have stored profiles or rollups, sorted';
+COMMENT ON FUNCTION services() IS 'the services of the caller''s tenant that have stored profiles or rollups, sorted';
 
--- Availability: 0.1.0
+-- Availability: 0.1.0; changed in 0.5.0 (the caller's tenant only)
 CREATE FUNCTION delete_profiles(profile_ids text[]) RETURNS bigint
     LANGUAGE sql SECURITY DEFINER SET search_path = profefe, pg_temp
-    AS $$ WITH d AS (DELETE FROM profiles WHERE profile_id = ANY (profile_ids) RETURNING 1)
+    AS $$ WITH d AS (DELETE FROM profiles WHERE profile_id = ANY (profile_ids)
+                        AND tenant = (SELECT current_tenant()) RETURNING 1)
           SELECT count(*) FROM d $$;
-COMMENT ON FUNCTION delete_profiles(text[]) IS 'delete stored profiles by id; returns how many were deleted';
+COMMENT ON FUNCTION delete_profiles(text[]) IS 'delete stored profiles of the caller''s tenant by id; returns how many were deleted';
 
 -- Retention: roll up what is due first (so that rollups cover what raw
 -- retention removes), then drop the day partitions of raw profiles wholly
@@ -552,17 +853,19 @@ COMMENT ON FUNCTION delete_profiles(text[]) IS 'delete stored profiles by id; re
 -- through; the same for hourly rollups (profefe.retention_hourly, monthly
 -- partitions) and daily ones (profefe.retention_daily, yearly); and make the
 -- partitions of today and the next two days so that inserts never wait to
--- create one. Returns the number of raw profiles removed.
--- Availability: 0.1.0; changed in 0.3.0 (rollup tiers)
+-- create one. Returns the number of raw profiles removed. A tenant with its
+-- own retention (tenant_limits) keeps its profiles and rollups that long:
+-- partitions are dropped once older than the longest, rows deleted by
+-- tenant before that.
+-- Availability: 0.1.0; changed in 0.3.0 (rollup tiers), 0.5.0 (per tenant)
 CREATE FUNCTION apply_retention() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
     keep interval;
-    cutoff timestamptz;
     part record;
     removed bigint := 0;
     n bigint;
-    tier_cutoff timestamptz;
+    cut record;             -- per tier: the tenants' cutoffs ('' = the setting's), the earliest and the latest
 BEGIN
     BEGIN
         keep := coalesce(nullif(current_setting('profefe.retention', true), ''), '5 days')::interval;
@@ -573,44 +876,51 @@ BEGIN
     IF keep <= interval '0' THEN
         RAISE EXCEPTION 'profefe.retention must be positive' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    cutoff := now() - keep;
     -- waits for a refresh in progress, then refreshes (the lock is re-entrant)
     PERFORM pg_advisory_xact_lock(hashtext('profefe.rollups'), -1);
     PERFORM refresh_rollups(NULL);             -- every closed hour: none goes before its rollup
     PERFORM set_config('profefe.retention_running', 'on', true);
+    SELECT jsonb_object_agg(coalesce(x.tenant, ''), now() - x.raw) AS raw_cut, min(now() - x.raw) AS raw_all,
+           max(now() - x.raw) AS raw_some,
+           jsonb_object_agg(coalesce(x.tenant, ''), now() - x.hourly) AS hour_cut, min(now() - x.hourly) AS hour_all,
+           max(now() - x.hourly) AS hour_some,
+           jsonb_object_agg(coalesce(x.tenant, ''), now() - x.daily) AS day_cut, min(now() - x.daily) AS day_all,
+           max(now() - x.daily) AS day_some
+      INTO cut FROM tenant_retentions() x;
     FOR part IN
         SELECT c.oid::regclass AS rel, c.relname,
                to_date(substr(c.relname, 10), 'YYYYMMDD') AS day
           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
          WHERE i.inhparent = 'profefe.profiles'::regclass AND c.relname ~ '^profiles_[0-9]{8}$'
     LOOP
-        IF ((part.day + 1)::timestamp AT TIME ZONE 'UTC') <= cutoff THEN
+        IF ((part.day + 1)::timestamp AT TIME ZONE 'UTC') <= cut.raw_all THEN
             EXECUTE format('SELECT count(*) FROM %s', part.rel) INTO n;
             EXECUTE format('DROP TABLE %s', part.rel);
             removed := removed + n;
-        ELSIF (part.day::timestamp AT TIME ZONE 'UTC') < cutoff THEN
-            EXECUTE format('DELETE FROM %s WHERE created_at < $1', part.rel) USING cutoff;
+        ELSIF (part.day::timestamp AT TIME ZONE 'UTC') < cut.raw_some THEN
+            EXECUTE format('DELETE FROM %s p WHERE p.created_at < $1 AND p.created_at < coalesce($2 ->> p.tenant, $2 ->> '''')::timestamptz',
+                           part.rel) USING cut.raw_some, cut.raw_cut;
             GET DIAGNOSTICS n = ROW_COUNT;
             removed := removed + n;
         END IF;
     END LOOP;
     -- markers of hours whose profiles are going: nothing left to rebuild from
-    DELETE FROM rollup_dirty WHERE hour < date_trunc('hour', cutoff, 'UTC');
+    DELETE FROM rollup_dirty m
+     WHERE m.hour < date_trunc('hour', coalesce(cut.raw_cut ->> m.tenant, cut.raw_cut ->> '')::timestamptz, 'UTC');
     FOR part IN
-        SELECT c.oid::regclass AS rel, t.tier, t.keep, t.span,
+        SELECT c.oid::regclass AS rel, t.tier, t.span, t.cutoffs, t.all_gone, t.some_gone,
                to_date(substr(c.relname, length('rollups_' || t.tier || '_') + 1),
                        CASE t.tier WHEN 'hour' THEN 'YYYYMM' ELSE 'YYYY' END)::timestamp AT TIME ZONE 'UTC' AS lo
-          FROM (VALUES ('hour', setting_interval('profefe.retention_hourly', '30 days'), interval '1 month'),
-                       ('day', setting_interval('profefe.retention_daily', '400 days'), interval '1 year')) t(tier, keep, span)
+          FROM (VALUES ('hour', interval '1 month', cut.hour_cut, cut.hour_all, cut.hour_some),
+                       ('day', interval '1 year', cut.day_cut, cut.day_all, cut.day_some)) t(tier, span, cutoffs, all_gone, some_gone)
           JOIN pg_inherits i ON i.inhparent = ('profefe.rollups_' || t.tier)::regclass
           JOIN pg_class c ON c.oid = i.inhrelid
     LOOP
-        tier_cutoff := now() - part.keep;
-        IF part.lo + part.span <= tier_cutoff THEN
+        IF part.lo + part.span <= part.all_gone THEN
             EXECUTE format('DROP TABLE %s', part.rel);
-        ELSIF part.lo < tier_cutoff THEN
-            EXECUTE format('DELETE FROM %s WHERE bucket + %L::interval <= $1', part.rel,
-                           CASE part.tier WHEN 'hour' THEN '1 hour' ELSE '1 day' END) USING tier_cutoff;
+        ELSIF part.lo < part.some_gone THEN
+            EXECUTE format('DELETE FROM %s r WHERE r.bucket + %L::interval <= coalesce($1 ->> r.tenant, $1 ->> '''')::timestamptz',
+                           part.rel, CASE part.tier WHEN 'hour' THEN '1 hour' ELSE '1 day' END) USING part.cutoffs;
         END IF;
     END LOOP;
     PERFORM set_config('profefe.retention_running', 'off', true);
@@ -619,7 +929,7 @@ BEGIN
     END LOOP;
     RETURN removed;
 END $$;
-COMMENT ON FUNCTION apply_retention() IS 'roll up what is due, then drop profiles older than profefe.retention and rollups older than their tier''s retention; returns how many profiles were removed';
+COMMENT ON FUNCTION apply_retention() IS 'roll up what is due, then drop profiles older than their tenant''s retention (profefe.retention) and rollups older than their tier''s; returns how many profiles were removed';
 
 -- apply_retention for writers (the collector runs it every hour). The policy,
 -- profefe.retention, stays a superuser's: the module is loaded first, so the
@@ -653,9 +963,10 @@ CREATE FUNCTION scrape_types() RETURNS text[]
     RETURN ARRAY['cpu', 'heap', 'allocs', 'goroutine', 'block', 'mutex', 'threadcreate'];
 COMMENT ON FUNCTION scrape_types() IS 'the profile types a scrape target can name';
 
--- Availability: 0.2.0
+-- Availability: 0.2.0; changed in 0.5.0 (tenant, ca_file)
 CREATE TABLE scrape_targets (
     target_id       bigint      GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    tenant          text        NOT NULL DEFAULT current_tenant(),   -- since 0.5.0: whose profiles it makes
     service         text        NOT NULL CONSTRAINT scrape_targets_service_check CHECK (service <> ''),
     -- the pprof base URL, e.g. http://10.0.0.5:6060/debug/pprof
     url             text        NOT NULL CONSTRAINT scrape_targets_url_check
@@ -675,6 +986,9 @@ CREATE TABLE scrape_targets (
     timeout         interval    NOT NULL DEFAULT '30 seconds'
                                 CONSTRAINT scrape_targets_timeout_check CHECK (timeout > interval '0'),
     enabled         boolean     NOT NULL DEFAULT true,
+    -- since 0.5.0: PEM file of the CAs an https target's certificate is checked against (on the collector's
+    -- machine; NULL: the system's)
+    ca_file         text        CONSTRAINT scrape_targets_ca_file_check CHECK (ca_file ~ '^/[^\n]*$'),
     -- state, kept by the collectors
     next_scrape_at  timestamptz NOT NULL DEFAULT now(),
     last_scrape_at  timestamptz,
@@ -685,16 +999,64 @@ CREATE TABLE scrape_targets (
     scraped_by      text,
     profiles_stored bigint      NOT NULL DEFAULT 0,
     CONSTRAINT scrape_targets_seconds_below_interval CHECK (cpu_seconds * interval '1 second' < scrape_interval),
-    CONSTRAINT scrape_targets_unique UNIQUE (service, url)
+    CONSTRAINT scrape_targets_unique UNIQUE (tenant, service, url)
 );
 CREATE INDEX scrape_targets_due ON scrape_targets (next_scrape_at) WHERE enabled;
 COMMENT ON TABLE scrape_targets IS 'net/http/pprof endpoints the collectors scrape, with their state';
 COMMENT ON INDEX scrape_targets_pkey IS 'a target by id';
-COMMENT ON INDEX scrape_targets_unique IS 'one row per service and URL (upsert_scrape_target''s conflict target)';
+COMMENT ON INDEX scrape_targets_unique IS 'one row per tenant, service and URL (upsert_scrape_target''s conflict target)';
 COMMENT ON INDEX scrape_targets_due IS 'the enabled targets in the order they are due';
 COMMENT ON SEQUENCE scrape_targets_target_id_seq IS 'target ids (target_id is an identity column)';
 SELECT pg_catalog.pg_extension_config_dump('scrape_targets', '');
 SELECT pg_catalog.pg_extension_config_dump('scrape_targets_target_id_seq', '');
+ALTER TABLE scrape_targets ENABLE ROW LEVEL SECURITY;
+CREATE POLICY scrape_targets_tenant ON scrape_targets USING (tenant = (SELECT current_tenant()));
+COMMENT ON POLICY scrape_targets_tenant ON scrape_targets IS 'a role sees and changes its tenant''s targets only (the owner bypasses it)';
+
+-- Credentials of targets behind authentication, apart from the targets so
+-- that no reader can read them (only the owner, and the scraper through
+-- claim_scrape_targets).
+-- Availability: 0.5.0
+CREATE TABLE scrape_credentials (
+    target_id bigint PRIMARY KEY REFERENCES scrape_targets ON DELETE CASCADE,
+    kind      text   NOT NULL CONSTRAINT scrape_credentials_kind_check CHECK (kind IN ('bearer', 'basic')),
+    username  text   CONSTRAINT scrape_credentials_username_check CHECK ((kind = 'basic') = (username IS NOT NULL)),
+    secret    text   NOT NULL CONSTRAINT scrape_credentials_secret_check CHECK (secret !~ '[\r\n]')
+);
+COMMENT ON TABLE scrape_credentials IS 'bearer tokens and basic-auth passwords of scrape targets (no role but the owner reads them)';
+COMMENT ON INDEX scrape_credentials_pkey IS 'a target''s credentials';
+SELECT pg_catalog.pg_extension_config_dump('scrape_credentials', '');
+
+-- Sets (or with kind NULL removes) the credentials the collector sends to a
+-- target of the caller's tenant: 'bearer' (secret is the token) or 'basic'.
+-- Availability: 0.5.0
+CREATE FUNCTION set_scrape_credentials(target_id bigint, kind text, secret text DEFAULT NULL,
+                                       username text DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM scrape_targets t WHERE t.target_id = set_scrape_credentials.target_id
+                      AND (t.tenant = current_tenant() OR acts_for_any_tenant())) THEN
+        RAISE EXCEPTION 'scrape target % not found', coalesce(target_id::text, 'NULL') USING ERRCODE = 'no_data_found';
+    END IF;
+    IF kind IS NULL THEN
+        DELETE FROM scrape_credentials c WHERE c.target_id = set_scrape_credentials.target_id;
+        RETURN;
+    END IF;
+    IF kind NOT IN ('bearer', 'basic') THEN
+        RAISE EXCEPTION 'unknown credentials kind "%"', kind USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'Kinds are bearer and basic.';
+    END IF;
+    IF secret IS NULL OR secret = '' OR secret ~ '[\r\n]' THEN
+        RAISE EXCEPTION 'the secret must be a non-empty line' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (kind = 'basic') <> (username IS NOT NULL) OR username ~ '[:\r\n]' THEN
+        RAISE EXCEPTION 'basic credentials need a username without colons, bearer ones none'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO scrape_credentials AS c VALUES (set_scrape_credentials.target_id, kind, username, secret)
+    ON CONFLICT (target_id) DO UPDATE SET kind = EXCLUDED.kind, username = EXCLUDED.username, secret = EXCLUDED.secret;
+END $$;
+COMMENT ON FUNCTION set_scrape_credentials(bigint, text, text, text) IS 'set (kind bearer or basic) or remove (kind NULL) the credentials sent to a scrape target';
 
 -- A new target's first scrape is somewhere in its first interval, so that
 -- targets added together are not all hit at once.
@@ -710,32 +1072,37 @@ CREATE TRIGGER scrape_targets_jitter BEFORE INSERT ON scrape_targets
     FOR EACH ROW EXECUTE FUNCTION scrape_targets_jitter();
 COMMENT ON TRIGGER scrape_targets_jitter ON scrape_targets IS 'spreads the first scrapes of targets added together';
 
--- Availability: 0.2.0
+-- Availability: 0.2.0; changed in 0.5.0 (the caller's tenant; ca_file)
 CREATE FUNCTION upsert_scrape_target(service text, url text, labels jsonb DEFAULT '{}',
                                      types text[] DEFAULT NULL, scrape_interval interval DEFAULT '60 seconds',
                                      cpu_seconds int DEFAULT 10, delta boolean DEFAULT false,
-                                     timeout interval DEFAULT '30 seconds', enabled boolean DEFAULT true)
+                                     timeout interval DEFAULT '30 seconds', enabled boolean DEFAULT true,
+                                     ca_file text DEFAULT NULL)
     RETURNS bigint
     LANGUAGE sql SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
-    INSERT INTO scrape_targets AS t (service, url, labels, types, scrape_interval, cpu_seconds, delta, timeout, enabled)
-    VALUES ($1, $2, coalesce($3, '{}'), coalesce($4, scrape_types()), $5, $6, $7, $8, $9)
-    ON CONFLICT (service, url) DO UPDATE
+    INSERT INTO scrape_targets AS t (tenant, service, url, labels, types, scrape_interval, cpu_seconds, delta, timeout,
+                                     enabled, ca_file)
+    VALUES (current_tenant(), $1, $2, coalesce($3, '{}'), coalesce($4, scrape_types()), $5, $6, $7, $8, $9, $10)
+    ON CONFLICT (tenant, service, url) DO UPDATE
        SET labels = EXCLUDED.labels, types = EXCLUDED.types, scrape_interval = EXCLUDED.scrape_interval,
            cpu_seconds = EXCLUDED.cpu_seconds, delta = EXCLUDED.delta, timeout = EXCLUDED.timeout,
-           enabled = EXCLUDED.enabled
+           enabled = EXCLUDED.enabled, ca_file = EXCLUDED.ca_file
     RETURNING t.target_id
 $$;
-COMMENT ON FUNCTION upsert_scrape_target(text, text, jsonb, text[], interval, int, boolean, interval, boolean)
-    IS 'add a scrape target, or change the one with the same service and url; returns its id';
+COMMENT ON FUNCTION upsert_scrape_target(text, text, jsonb, text[], interval, int, boolean, interval, boolean, text)
+    IS 'add a scrape target of the caller''s tenant, or change the one with the same service and url; returns its id';
 
 -- Hands up to max_targets due targets to one collector and moves each one's
 -- next scrape an interval on: a target is claimed once per interval however
 -- many collectors ask (rows another collector is claiming are skipped).
 -- labels come with "instance" (the URL's host:port) unless the target sets it.
--- Availability: 0.2.0
+-- Every tenant's targets (the collector scrapes for all), each with its
+-- tenant, CA file and credentials.
+-- Availability: 0.2.0; changed in 0.5.0 (tenant, ca_file, credentials)
 CREATE FUNCTION claim_scrape_targets(collector text, max_targets int)
     RETURNS TABLE (target_id bigint, service text, url text, labels jsonb, types text[], cpu_seconds int,
-                   delta boolean, timeout_ms bigint, scheduled_at timestamptz)
+                   delta boolean, timeout_ms bigint, scheduled_at timestamptz, tenant text, ca_file text,
+                   auth_kind text, auth_username text, auth_secret text)
     LANGUAGE sql SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
     WITH due AS (
         SELECT s.target_id, s.next_scrape_at
@@ -753,7 +1120,11 @@ CREATE FUNCTION claim_scrape_targets(collector text, max_targets int)
      WHERE t.target_id = due.target_id
     RETURNING t.target_id, t.service, t.url,
               jsonb_build_object('instance', substring(t.url from '^https?://([^/]+)')) || t.labels,
-              t.types, t.cpu_seconds, t.delta, (extract(epoch from t.timeout) * 1000)::bigint, due.next_scrape_at
+              t.types, t.cpu_seconds, t.delta, (extract(epoch from t.timeout) * 1000)::bigint, due.next_scrape_at,
+              t.tenant, t.ca_file,
+              (SELECT c.kind FROM scrape_credentials c WHERE c.target_id = t.target_id),
+              (SELECT c.username FROM scrape_credentials c WHERE c.target_id = t.target_id),
+              (SELECT c.secret FROM scrape_credentials c WHERE c.target_id = t.target_id)
 $$;
 COMMENT ON FUNCTION claim_scrape_targets(text, int) IS 'due scrape targets for one collector, each claimed once per interval';
 
@@ -808,11 +1179,11 @@ CREATE FUNCTION sample_type_index(sample_types text[], default_type int, name te
     END;
 COMMENT ON FUNCTION sample_type_index(text[], int, text) IS 'the 1-based position of the sample type a name selects, as -sample_index reads it';
 
--- Availability: 0.3.0
+-- Availability: 0.3.0; changed in 0.5.0 (max_depth)
 CREATE FUNCTION pprof_accept(data bytea, OUT profile pprof, OUT "time" timestamptz, OUT sample_count bigint,
-                             OUT sample_types text[], OUT totals bigint[], OUT default_type int)
+                             OUT sample_types text[], OUT totals bigint[], OUT default_type int, OUT max_depth bigint)
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION pprof_accept(bytea) IS 'validate a received profile: its stored form, time, sample count, sample types, totals and default type';
+COMMENT ON FUNCTION pprof_accept(bytea) IS 'validate a received profile: its stored form, time, sample count, sample types, totals, default type and deepest stack';
 
 -- Availability: 0.3.0
 CREATE FUNCTION pprof_facts(p pprof, OUT sample_types text[], OUT totals bigint[], OUT default_type int)
@@ -824,9 +1195,10 @@ CREATE FUNCTION pprof_focus_total(p pprof, func text, sample_type text DEFAULT N
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION pprof_focus_total(pprof, text, text) IS 'the total of the samples -focus=func keeps: pprof_total(pprof_filter(p, focus => func)) without the filtered profile';
 
--- Availability: 0.3.0
+-- Availability: 0.3.0; changed in 0.5.0 (tenant)
 CREATE TABLE rollups (
     tier         text        NOT NULL CONSTRAINT rollups_tier_check CHECK (tier IN ('hour', 'day')),
+    tenant       text        NOT NULL DEFAULT 'default',       -- since 0.5.0
     service      text        NOT NULL,
     type         text        NOT NULL,
     labels       jsonb       NOT NULL,
@@ -837,15 +1209,18 @@ CREATE TABLE rollups (
     totals       bigint[],
     default_type int,
     built_at     timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT rollups_pkey PRIMARY KEY (tier, service, type, bucket, labels)
+    CONSTRAINT rollups_pkey PRIMARY KEY (tier, tenant, service, type, bucket, labels)
 ) PARTITION BY LIST (tier);
 CREATE TABLE rollups_hour PARTITION OF rollups FOR VALUES IN ('hour') PARTITION BY RANGE (bucket);
 CREATE TABLE rollups_day PARTITION OF rollups FOR VALUES IN ('day') PARTITION BY RANGE (bucket);
 COMMENT ON TABLE rollups IS 'pre-merged profiles per service, type, exact label set and UTC hour or day';
 COMMENT ON TABLE rollups_hour IS 'hourly rollups, partitioned by month (rollups_hour_YYYYMM)';
 COMMENT ON TABLE rollups_day IS 'daily rollups, partitioned by year (rollups_day_YYYY)';
-COMMENT ON INDEX rollups_pkey IS 'a tier''s buckets of a service and type, then label sets';
+COMMENT ON INDEX rollups_pkey IS 'a tier''s buckets of a tenant''s service and type, then label sets';
 SELECT pg_catalog.pg_extension_config_dump('rollups', '');
+ALTER TABLE rollups ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollups_tenant ON rollups USING (tenant = (SELECT current_tenant()));
+COMMENT ON POLICY rollups_tenant ON rollups IS 'a role sees its tenant''s rollups only (the owner bypasses it)';
 
 -- Availability: 0.3.0
 CREATE TABLE rollup_state (
@@ -857,19 +1232,20 @@ COMMENT ON TABLE rollup_state IS 'how far each rollup tier is built';
 COMMENT ON INDEX rollup_state_pkey IS 'a tier''s state';
 SELECT pg_catalog.pg_extension_config_dump('rollup_state', '');
 
--- Availability: 0.3.0
+-- Availability: 0.3.0; changed in 0.5.0 (tenant)
 CREATE TABLE rollup_dirty (
     id      bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tier    text        NOT NULL DEFAULT 'hour' CONSTRAINT rollup_dirty_tier_check CHECK (tier IN ('hour', 'day')),
+    tenant  text        NOT NULL DEFAULT 'default',            -- since 0.5.0
     service text        NOT NULL,
     type    text        NOT NULL,
     hour    timestamptz NOT NULL, -- the hour (tier hour) or day (tier day) concerned
     failed  text                  -- why it could not be rolled up (it stays raw), or NULL: changed
 );
-CREATE INDEX rollup_dirty_hour ON rollup_dirty (service, type, hour);
+CREATE INDEX rollup_dirty_hour ON rollup_dirty (tenant, service, type, hour);
 COMMENT ON TABLE rollup_dirty IS 'built hours whose profiles changed since (read raw until rebuilt), and hours that cannot be rolled up';
 COMMENT ON INDEX rollup_dirty_pkey IS 'markers in the order they were made';
-COMMENT ON INDEX rollup_dirty_hour IS 'the dirty hours of a service and type';
+COMMENT ON INDEX rollup_dirty_hour IS 'the dirty hours of a tenant''s service and type';
 COMMENT ON SEQUENCE rollup_dirty_id_seq IS 'marker ids (id is an identity column)';
 SELECT pg_catalog.pg_extension_config_dump('rollup_dirty', '');
 SELECT pg_catalog.pg_extension_config_dump('rollup_dirty_id_seq', '');
@@ -882,7 +1258,7 @@ CREATE FUNCTION rollup_hour_lock(hour timestamptz) RETURNS int
     RETURN (extract(epoch FROM date_trunc('hour', hour, 'UTC')) / 3600)::int;
 COMMENT ON FUNCTION rollup_hour_lock(timestamptz) IS 'the advisory lock key of an hour';
 
--- Availability: 0.3.0; changed in 0.4.0 (no row copy)
+-- Availability: 0.3.0; changed in 0.4.0 (no row copy), 0.5.0 (tenant)
 CREATE FUNCTION rollup_track() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
 DECLARE
@@ -909,9 +1285,11 @@ BEGIN
     IF t < date_trunc('hour', clock_timestamp() -
                       coalesce(nullif(current_setting('profefe.rollup_delay', true), ''), '10 minutes')::interval, 'UTC') THEN
         IF TG_OP = 'INSERT' THEN
-            INSERT INTO rollup_dirty (service, type, hour) VALUES (NEW.service, NEW.type, date_trunc('hour', t, 'UTC'));
+            INSERT INTO rollup_dirty (tenant, service, type, hour)
+            VALUES (NEW.tenant, NEW.service, NEW.type, date_trunc('hour', t, 'UTC'));
         ELSE
-            INSERT INTO rollup_dirty (service, type, hour) VALUES (OLD.service, OLD.type, date_trunc('hour', t, 'UTC'));
+            INSERT INTO rollup_dirty (tenant, service, type, hour)
+            VALUES (OLD.tenant, OLD.service, OLD.type, date_trunc('hour', t, 'UTC'));
         END IF;
     END IF;
     RETURN NULL;
@@ -946,13 +1324,14 @@ END $$;
 COMMENT ON FUNCTION ensure_rollup_partition(text, timestamptz) IS 'the partition of a rollup tier for a bucket, created if missing';
 
 -- (Re)builds the hourly rollups of one hour from its raw profiles, for a
--- service and type (all when NULL), holding the hour's advisory lock alone.
--- A service and type whose profiles of the hour cannot be merged (e.g. of
--- different sample types) gets no rollup, only a failed marker: that hour
--- stays raw and its merge fails as it did before rollups. Returns the
--- number of rollups written.
--- Availability: 0.3.0
-CREATE FUNCTION rollup_build_hour(hour timestamptz, service text DEFAULT NULL, type text DEFAULT NULL) RETURNS bigint
+-- tenant, service and type (all when NULL), holding the hour's advisory
+-- lock alone. A tenant's service and type whose profiles of the hour cannot
+-- be merged (e.g. of different sample types) gets no rollup, only a failed
+-- marker: that hour stays raw and its merge fails as it did before rollups.
+-- Returns the number of rollups written.
+-- Availability: 0.3.0; changed in 0.5.0 (tenant)
+CREATE FUNCTION rollup_build_hour(hour timestamptz, service text DEFAULT NULL, type text DEFAULT NULL,
+                                  tenant text DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
     h timestamptz := rollup_build_hour.hour;
@@ -963,25 +1342,30 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('profefe.rollups'), rollup_hour_lock(h));
     PERFORM ensure_rollup_partition('hour', h);
     FOR st IN
-        SELECT DISTINCT p.service, p.type FROM profiles p
+        SELECT DISTINCT p.tenant, p.service, p.type FROM profiles p
          WHERE p.created_at >= h AND p.created_at < h + interval '1 hour' AND p.type <> 'trace'
+           AND (rollup_build_hour.tenant IS NULL OR p.tenant = rollup_build_hour.tenant)
            AND (rollup_build_hour.service IS NULL OR p.service = rollup_build_hour.service)
            AND (rollup_build_hour.type IS NULL OR p.type = rollup_build_hour.type)
         UNION
-        SELECT DISTINCT r.service, r.type FROM rollups r
+        SELECT DISTINCT r.tenant, r.service, r.type FROM rollups r
          WHERE r.tier = 'hour' AND r.bucket = h
+           AND (rollup_build_hour.tenant IS NULL OR r.tenant = rollup_build_hour.tenant)
            AND (rollup_build_hour.service IS NULL OR r.service = rollup_build_hour.service)
            AND (rollup_build_hour.type IS NULL OR r.type = rollup_build_hour.type)
     LOOP
-        DELETE FROM rollups r WHERE r.tier = 'hour' AND r.bucket = h AND r.service = st.service AND r.type = st.type;
-        DELETE FROM rollup_dirty d WHERE d.tier = 'hour' AND d.hour = h AND d.service = st.service
-           AND d.type = st.type AND d.failed IS NOT NULL;
+        DELETE FROM rollups r WHERE r.tier = 'hour' AND r.bucket = h AND r.tenant = st.tenant
+           AND r.service = st.service AND r.type = st.type;
+        DELETE FROM rollup_dirty d WHERE d.tier = 'hour' AND d.hour = h AND d.tenant = st.tenant
+           AND d.service = st.service AND d.type = st.type AND d.failed IS NOT NULL;
         BEGIN
-            INSERT INTO rollups (tier, service, type, labels, bucket, profile, profiles, sample_types, totals, default_type)
-            SELECT 'hour', st.service, st.type, g.labels, h, g.merged, g.n, f.sample_types, f.totals, f.default_type
+            INSERT INTO rollups (tier, tenant, service, type, labels, bucket, profile, profiles, sample_types, totals,
+                                 default_type)
+            SELECT 'hour', st.tenant, st.service, st.type, g.labels, h, g.merged, g.n, f.sample_types, f.totals,
+                   f.default_type
               FROM (SELECT p.labels, pprof_merge(p.profile ORDER BY p.created_at, p.profile_id) AS merged, count(*)::int AS n
                       FROM profiles p
-                     WHERE p.service = st.service AND p.type = st.type
+                     WHERE p.tenant = st.tenant AND p.service = st.service AND p.type = st.type
                        AND p.created_at >= h AND p.created_at < h + interval '1 hour'
                      GROUP BY p.labels) g,
                    LATERAL pprof_facts(g.merged) f;
@@ -989,19 +1373,21 @@ BEGIN
             n := n + k;
         EXCEPTION WHEN invalid_parameter_value OR invalid_binary_representation OR program_limit_exceeded
                       OR numeric_value_out_of_range THEN
-            INSERT INTO rollup_dirty (tier, service, type, hour, failed) VALUES ('hour', st.service, st.type, h, SQLERRM);
+            INSERT INTO rollup_dirty (tier, tenant, service, type, hour, failed)
+            VALUES ('hour', st.tenant, st.service, st.type, h, SQLERRM);
         END;
     END LOOP;
     RETURN n;
 END $$;
-COMMENT ON FUNCTION rollup_build_hour(timestamptz, text, text) IS 'build the hourly rollups of one hour from its raw profiles';
+COMMENT ON FUNCTION rollup_build_hour(timestamptz, text, text, text) IS 'build the hourly rollups of one hour from its raw profiles';
 
 -- (Re)builds the daily rollups of one UTC day from its hourly rollups, for a
--- service and type (all when NULL). A service and type with an hour of the
--- day that is dirty or could not be rolled up gets no daily rollup (the day
--- is read from hours and raw profiles). Returns the number written.
--- Availability: 0.3.0
-CREATE FUNCTION rollup_build_day(day timestamptz, service text DEFAULT NULL, type text DEFAULT NULL) RETURNS bigint
+-- tenant, service and type (all when NULL). One with an hour of the day
+-- that is dirty or could not be rolled up gets no daily rollup (the day is
+-- read from hours and raw profiles). Returns the number written.
+-- Availability: 0.3.0; changed in 0.5.0 (tenant)
+CREATE FUNCTION rollup_build_day(day timestamptz, service text DEFAULT NULL, type text DEFAULT NULL,
+                                 tenant text DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
     d timestamptz := rollup_build_day.day;
@@ -1011,22 +1397,27 @@ DECLARE
 BEGIN
     PERFORM ensure_rollup_partition('day', d);
     FOR st IN
-        SELECT DISTINCT r.service, r.type FROM rollups r
+        SELECT DISTINCT r.tenant, r.service, r.type FROM rollups r
          WHERE r.tier IN ('hour', 'day') AND r.bucket >= d AND r.bucket < d + interval '1 day'
+           AND (rollup_build_day.tenant IS NULL OR r.tenant = rollup_build_day.tenant)
            AND (rollup_build_day.service IS NULL OR r.service = rollup_build_day.service)
            AND (rollup_build_day.type IS NULL OR r.type = rollup_build_day.type)
     LOOP
-        DELETE FROM rollups r WHERE r.tier = 'day' AND r.bucket = d AND r.service = st.service AND r.type = st.type;
-        DELETE FROM rollup_dirty m WHERE m.tier = 'day' AND m.hour = d AND m.service = st.service AND m.type = st.type;
+        DELETE FROM rollups r WHERE r.tier = 'day' AND r.bucket = d AND r.tenant = st.tenant
+           AND r.service = st.service AND r.type = st.type;
+        DELETE FROM rollup_dirty m WHERE m.tier = 'day' AND m.hour = d AND m.tenant = st.tenant
+           AND m.service = st.service AND m.type = st.type;
         CONTINUE WHEN EXISTS (SELECT FROM rollup_dirty m
-                               WHERE m.tier = 'hour' AND m.service = st.service AND m.type = st.type
-                                 AND m.hour >= d AND m.hour < d + interval '1 day');
+                               WHERE m.tier = 'hour' AND m.tenant = st.tenant AND m.service = st.service
+                                 AND m.type = st.type AND m.hour >= d AND m.hour < d + interval '1 day');
         BEGIN
-            INSERT INTO rollups (tier, service, type, labels, bucket, profile, profiles, sample_types, totals, default_type)
-            SELECT 'day', st.service, st.type, g.labels, d, g.merged, g.n, f.sample_types, f.totals, f.default_type
+            INSERT INTO rollups (tier, tenant, service, type, labels, bucket, profile, profiles, sample_types, totals,
+                                 default_type)
+            SELECT 'day', st.tenant, st.service, st.type, g.labels, d, g.merged, g.n, f.sample_types, f.totals,
+                   f.default_type
               FROM (SELECT r.labels, pprof_merge(r.profile ORDER BY r.bucket) AS merged, sum(r.profiles)::int AS n
                       FROM rollups r
-                     WHERE r.tier = 'hour' AND r.service = st.service AND r.type = st.type
+                     WHERE r.tier = 'hour' AND r.tenant = st.tenant AND r.service = st.service AND r.type = st.type
                        AND r.bucket >= d AND r.bucket < d + interval '1 day'
                      GROUP BY r.labels) g,
                    LATERAL pprof_facts(g.merged) f;
@@ -1034,12 +1425,13 @@ BEGIN
             n := n + k;
         EXCEPTION WHEN invalid_parameter_value OR invalid_binary_representation OR program_limit_exceeded
                       OR numeric_value_out_of_range THEN
-            INSERT INTO rollup_dirty (tier, service, type, hour, failed) VALUES ('day', st.service, st.type, d, SQLERRM);
+            INSERT INTO rollup_dirty (tier, tenant, service, type, hour, failed)
+            VALUES ('day', st.tenant, st.service, st.type, d, SQLERRM);
         END;
     END LOOP;
     RETURN n;
 END $$;
-COMMENT ON FUNCTION rollup_build_day(timestamptz, text, text) IS 'build the daily rollups of one day from its hourly rollups';
+COMMENT ON FUNCTION rollup_build_day(timestamptz, text, text, text) IS 'build the daily rollups of one day from its hourly rollups';
 
 -- The interval a setting holds, or an error naming it.
 -- Availability: 0.3.0
@@ -1064,7 +1456,7 @@ COMMENT ON FUNCTION setting_interval(text, interval) IS 'an interval setting''s 
 -- hours are all built, and every dirty hour (and its day) again. One refresh at a time: a concurrent
 -- call returns NULL at once. Returns the number of rollups written. Run it
 -- periodically (profefe-collector does, every minute; or pg_cron).
--- Availability: 0.3.0; changed in 0.4.0 (builds a dirty hour older than retention without a rollup)
+-- Availability: 0.3.0; changed in 0.4.0 (builds a dirty hour older than retention without a rollup), 0.5.0 (tenants)
 CREATE FUNCTION refresh_rollups(max_hours int DEFAULT 48) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
@@ -1074,6 +1466,7 @@ DECLARE
     h timestamptz;
     d timestamptz;
     last_marker bigint;
+    keep jsonb;
     raw_from timestamptz;
     hour_list timestamptz[];
     hb timestamptz;
@@ -1089,13 +1482,15 @@ BEGIN
         RAISE EXCEPTION 'max_hours must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     closed := date_trunc('hour', now() - setting_interval('profefe.rollup_delay', '10 minutes'), 'UTC');
-    raw_from := now() - setting_interval('profefe.retention', '5 days');
+    -- each tenant's retention of raw profiles ('' = the setting's)
+    SELECT jsonb_object_agg(coalesce(x.tenant, ''), x.raw) INTO keep FROM tenant_retentions() x;
 
     SELECT built_to INTO hour_to FROM rollup_state WHERE tier = 'hour' FOR UPDATE;
     -- dirty hours first (their markers, as they are now: later ones wait for the next call)
     SELECT max(id) INTO last_marker FROM rollup_dirty WHERE failed IS NULL;
-    FOR r IN SELECT DISTINCT m.service, m.type, m.hour FROM rollup_dirty m
+    FOR r IN SELECT DISTINCT m.tenant, m.service, m.type, m.hour FROM rollup_dirty m
               WHERE m.failed IS NULL AND m.id <= last_marker ORDER BY m.hour LOOP
+        raw_from := now() - coalesce(keep ->> r.tenant, keep ->> '')::interval;
         -- an hour not built yet is built below; one partly gone to retention
         -- cannot be rebuilt exactly and keeps its rollup, but one without a
         -- rollup (a profile saved late, older than profefe.retention) is
@@ -1103,13 +1498,13 @@ BEGIN
         -- (and its day) from rollups
         IF r.hour < hour_to AND (r.hour >= raw_from OR NOT EXISTS (
                SELECT FROM rollups q WHERE q.tier = 'hour' AND q.bucket = r.hour
-                  AND q.service = r.service AND q.type = r.type)) THEN
-            n := n + rollup_build_hour(r.hour, r.service, r.type);
+                  AND q.tenant = r.tenant AND q.service = r.service AND q.type = r.type)) THEN
+            n := n + rollup_build_hour(r.hour, r.service, r.type, r.tenant);
         END IF;
         DELETE FROM rollup_dirty m WHERE m.failed IS NULL AND m.id <= last_marker
-           AND m.service = r.service AND m.type = r.type AND m.hour = r.hour;
+           AND m.tenant = r.tenant AND m.service = r.service AND m.type = r.type AND m.hour = r.hour;
         IF date_trunc('day', r.hour, 'UTC') < coalesce((SELECT built_to FROM rollup_state WHERE tier = 'day'), '-infinity') THEN
-            n := n + rollup_build_day(date_trunc('day', r.hour, 'UTC'), r.service, r.type);
+            n := n + rollup_build_day(date_trunc('day', r.hour, 'UTC'), r.service, r.type, r.tenant);
         END IF;
     END LOOP;
 
@@ -1146,7 +1541,7 @@ COMMENT ON FUNCTION refresh_rollups(int) IS 'roll up closed hours and days and r
 -- (built, not dirty, inside the range; with step, also inside one step
 -- bucket counted from origin), the rest from raw profiles (ranges
 -- [lower, upper)). With profefe.use_rollups off, everything is raw.
--- Availability: 0.3.0
+-- Availability: 0.3.0; changed in 0.5.0 (the caller's tenant)
 CREATE FUNCTION rollup_ranges(service text, type text, from_ts timestamptz, to_ts timestamptz,
                               step interval DEFAULT NULL, origin timestamptz DEFAULT NULL,
                               OUT days timestamptz[], OUT hours timestamptz[], OUT raw tstzrange[])
@@ -1162,6 +1557,7 @@ DECLARE
     dirty timestamptz[];
     failed_days timestamptz[];
     covered tstzmultirange;
+    tn text := current_tenant();
 BEGIN
     days := '{}';
     hours := '{}';
@@ -1175,11 +1571,15 @@ BEGIN
         RETURN;
     END IF;
     -- the span the service's data covers bounds the buckets to look at
-    SELECT least((SELECT min(p.created_at) FROM profiles p WHERE p.service = $1 AND p.type = $2),
-                 (SELECT min(r.bucket) FROM rollups r WHERE r.tier IN ('hour', 'day') AND r.service = $1 AND r.type = $2)),
-           greatest((SELECT max(p.created_at) FROM profiles p WHERE p.service = $1 AND p.type = $2) + interval '1 microsecond',
-                    (SELECT max(r.bucket) FROM rollups r WHERE r.tier = 'day' AND r.service = $1 AND r.type = $2) + interval '1 day',
-                    (SELECT max(r.bucket) FROM rollups r WHERE r.tier = 'hour' AND r.service = $1 AND r.type = $2) + interval '1 hour')
+    SELECT least((SELECT min(p.created_at) FROM profiles p WHERE p.tenant = tn AND p.service = $1 AND p.type = $2),
+                 (SELECT min(r.bucket) FROM rollups r WHERE r.tier IN ('hour', 'day') AND r.tenant = tn
+                     AND r.service = $1 AND r.type = $2)),
+           greatest((SELECT max(p.created_at) FROM profiles p WHERE p.tenant = tn AND p.service = $1 AND p.type = $2)
+                        + interval '1 microsecond',
+                    (SELECT max(r.bucket) FROM rollups r WHERE r.tier = 'day' AND r.tenant = tn
+                        AND r.service = $1 AND r.type = $2) + interval '1 day',
+                    (SELECT max(r.bucket) FROM rollups r WHERE r.tier = 'hour' AND r.tenant = tn
+                        AND r.service = $1 AND r.type = $2) + interval '1 hour')
       INTO lo_data, hi_data;
     IF lo_data IS NULL THEN
         RETURN;
@@ -1190,10 +1590,10 @@ BEGIN
         RETURN;
     END IF;
     dirty := ARRAY(SELECT DISTINCT m.hour FROM rollup_dirty m
-                    WHERE m.tier = 'hour' AND m.service = $1 AND m.type = $2
+                    WHERE m.tier = 'hour' AND m.tenant = tn AND m.service = $1 AND m.type = $2
                       AND m.hour >= lo - interval '1 day' AND m.hour < e);
     failed_days := ARRAY(SELECT m.hour FROM rollup_dirty m
-                          WHERE m.tier = 'day' AND m.service = $1 AND m.type = $2
+                          WHERE m.tier = 'day' AND m.tenant = tn AND m.service = $1 AND m.type = $2
                             AND m.hour >= lo - interval '1 day' AND m.hour < e);
     days := ARRAY(SELECT d FROM generate_series(date_trunc('day', lo, 'UTC'), e, interval '1 day') d
                    WHERE d >= from_ts AND d + interval '1 day' <= hi AND d + interval '1 day' <= day_built
@@ -1216,12 +1616,13 @@ COMMENT ON FUNCTION rollup_ranges(text, text, timestamptz, timestamptz, interval
 
 -- What a merge over a range reads, for people: runs of days and hours taken
 -- from rollups and the ranges read raw, with how many profiles each holds.
--- Availability: 0.3.0
+-- Availability: 0.3.0; changed in 0.5.0 (the caller's tenant only)
 CREATE FUNCTION merge_plan(service text, type text, from_ts timestamptz, to_ts timestamptz,
                            labels jsonb DEFAULT '{}')
     RETURNS TABLE (source text, from_ts timestamptz, to_ts timestamptz, buckets int, rows bigint, profiles bigint)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
     WITH plan AS (SELECT * FROM rollup_ranges($1, $2, $3, $4)),
+    t AS MATERIALIZED (SELECT current_tenant() AS tenant),
     buckets AS (
         SELECT 'day' AS tier, b, b + interval '1 day' AS e FROM plan, unnest(plan.days) b
         UNION ALL SELECT 'hour', b, b + interval '1 hour' FROM plan, unnest(plan.hours) b),
@@ -1229,15 +1630,16 @@ CREATE FUNCTION merge_plan(service text, type text, from_ts timestamptz, to_ts t
         SELECT tier, b, e, sum(CASE WHEN b = prev_e THEN 0 ELSE 1 END) OVER (ORDER BY b) AS run
           FROM (SELECT tier, b, e, lag(e) OVER (PARTITION BY tier ORDER BY b) AS prev_e FROM buckets) x)
     SELECT r.tier, min(r.b), max(r.e), count(*)::int,
-           (SELECT count(*) FROM rollups q WHERE q.tier = r.tier AND q.service = $1 AND q.type = $2
+           (SELECT count(*) FROM rollups q, t WHERE q.tier = r.tier AND q.tenant = t.tenant AND q.service = $1 AND q.type = $2
                AND q.bucket >= min(r.b) AND q.bucket < max(r.e) AND q.labels @> coalesce($5, '{}')),
-           (SELECT coalesce(sum(q.profiles), 0) FROM rollups q WHERE q.tier = r.tier AND q.service = $1 AND q.type = $2
+           (SELECT coalesce(sum(q.profiles), 0) FROM rollups q, t WHERE q.tier = r.tier AND q.tenant = t.tenant
+               AND q.service = $1 AND q.type = $2
                AND q.bucket >= min(r.b) AND q.bucket < max(r.e) AND q.labels @> coalesce($5, '{}'))
       FROM runs r GROUP BY r.tier, r.run
     UNION ALL
     SELECT 'raw', lower(x), upper(x), NULL, n, n
       FROM plan, unnest(plan.raw) x,
-           LATERAL (SELECT count(*) AS n FROM profiles p WHERE p.service = $1 AND p.type = $2
+           LATERAL (SELECT count(*) AS n FROM profiles p, t WHERE p.tenant = t.tenant AND p.service = $1 AND p.type = $2
                        AND p.created_at >= lower(x) AND p.created_at < upper(x) AND p.labels @> coalesce($5, '{}')) c
      ORDER BY 2, 1
 $$;
@@ -1251,7 +1653,7 @@ COMMENT ON FUNCTION merge_plan(text, text, timestamptz, timestamptz, jsonb)
 -- that label ('' where a profile lacks it). Whole hours and days come from
 -- rollups, the rest from raw profiles' totals kept at save time. Buckets
 -- without profiles are left out.
--- Availability: 0.3.0
+-- Availability: 0.3.0; changed in 0.5.0 (the caller's tenant only)
 CREATE FUNCTION profile_series(service text, type text, from_ts timestamptz, to_ts timestamptz, step interval,
                                labels jsonb DEFAULT '{}', sample_type text DEFAULT NULL, func text DEFAULT NULL,
                                group_by text DEFAULT NULL)
@@ -1261,6 +1663,7 @@ DECLARE
     plan record;
     lbl jsonb;
     unknown text[];
+    tn text := current_tenant();
 BEGIN
     PERFORM check_service_type(profile_series.service, profile_series.type, true);
     IF profile_series.type = 'trace' THEN
@@ -1289,12 +1692,13 @@ BEGIN
     IF sample_type IS NOT NULL THEN
         SELECT s.sample_types INTO unknown
           FROM (SELECT r.sample_types FROM rollups r
-                 WHERE r.tier IN ('day', 'hour') AND r.service = profile_series.service AND r.type = profile_series.type
+                 WHERE r.tier IN ('day', 'hour') AND r.tenant = tn
+                   AND r.service = profile_series.service AND r.type = profile_series.type
                    AND ((r.tier = 'day' AND r.bucket = ANY (plan.days)) OR (r.tier = 'hour' AND r.bucket = ANY (plan.hours)))
                 UNION ALL
                 SELECT p.sample_types FROM unnest(plan.raw) x,
                        LATERAL (SELECT p.sample_types FROM profiles p
-                                 WHERE p.service = profile_series.service AND p.type = profile_series.type
+                                 WHERE p.tenant = tn AND p.service = profile_series.service AND p.type = profile_series.type
                                    AND p.created_at >= lower(x) AND p.created_at < upper(x) OFFSET 0) p) s
          WHERE s.sample_types IS NOT NULL AND sample_type_index(s.sample_types, 1, sample_type) IS NULL
          LIMIT 1;
@@ -1308,18 +1712,18 @@ BEGIN
         SELECT r.bucket AS ts, r.labels AS l, r.profiles::bigint AS n, r.profile AS prof, r.sample_types AS st,
                r.totals AS tot, r.default_type AS dt
           FROM rollups r
-         WHERE r.tier = 'day' AND r.service = profile_series.service AND r.type = profile_series.type
+         WHERE r.tier = 'day' AND r.tenant = tn AND r.service = profile_series.service AND r.type = profile_series.type
            AND r.bucket = ANY (plan.days) AND r.labels @> lbl
         UNION ALL
         SELECT r.bucket, r.labels, r.profiles, r.profile, r.sample_types, r.totals, r.default_type
           FROM rollups r
-         WHERE r.tier = 'hour' AND r.service = profile_series.service AND r.type = profile_series.type
+         WHERE r.tier = 'hour' AND r.tenant = tn AND r.service = profile_series.service AND r.type = profile_series.type
            AND r.bucket = ANY (plan.hours) AND r.labels @> lbl
         UNION ALL
         SELECT p.created_at, p.labels, 1, p.profile, p.sample_types, p.totals, p.default_type
           FROM unnest(plan.raw) x,
                LATERAL (SELECT p.* FROM profiles p           -- per range: index scans (as in merge_profiles)
-                         WHERE p.service = profile_series.service AND p.type = profile_series.type
+                         WHERE p.tenant = tn AND p.service = profile_series.service AND p.type = profile_series.type
                            AND p.created_at >= lower(x) AND p.created_at < upper(x) AND p.labels @> lbl OFFSET 0) p),
     vals AS (
         SELECT date_bin(step, s.ts, from_ts) AS b,
@@ -1344,7 +1748,7 @@ COMMENT ON FUNCTION profile_series(text, text, timestamptz, timestamptz, interva
 -- (with labels, of those that also carry them), and how many profiles
 -- carry each: for pickers and dashboard variables. Whole hours and days
 -- are read from rollups (one row per label set), the rest raw.
--- Availability: 0.4.0
+-- Availability: 0.4.0; changed in 0.5.0 (the caller's tenant only)
 CREATE FUNCTION profile_labels(service text, type text, from_ts timestamptz, to_ts timestamptz,
                                labels jsonb DEFAULT '{}', label text DEFAULT NULL)
     RETURNS TABLE (key text, value text, profiles bigint)
@@ -1352,6 +1756,7 @@ CREATE FUNCTION profile_labels(service text, type text, from_ts timestamptz, to_
 DECLARE
     plan record;
     lbl jsonb;
+    tn text := current_tenant();
 BEGIN
     PERFORM check_service_type(profile_labels.service, profile_labels.type, true);
     lbl := check_labels(profile_labels.labels);
@@ -1363,16 +1768,16 @@ BEGIN
     RETURN QUERY
     WITH src AS (
         SELECT r.labels AS l, r.profiles::bigint AS n FROM rollups r
-         WHERE r.tier = 'day' AND r.service = profile_labels.service AND r.type = profile_labels.type
+         WHERE r.tier = 'day' AND r.tenant = tn AND r.service = profile_labels.service AND r.type = profile_labels.type
            AND r.bucket = ANY (plan.days) AND r.labels @> lbl
         UNION ALL
         SELECT r.labels, r.profiles FROM rollups r
-         WHERE r.tier = 'hour' AND r.service = profile_labels.service AND r.type = profile_labels.type
+         WHERE r.tier = 'hour' AND r.tenant = tn AND r.service = profile_labels.service AND r.type = profile_labels.type
            AND r.bucket = ANY (plan.hours) AND r.labels @> lbl
         UNION ALL
         SELECT p.labels, 1 FROM unnest(plan.raw) x,
                LATERAL (SELECT p.labels FROM profiles p
-                         WHERE p.service = profile_labels.service AND p.type = profile_labels.type
+                         WHERE p.tenant = tn AND p.service = profile_labels.service AND p.type = profile_labels.type
                            AND p.created_at >= lower(x) AND p.created_at < upper(x) AND p.labels @> lbl OFFSET 0) p)
     SELECT e.key, e.value, sum(s.n)::bigint
       FROM src s, jsonb_each_text(s.l) e
@@ -1383,14 +1788,15 @@ END $$;
 COMMENT ON FUNCTION profile_labels(text, text, timestamptz, timestamptz, jsonb, text)
     IS 'label keys and values of a service''s profiles of a type in a range (of one label key), with how many profiles carry each';
 
--- Availability: 0.4.0
+-- Availability: 0.4.0; changed in 0.5.0 (the caller's tenant only)
 CREATE FUNCTION service_types(service text, from_ts timestamptz DEFAULT '-infinity', to_ts timestamptz DEFAULT 'infinity')
     RETURNS SETOF text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
-    AS $$ SELECT u.t FROM unnest(profile_types()) WITH ORDINALITY u(t, n)
-           WHERE EXISTS (SELECT FROM profiles p WHERE p.service = $1 AND p.type = u.t
+    AS $$ WITH tn AS MATERIALIZED (SELECT current_tenant() AS tenant)
+          SELECT u.t FROM tn, unnest(profile_types()) WITH ORDINALITY u(t, n)
+           WHERE EXISTS (SELECT FROM profiles p WHERE p.tenant = tn.tenant AND p.service = $1 AND p.type = u.t
                             AND p.created_at >= $2 AND p.created_at <= $3)
-              OR EXISTS (SELECT FROM rollups r WHERE r.service = $1 AND r.type = u.t AND r.bucket <= $3
+              OR EXISTS (SELECT FROM rollups r WHERE r.tenant = tn.tenant AND r.service = $1 AND r.type = u.t AND r.bucket <= $3
                             AND r.bucket + CASE r.tier WHEN 'day' THEN interval '1 day' ELSE interval '1 hour' END > $2)
            ORDER BY u.n $$;
 COMMENT ON FUNCTION service_types(text, timestamptz, timestamptz)
@@ -1419,11 +1825,11 @@ REVOKE EXECUTE ON FUNCTION save_profile(text, text, bytea, jsonb, timestamptz, t
     find_profiles(text, text, timestamptz, timestamptz, jsonb, int), get_profile(text), get_trace(text),
     merge_profiles(text, text, timestamptz, timestamptz, jsonb), services(), delete_profiles(text[]),
     apply_retention(), ensure_partition(date), profile_data(text), merge_profiles(text[]), enforce_retention(),
-    upsert_scrape_target(text, text, jsonb, text[], interval, int, boolean, interval, boolean),
+    upsert_scrape_target(text, text, jsonb, text[], interval, int, boolean, interval, boolean, text),
     claim_scrape_targets(text, int), record_scrape(bigint, timestamptz, interval, text, int) FROM PUBLIC;
 REVOKE ALL ON TABLE rollups, rollup_state, rollup_dirty FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION refresh_rollups(int), rollup_build_hour(timestamptz, text, text),
-    rollup_build_day(timestamptz, text, text), ensure_rollup_partition(text, timestamptz),
+REVOKE EXECUTE ON FUNCTION refresh_rollups(int), rollup_build_hour(timestamptz, text, text, text),
+    rollup_build_day(timestamptz, text, text, text), ensure_rollup_partition(text, timestamptz),
     rollup_ranges(text, text, timestamptz, timestamptz, interval, timestamptz),
     merge_plan(text, text, timestamptz, timestamptz, jsonb),
     profile_series(text, text, timestamptz, timestamptz, interval, jsonb, text, text, text), rollup_track(),
@@ -1438,5 +1844,49 @@ GRANT EXECUTE ON FUNCTION find_profiles(text, text, timestamptz, timestamptz, js
     profile_labels(text, text, timestamptz, timestamptz, jsonb, text), service_types(text, timestamptz, timestamptz)
     TO profefe_reader;
 GRANT SELECT ON TABLE scrape_targets TO profefe_reader, profefe_scraper;
-GRANT EXECUTE ON FUNCTION upsert_scrape_target(text, text, jsonb, text[], interval, int, boolean, interval, boolean),
+GRANT EXECUTE ON FUNCTION upsert_scrape_target(text, text, jsonb, text[], interval, int, boolean, interval, boolean, text),
     claim_scrape_targets(text, int), record_scrape(bigint, timestamptz, interval, text, int) TO profefe_scraper;
+
+-- Since 0.5.0: administrators make tokens, pin roles to tenants and set
+-- tenants' limits (for every tenant, unless pinned to one); the collector's
+-- role checks tokens and acts for the tenant each request's token names
+-- (profefe.tenant), with the writer's, reader's and scraper's rights. Readers
+-- may query profiles and rollups directly: row-level security shows them
+-- their tenant's rows only.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'profefe_admin') THEN
+        CREATE ROLE profefe_admin NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'profefe_collector') THEN
+        CREATE ROLE profefe_collector NOLOGIN;
+    END IF;
+END $$;
+GRANT profefe_writer, profefe_reader, profefe_scraper TO profefe_collector;
+ALTER TABLE tenant_roles ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_roles_admin ON tenant_roles USING ((SELECT acts_for_any_tenant()));
+COMMENT ON POLICY tenant_roles_admin ON tenant_roles IS 'pins are for unpinned administrators to see and change';
+ALTER TABLE tenant_limits ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_limits_read ON tenant_limits FOR SELECT
+    USING (tenant = (SELECT current_tenant()) OR (SELECT acts_for_any_tenant()));
+COMMENT ON POLICY tenant_limits_read ON tenant_limits IS 'a role sees its tenant''s limits; unpinned administrators every tenant''s';
+CREATE POLICY tenant_limits_admin ON tenant_limits USING ((SELECT acts_for_any_tenant()));
+COMMENT ON POLICY tenant_limits_admin ON tenant_limits IS 'unpinned administrators set limits';
+ALTER TABLE tokens ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tokens_tenant ON tokens FOR SELECT
+    USING (tenant = (SELECT current_tenant()) OR (SELECT acts_for_any_tenant()));
+COMMENT ON POLICY tokens_tenant ON tokens IS 'an administrator pinned to a tenant sees its tokens only';
+REVOKE ALL ON TABLE tokens, tenant_roles, tenant_limits, scrape_credentials FROM PUBLIC;
+REVOKE ALL ON TABLE api_tokens FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION create_api_token(text, text[], timestamptz, text), revoke_api_token(text),
+    verify_api_token(text), tenant_limits_of(text), tenant_retentions(), role_tenants(oid),
+    set_scrape_credentials(bigint, text, text, text) FROM PUBLIC;
+GRANT USAGE ON SCHEMA profefe TO profefe_admin, profefe_collector;
+GRANT SELECT ON TABLE profiles, rollups, tenant_limits TO profefe_reader;
+GRANT SELECT (token_id, tenant, rights, created_at, created_by, expires_at, revoked_at, note) ON TABLE tokens TO profefe_admin;
+GRANT SELECT ON TABLE api_tokens TO profefe_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE tenant_roles, tenant_limits, scrape_targets TO profefe_admin;
+GRANT USAGE ON SEQUENCE scrape_targets_target_id_seq TO profefe_admin;
+GRANT EXECUTE ON FUNCTION create_api_token(text, text[], timestamptz, text), revoke_api_token(text),
+    set_scrape_credentials(bigint, text, text, text) TO profefe_admin;
+GRANT EXECUTE ON FUNCTION verify_api_token(text), tenant_limits_of(text) TO profefe_collector;

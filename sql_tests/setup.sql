@@ -33,13 +33,20 @@ UNION ALL
 SELECT m.object, 'definition', format('function=%s context=%s method=%s', c.castfunc::regprocedure, c.castcontext, c.castmethod)
   FROM m JOIN pg_cast c ON m.classid = 'pg_cast'::regclass AND c.oid = m.objid
 UNION ALL
-SELECT m.object, 'definition', format('kind=%s partition key=%s acl=%s', r.relkind, pg_get_partkeydef(r.oid), r.relacl)
+SELECT m.object, 'definition', format('kind=%s partition key=%s acl=%s row security=%s options=%s', r.relkind,
+                                      pg_get_partkeydef(r.oid), r.relacl, r.relrowsecurity, r.reloptions)
   FROM m JOIN pg_class r ON m.classid = 'pg_class'::regclass AND r.oid = m.objid
 UNION ALL
+SELECT m.object, 'policy ' || p.polname,
+       format('cmd=%s permissive=%s roles=%s using=%s check=%s', p.polcmd, p.polpermissive, p.polroles::regrole[],
+              pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
+       || E'\ncomment: ' || coalesce(obj_description(p.oid, 'pg_policy'), 'none')
+  FROM m JOIN pg_policy p ON m.classid = 'pg_class'::regclass AND p.polrelid = m.objid
+UNION ALL
 SELECT m.object, 'column ' || a.attname,
-       format('%s%s%s storage=%s identity=%s', format_type(a.atttypid, a.atttypmod),
+       format('%s%s%s storage=%s identity=%s acl=%s', format_type(a.atttypid, a.atttypmod),
               CASE WHEN a.attnotnull THEN ' not null' ELSE '' END,
-              coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), ''), a.attstorage, a.attidentity)
+              coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), ''), a.attstorage, a.attidentity, a.attacl)
   FROM m JOIN pg_attribute a ON m.classid = 'pg_class'::regclass AND a.attrelid = m.objid
                            AND a.attnum > 0 AND NOT a.attisdropped
   LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum

@@ -9,6 +9,8 @@
  */
 #include "compat.h"
 
+#include <limits.h>
+
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -25,6 +27,10 @@ char	   *profefe_retention_daily = NULL;
 char	   *profefe_rollup_delay = NULL;
 bool		profefe_use_rollups = true;
 static bool profefe_retention_running = false;
+static char *profefe_tenant = NULL;
+static int	profefe_max_samples = 100000;
+static int	profefe_max_depth = 1000;
+static int	profefe_max_labels = 30;
 
 void		_PG_init(void);
 
@@ -92,5 +98,32 @@ _PG_init(void)
 							 PGC_SUSET,
 							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
+	DefineCustomStringVariable("profefe.tenant",
+							   "The tenant the collector and administrators act for.",
+							   "Honored only for members of profefe_collector and profefe_admin that are "
+							   "not pinned to a tenant (current_tenant()); everyone else's is ignored.",
+							   &profefe_tenant,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("profefe.max_samples",
+							"Most samples a saved profile may have (0: no limit).",
+							"tenant_limits.max_samples overrides it for a tenant.",
+							&profefe_max_samples,
+							100000, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("profefe.max_depth",
+							"Most locations a saved profile's stack may have (0: no limit).",
+							"tenant_limits.max_depth overrides it for a tenant.",
+							&profefe_max_depth,
+							1000, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("profefe.max_labels",
+							"Most labels a saved profile may have (0: no limit).",
+							"tenant_limits.max_labels overrides it for a tenant.",
+							&profefe_max_labels,
+							30, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("profefe");
 }

@@ -214,6 +214,10 @@ pprof_make_value_facts(const uint8_t *data, size_t len, ProfileFacts *facts, boo
 	MemoryContextSwitchTo(old);
 	facts->time_nanos = prof.time_nanos;
 	facts->n_sample = (int64) prof.n_sample;
+	facts->max_depth = 0;
+	for (size_t i = 0; i < prof.n_sample; i++)
+		if ((int64) prof.samples[i].n_loc > facts->max_depth)
+			facts->max_depth = (int64) prof.samples[i].n_loc;
 	if (totals)
 		pprof_totals_datums(&prof, facts);
 	result = make_bytea(stored, stored_len);

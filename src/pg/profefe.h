@@ -78,6 +78,7 @@ typedef struct ProfileFacts
 	Datum		sample_types;	/* text[] of the sample type names */
 	Datum		totals;			/* bigint[] per sample type, NULL where a sum overflows */
 	int			default_type;	/* pprof's default sample type, 1-based; 0 = none */
+	int64		max_depth;		/* the most locations a sample's stack has */
 } ProfileFacts;
 
 extern bytea *pprof_make_value_facts(const uint8_t *data, size_t len, ProfileFacts *facts, bool totals);

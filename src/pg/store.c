@@ -17,6 +17,7 @@
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "port.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -26,6 +27,19 @@
 PG_FUNCTION_INFO_V1(profefe_new_id);
 PG_FUNCTION_INFO_V1(pprof_ingest);
 PG_FUNCTION_INFO_V1(pprof_accept);
+PG_FUNCTION_INFO_V1(profefe_outer_role);
+
+/*
+ * profefe_outer_role() RETURNS oid: the role in effect outside any
+ * SECURITY DEFINER function (the session user, or the one SET ROLE chose).
+ * current_tenant() asks it who is calling: inside a SECURITY DEFINER
+ * function current_user is the function's owner.
+ */
+Datum
+profefe_outer_role(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(GetOuterUserId());
+}
 
 /* profefe_new_id(created_at timestamptz) RETURNS text */
 Datum
@@ -96,22 +110,25 @@ pprof_ingest(PG_FUNCTION_ARGS)
 
 /*
  * pprof_accept(data bytea, OUT profile pprof, OUT time, OUT sample_count,
- * OUT sample_types text[], OUT totals bigint[], OUT default_type int): what
- * save_profile stores, from a single decode (0.3.0; pprof_ingest is 0.2.0's
- * and stays for databases not updated yet).
+ * OUT sample_types text[], OUT totals bigint[], OUT default_type int
+ * [, OUT max_depth bigint]): what save_profile stores, from a single decode
+ * (0.3.0; 0.5.0 adds max_depth; pprof_ingest is 0.2.0's and stays for
+ * databases not updated yet).
  */
 Datum
 pprof_accept(PG_FUNCTION_ARGS)
 {
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	TupleDesc	tupdesc;
-	Datum		values[6];
-	bool		nulls[6] = {false, false, false, false, false, false};
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
 	ProfileFacts facts;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	Assert(tupdesc->natts == 6);
+	/* 0.3.0 and 0.4.0 declare six columns; 0.5.0 adds max_depth */
+	if (tupdesc->natts != 6 && tupdesc->natts != 7)
+		elog(ERROR, "pprof_accept must return 6 or 7 columns");
 	values[0] = PointerGetDatum(pprof_make_value_facts((const uint8_t *) VARDATA_ANY(b),
 													   VARSIZE_ANY_EXHDR(b), &facts, true));
 	if (facts.time_nanos == 0)
@@ -123,5 +140,6 @@ pprof_accept(PG_FUNCTION_ARGS)
 	values[4] = facts.totals;
 	values[5] = Int32GetDatum(facts.default_type);
 	nulls[5] = facts.default_type == 0;
+	values[6] = Int64GetDatum(facts.max_depth);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
