@@ -363,7 +363,7 @@ BEGIN
     max_depth := coalesce(l.max_depth, current_setting('profefe.max_depth')::int);
     max_labels := coalesce(l.max_labels, current_setting('profefe.max_labels')::int);
     ingest_rate := l.ingest_rate;
-    ingest_burst := coalesce(l.ingest_burst, greatest(ceil(l.ingest_rate * 10)::int, 10));
+    ingest_burst := CASE WHEN l.ingest_rate IS NOT NULL THEN coalesce(l.ingest_burst, greatest(ceil(l.ingest_rate * 10)::int, 10)) END;
 END $$;
 COMMENT ON FUNCTION tenant_limits_of(text) IS 'a tenant''s limits, the settings filling in what tenant_limits leaves NULL';
 
@@ -441,7 +441,7 @@ BEGIN
     IF NOT acts_for_any_tenant() AND tenant <> current_tenant() THEN
         RAISE EXCEPTION 'permission denied to create a token for tenant "%"', tenant
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('Role "%s" acts for tenant "%s" only.', session_user, current_tenant());
+                  DETAIL = format('Role "%s" acts for tenant "%s" only.', profefe_outer_role()::regrole, current_tenant());
     END IF;
     SELECT u.x INTO bad FROM unnest(rights) u(x) WHERE u.x IS NULL OR u.x NOT IN ('read', 'write', 'admin') LIMIT 1;
     IF FOUND OR rights IS NULL OR cardinality(rights) = 0 THEN
@@ -459,7 +459,7 @@ BEGIN
     END LOOP;
     secret := replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
     INSERT INTO tokens (token_id, tenant, rights, secret_hash, created_by, expires_at, note)
-    VALUES (id, create_api_token.tenant, r, sha256(convert_to(secret, 'UTF8')), session_user,
+    VALUES (id, create_api_token.tenant, r, sha256(convert_to(secret, 'UTF8')), profefe_outer_role()::regrole::text,
             create_api_token.expires_at, create_api_token.note);
     RETURN 'pf_' || id || '_' || secret;
 END $$;
@@ -1054,7 +1054,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     INSERT INTO scrape_credentials AS c VALUES (set_scrape_credentials.target_id, kind, username, secret)
-    ON CONFLICT (target_id) DO UPDATE SET kind = EXCLUDED.kind, username = EXCLUDED.username, secret = EXCLUDED.secret;
+    ON CONFLICT ON CONSTRAINT scrape_credentials_pkey DO UPDATE SET kind = EXCLUDED.kind, username = EXCLUDED.username, secret = EXCLUDED.secret;
 END $$;
 COMMENT ON FUNCTION set_scrape_credentials(bigint, text, text, text) IS 'set (kind bearer or basic) or remove (kind NULL) the credentials sent to a scrape target';
 
