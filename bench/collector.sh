@@ -29,7 +29,7 @@ echo "PostgreSQL settings: $(cluster_settings)"
 psql -X -q -d postgres -c "SET client_min_messages = warning" -c "CREATE EXTENSION profefe"
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
-build/profefe-collector -addr "127.0.0.1:$PORT" -db "host=$PGHOST port=$PGPORT dbname=postgres" \
+build/profefe-collector -addr "127.0.0.1:$PORT" -auth none -db "host=$PGHOST port=$PGPORT dbname=postgres" \
     -retention-interval 0 -log.level "${BENCH_LOG_LEVEL:-info}" > "$WORK/collector.log" 2>&1 &
 COLL_PID=$!
 for _ in $(seq 1 50); do curl -sf -o /dev/null "$URL/healthz" && break; sleep 0.1; done

@@ -136,7 +136,7 @@ PQ -q -c "VACUUM ANALYZE" -c "CHECKPOINT"
 # two collectors on the same database: rollups, and raw (its role has use_rollups off)
 start_collector() { # role -> port
     local port; port=$(free_port)
-    build/profefe-collector -addr "127.0.0.1:$port" -db "host=$PGHOST port=$PGPORT dbname=postgres user=$1" \
+    build/profefe-collector -addr "127.0.0.1:$port" -auth none -db "host=$PGHOST port=$PGPORT dbname=postgres user=$1" \
         -timeout 900s -retention-interval 0 -rollup-interval 0 -scrape.workers 0 -log.level warn \
         > "$WORK/collector-$1.log" 2>&1 &
     PIDS+=($!)

@@ -29,7 +29,7 @@ FAKE_PORT=$(free_port)
 build/pprofserver -listen "127.0.0.1:$FAKE_PORT" > "$WORK/fake.log" 2>&1 &
 PIDS+=($!)
 PORT=$(free_port)
-build/profefe-collector -addr "127.0.0.1:$PORT" -db "host=$PGHOST port=$PGPORT dbname=postgres" \
+build/profefe-collector -addr "127.0.0.1:$PORT" -auth none -db "host=$PGHOST port=$PGPORT dbname=postgres" \
     -retention-interval 0 > "$WORK/collector.log" 2>&1 &
 COLL_PID=$!
 PIDS+=($COLL_PID)

@@ -48,7 +48,7 @@ SELECT profefe.save_profile('large', 'cpu', pg_read_binary_file(:'dir' || '/larg
 SQL
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
-build/profefe-collector -addr "127.0.0.1:$PORT" -db "host=$PGHOST port=$PGPORT dbname=postgres" \
+build/profefe-collector -addr "127.0.0.1:$PORT" -auth none -db "host=$PGHOST port=$PGPORT dbname=postgres" \
     -retention-interval 0 -rollup-interval 0 -log.level warn > "$WORK/collector.log" 2>&1 &
 COLL_PID=$!
 for _ in $(seq 1 50); do curl -sf -o /dev/null "$URL/healthz" && break; sleep 0.1; done

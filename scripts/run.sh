@@ -83,7 +83,7 @@ psql -X -q "$DB" -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
     -c "CREATE EXTENSION IF NOT EXISTS profefe" -c "ALTER EXTENSION profefe UPDATE"
 
 # the collector, then the example service pushing to it
-nohup build/profefe-collector -addr ":$PORT" -db "$DB" > "$HOME_DIR/collector.log" 2>&1 &
+nohup build/profefe-collector -addr "127.0.0.1:$PORT" -auth none -db "$DB" > "$HOME_DIR/collector.log" 2>&1 &
 echo $! > "$HOME_DIR/collector.pid"
 for i in $(seq 1 50); do
     curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
@@ -92,7 +92,7 @@ for i in $(seq 1 50); do
     fi
     sleep 0.1
 done
-echo "profefe: profefe-collector is listening on :$PORT (log: $HOME_DIR/collector.log)"
+echo "profefe: profefe-collector is listening on 127.0.0.1:$PORT, without authentication (local only; docs/security.md turns tokens on) (log: $HOME_DIR/collector.log)"
 
 nohup build/hotapp -collector "http://127.0.0.1:$PORT" -service hotapp -labels "region=local,version=1.0" \
     -cpu 5s -interval 10s -listen 127.0.0.1:6060 > "$HOME_DIR/hotapp.log" 2>&1 &

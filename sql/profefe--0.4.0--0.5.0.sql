@@ -97,6 +97,27 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION current_tenant() IS 'the tenant the caller acts for: its pin, else profefe.tenant for the collector and administrators, else default';
 
+-- Acts for a tenant for the rest of the transaction: sets profefe.tenant
+-- locally, then insists that current_tenant() is now that tenant (an error
+-- otherwise, so that nothing runs for another tenant by mistake). The
+-- collector calls it first in every request's transaction. (No SET clause
+-- and not SECURITY DEFINER: either would undo the setting on return.)
+-- Availability: 0.5.0
+CREATE FUNCTION act_for_tenant(tenant text) RETURNS text
+    LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('profefe.tenant', coalesce(tenant, ''), true);
+    IF profefe.current_tenant() IS DISTINCT FROM tenant THEN
+        RAISE EXCEPTION 'role "%" cannot act for tenant "%"', profefe.profefe_outer_role()::regrole, tenant
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('It acts for tenant "%s": it is pinned to it (tenant_roles), or not a member of profefe_collector or profefe_admin.',
+                                  profefe.current_tenant()),
+                  HINT = 'GRANT profefe_collector TO the collector''s role.';
+    END IF;
+    RETURN tenant;
+END $$;
+COMMENT ON FUNCTION act_for_tenant(text) IS 'act for a tenant until the transaction ends (the collector''s role and administrators); an error when the caller cannot';
+
 -- Per-tenant retention and limits; NULL (or no row) takes the setting of
 -- the same name (profefe.retention, profefe.max_samples, ...).
 -- Availability: 0.5.0

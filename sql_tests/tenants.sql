@@ -37,8 +37,14 @@ SELECT current_tenant() AS collector_set;
 SET profefe.tenant = 'a b';
 SELECT current_tenant();
 RESET profefe.tenant;
+BEGIN;
+SELECT act_for_tenant('b') AS collector_acts_for_b, current_tenant() AS then_in_the_transaction;
+COMMIT;
+SELECT current_tenant() AS after_the_transaction;
 RESET ROLE;
 SET ROLE tn_alice;
+SELECT tn_err('SELECT act_for_tenant(''b'')') AS alice_acts_for_b;
+SELECT act_for_tenant('a') AS alice_acts_for_her_own;
 SET profefe.tenant = 'b';                     -- ignored: alice is pinned to a
 SELECT current_tenant() AS alice, acts_for_any_tenant() AS alice_chooses;
 RESET ROLE;

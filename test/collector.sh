@@ -19,7 +19,7 @@ RANGE="from=2000-01-01T00:00:00&to=2100-01-01T00:00:00"
 start_collector() { # log file, more flags
     local log=$1; shift
     ASAN_OPTIONS=detect_leaks=1:log_path=$WORK/collector-asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$WORK/collector-ubsan \
-    build/profefe-collector-asan -addr "127.0.0.1:$COLL_PORT" -db "$COLL_DB" -timeout 3s -max-body 4MiB \
+    build/profefe-collector-asan -addr "127.0.0.1:$COLL_PORT" -auth none -db "$COLL_DB" -timeout 3s -max-body 4MiB \
         -log.level debug "$@" >"$log" 2>&1 &
     COLL_PID=$!
     for _ in $(seq 1 50); do
@@ -109,7 +109,7 @@ SQL
         cat "$WORK/coll-body"; echo "not taken:$untaken"; fail "the collector's profile types differ from profile_types()"
     fi
     # one log line per request at info, as profefe's collector logs them
-    if grep -qE ' info +GET /api/0/version 200 in=0 out=[0-9]+ [0-9.]+ms$' "$WORK/collector.log" &&
+    if grep -qE ' info +GET /api/0/version 200 in=0 out=[0-9]+ [0-9.]+ms tenant=default$' "$WORK/collector.log" &&
        grep -qE ' info +POST /api/0/profiles\?service=e2e&type=cpu&labels=zone=a,instance=i1 200 in=[1-9][0-9]* ' "$WORK/collector.log"; then
         pass
     else
@@ -165,7 +165,7 @@ SQL
     # on the lock itself), the other waits for a connection past -timeout.
     # All are 503, each naming its cause.
     BUSY_PORT=$(free_port)
-    build/profefe-collector -addr "127.0.0.1:$BUSY_PORT" -db "$COLL_DB" -db.pool 1 -timeout 1s \
+    build/profefe-collector -addr "127.0.0.1:$BUSY_PORT" -auth none -db "$COLL_DB" -db.pool 1 -timeout 1s \
         -scrape.workers 0 -retention-interval 0 -rollup-interval 0 > "$WORK/collector-busy.log" 2>&1 &
     BUSY_PID=$!
     for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$BUSY_PORT/api/0/version" && break; sleep 0.1; done
@@ -233,7 +233,7 @@ CREATE EXTENSION profefe;
 ALTER DATABASE collector_tsan SET profefe.max_profile_size = '4MB';
 SQL
         TSAN_OPTIONS="log_path=$WORK/collector-tsan halt_on_error=0" \
-            build/profefe-collector-tsan -addr "127.0.0.1:$COLL_PORT" -db "host=$PGHOST port=$PGPORT dbname=collector_tsan user=collector_login" \
+            build/profefe-collector-tsan -addr "127.0.0.1:$COLL_PORT" -auth none -db "host=$PGHOST port=$PGPORT dbname=collector_tsan user=collector_login" \
             -timeout 3s -max-body 4MiB -retention-interval 0 -rollup-interval 1s -log.level warn > "$WORK/collector-tsan.log" 2>&1 &
         COLL_PID=$!
         wait_healthy || { cat "$WORK/collector-tsan.log"; fail "collector (TSan): starts"; }

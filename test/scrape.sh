@@ -51,7 +51,7 @@ EOF
     A_PID=$COLL_PID
     A_URL=$COLL_URL
     ASAN_OPTIONS=detect_leaks=1:log_path=$WORK/collector-asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$WORK/collector-ubsan \
-        build/profefe-collector-asan -addr "127.0.0.1:$COLL2_PORT" -db "$COLL_DB" -timeout 3s -max-body 4MiB \
+        build/profefe-collector-asan -addr "127.0.0.1:$COLL2_PORT" -auth none -db "$COLL_DB" -timeout 3s -max-body 4MiB \
         -retention-interval 0 -log.level debug -scrape.workers 8 -scrape.poll 100ms \
         -scrape.file "$WORK/static-targets" > "$WORK/scrape-b.log" 2>&1 &
     B_PID=$!

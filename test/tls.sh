@@ -16,7 +16,7 @@ if openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=profefe test CA"
     TLS_PORT=$(free_port)
     TLS_URL=https://127.0.0.1:$TLS_PORT
     ASAN_OPTIONS=detect_leaks=1:log_path=$WORK/collector-asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$WORK/collector-ubsan \
-    build/profefe-collector-asan -addr "127.0.0.1:$TLS_PORT" -db "$COLL_DB" -retention-interval 0 -rollup-interval 0 \
+    build/profefe-collector-asan -addr "127.0.0.1:$TLS_PORT" -auth none -db "$COLL_DB" -retention-interval 0 -rollup-interval 0 \
         -scrape.workers 0 -tls.cert "$TLS/server.pem" -tls.key "$TLS/server.key" -log.level info > "$WORK/tls.log" 2>&1 &
     TLS_PID=$!
     for _ in $(seq 1 50); do curl -s -o /dev/null --cacert "$TLS/ca.pem" "$TLS_URL/healthz" && break; sleep 0.1; done

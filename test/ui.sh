@@ -57,11 +57,11 @@ SELECT json_build_object(
 SQL
     UI_PORT=$(free_port)
     UI_DOWN_PORT=$(free_port)
-    build/profefe-collector -addr "127.0.0.1:$UI_PORT" -db "host=$PGHOST port=$PGPORT dbname=ui_test user=postgres" \
+    build/profefe-collector -addr "127.0.0.1:$UI_PORT" -auth none -db "host=$PGHOST port=$PGPORT dbname=ui_test user=postgres" \
         -retention-interval 0 -rollup-interval 1s -log.level warn > "$WORK/ui-collector.log" 2>&1 &
     UI_PID=$!
     # one whose database is not there: every view says the database is unavailable
-    build/profefe-collector -addr "127.0.0.1:$UI_DOWN_PORT" -db "host=127.0.0.1 port=1 dbname=none connect_timeout=2" \
+    build/profefe-collector -addr "127.0.0.1:$UI_DOWN_PORT" -auth none -db "host=127.0.0.1 port=1 dbname=none connect_timeout=2" \
         -retention-interval 0 -rollup-interval 0 -log.level error > "$WORK/ui-down.log" 2>&1 &
     UI_DOWN_PID=$!
     for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$UI_PORT/healthz" && curl -s -o /dev/null "http://127.0.0.1:$UI_DOWN_PORT/" && break; sleep 0.1; done

@@ -91,7 +91,7 @@ static const struct
 	[STMT_CLAIM_TARGETS] = {"claim_targets",
 		"SELECT c.target_id, c.service, c.url, c.labels::text, array_to_string(c.types, ','), c.cpu_seconds,"
 		"       c.delta, c.timeout_ms, extract(epoch from clock_timestamp() - c.scheduled_at),"
-		"       coalesce(c.labels->>'instance', '')"
+		"       coalesce(c.labels->>'instance', ''), c.tenant, c.ca_file, c.auth_kind, c.auth_username, c.auth_secret"
 	"  FROM profefe.claim_scrape_targets($1, $2::int) c", true},
 	[STMT_RECORD_SCRAPE] = {"record_scrape",
 	"SELECT profefe.record_scrape($1::bigint, $2::timestamptz, $3::interval, $4, $5::int)", true},
@@ -166,6 +166,12 @@ static const struct
 	[STMT_TYPES] = {"types",
 		"SELECT coalesce(json_agg(t), '[]')::text"
 		"  FROM profefe.service_types($1, coalesce($2::timestamptz, '-infinity'), coalesce($3::timestamptz, 'infinity')) t", true},
+	/* tenants and tokens came with 0.5.0 */
+	[STMT_TENANT] = {"tenant", "SELECT profefe.act_for_tenant($1)", true},
+	[STMT_VERIFY_TOKEN] = {"verify_token",
+		"SELECT v.token_id, v.tenant, array_to_string(v.rights, ','), coalesce(extract(epoch FROM v.expires_at), 0),"
+		"       coalesce(v.max_body, 0), coalesce(v.ingest_rate, 0), coalesce(v.ingest_burst, 0)"
+	"  FROM profefe.verify_api_token($1) v", true},
 };
 
 static DbConn *pool;
@@ -499,6 +505,120 @@ db_error_from_result(DbConn *c, const PGresult *res, DbError *err)
 		set_error(err, status, state, "%s", primary);
 }
 
+bool
+db_prepared(DbConn *c, DbStmt stmt)
+{
+	return c->prepared[stmt];
+}
+
+static void
+too_old(DbStmt stmt, DbError *err)
+{
+	char		why[512];
+
+	pthread_mutex_lock(&optional_lock);
+	memcpy(why, optional_error[stmt], sizeof(why));
+	pthread_mutex_unlock(&optional_lock);
+	set_error(err, 503, "55000", "the profefe extension in this database is too old for this "
+			  "(ALTER EXTENSION profefe UPDATE): %s", why);
+}
+
+/*
+ * Whether a request for this tenant cannot run here: an extension before
+ * 0.5.0 has no tenants, so only the default one (err set otherwise).
+ */
+bool
+db_tenant_unsupported(DbConn *c, const char *tenant, DbError *err)
+{
+	if (c->prepared[STMT_TENANT] || strcmp(tenant, "default") == 0)
+		return false;
+	too_old(STMT_TENANT, err);
+	return true;
+}
+
+/*
+ * Runs a prepared statement for a tenant: profefe.act_for_tenant($tenant)
+ * and the statement as one pipeline, so one implicit transaction and one
+ * round trip. The tenant holds for that transaction only (set_config
+ * local): nothing of it stays on the pooled connection. When acting for
+ * the tenant fails (the role may not), the statement does not run.
+ */
+PGresult *
+db_exec_as(DbConn *c, const char *tenant, DbStmt stmt, int nparams, const char *const *values,
+		   const int *lengths, const int *formats, int result_format, DbError *err)
+{
+	PGconn	   *conn = c->conn;
+	PGresult   *tres = NULL,
+			   *res = NULL,
+			   *r;
+	int64_t		t0;
+	bool		ok;
+
+	if (tenant == NULL || !c->prepared[STMT_TENANT])
+	{
+		if (tenant && db_tenant_unsupported(c, tenant, err))
+			return NULL;
+		return db_exec(c, stmt, nparams, values, lengths, formats, result_format, err);
+	}
+	if (!c->prepared[stmt])
+	{
+		too_old(stmt, err);
+		return NULL;
+	}
+	t0 = now_us();
+	if (!PQenterPipelineMode(conn) ||
+		!PQsendQueryPrepared(conn, stmts[STMT_TENANT].name, 1, &tenant, NULL, NULL, 0) ||
+		!PQsendQueryPrepared(conn, stmts[stmt].name, nparams, values, lengths, formats, result_format) ||
+		!PQpipelineSync(conn))
+	{
+		db_error_from_result(c, NULL, err);
+		err->status = 503;
+		db_discard(c);
+		return NULL;
+	}
+	/* each statement's results end with a NULL; then comes the Sync */
+	for (int phase = 0; phase < 2;)
+	{
+		if ((r = PQgetResult(conn)) == NULL)
+			phase++;
+		else if (phase == 0 && tres == NULL)
+			tres = r;
+		else if (phase == 1 && res == NULL)
+			res = r;
+		else
+			PQclear(r);
+	}
+	r = PQgetResult(conn);
+	ok = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+	PQclear(r);
+	if (!ok || !PQexitPipelineMode(conn))
+	{
+		db_error_from_result(c, NULL, err);
+		err->status = 503;
+		PQclear(tres);
+		PQclear(res);
+		db_discard(c);
+		metrics_db((now_us() - t0) / 1e6, true);
+		return NULL;
+	}
+	if (PQresultStatus(tres) != PGRES_TUPLES_OK)
+	{
+		db_error_from_result(c, tres, err);
+		PQclear(tres);
+		PQclear(res);
+		metrics_db((now_us() - t0) / 1e6, true);
+		return NULL;
+	}
+	PQclear(tres);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	metrics_db((now_us() - t0) / 1e6, !ok);
+	if (ok)
+		return res;
+	db_error_from_result(c, res, err);
+	PQclear(res);
+	return NULL;
+}
+
 /* Runs a prepared statement; NULL (with err) unless it returned rows. */
 PGresult *
 db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *values,
@@ -510,13 +630,7 @@ db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *values,
 
 	if (!c->prepared[stmt])
 	{
-		char		why[512];
-
-		pthread_mutex_lock(&optional_lock);
-		memcpy(why, optional_error[stmt], sizeof(why));
-		pthread_mutex_unlock(&optional_lock);
-		set_error(err, 503, "55000", "the profefe extension in this database is too old for this "
-				  "(ALTER EXTENSION profefe UPDATE): %s", why);
+		too_old(stmt, err);
 		return NULL;
 	}
 	t0 = now_us();

@@ -21,7 +21,7 @@ typedef enum DbStmt
 	STMT_SAVE, STMT_FIND, STMT_MERGE, STMT_GET, STMT_MERGE_IDS, STMT_SERVICES,
 	STMT_HEALTH, STMT_RETENTION, STMT_CLAIM_TARGETS, STMT_RECORD_SCRAPE, STMT_UPSERT_TARGET,
 	STMT_VERSIONS, STMT_REFRESH, STMT_SERIES, STMT_FLAME, STMT_FLAME_DIFF, STMT_TOP, STMT_TOP_DIFF,
-	STMT_LABEL_KEYS, STMT_LABEL_VALUES, STMT_TYPES,
+	STMT_LABEL_KEYS, STMT_LABEL_VALUES, STMT_TYPES, STMT_TENANT, STMT_VERIFY_TOKEN,
 	STMT_COUNT
 } DbStmt;
 
@@ -41,6 +41,10 @@ void		db_discard(DbConn *c);
 PGconn	   *db_pg(DbConn *c);
 PGresult   *db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *values,
 					const int *lengths, const int *formats, int result_format, DbError *err);
+PGresult   *db_exec_as(DbConn *c, const char *tenant, DbStmt stmt, int nparams, const char *const *values,
+					   const int *lengths, const int *formats, int result_format, DbError *err);
+bool		db_prepared(DbConn *c, DbStmt stmt);
+bool		db_tenant_unsupported(DbConn *c, const char *tenant, DbError *err);
 void		db_error_from_result(DbConn *c, const PGresult *res, DbError *err);
 const char *db_stmt_name(DbStmt s);
 

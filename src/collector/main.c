@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include "auth.h"
 #include "db.h"
 #include "metrics.h"
 #include "saver.h"
@@ -40,6 +41,8 @@ Settings	settings = {
 	.writers = 2,
 	.scrape_workers = 256,
 	.scrape_poll_ms = 200,
+	.auth_mode = AUTH_TOKENS,
+	.auth_cache_ms = 5000,
 };
 
 static void
@@ -65,11 +68,20 @@ usage(FILE *out)
 			"                          [types=cpu,heap,...] [labels=k=v,...] [delta=false] [timeout=30s]\n"
 			"  -tls.cert PATH          serve HTTPS with this certificate (PEM, with its chain)\n"
 			"  -tls.key PATH           ... and this private key (PEM); both or neither\n"
+			"  -auth MODE              tokens: every request needs an API token (profefe.create_api_token);\n"
+			"                          header: a fronting proxy names the tenant (-auth.header), from\n"
+			"                          -auth.trusted-proxies only; none: no authentication, everything is the\n"
+			"                          default tenant's (default tokens)\n"
+			"  -auth.header NAME       the tenant header of -auth header (default X-Scope-OrgID)\n"
+			"  -auth.trusted-proxies L addresses or CIDRs (comma-separated) whose -auth.header is believed\n"
+			"  -auth.cache DURATION    how long a verified token is trusted before it is checked again;\n"
+			"                          a revoked token stops working within this (default 5s, 0 = always check)\n"
 			"  -version                print the version and exit\n"
 			"  -help                   this text\n"
 			"\n"
 			"The database needs the profefe extension (0.2.0 or later); the collector's role needs\n"
-			"profefe_writer and profefe_reader, and profefe_scraper to scrape.\n");
+			"profefe_writer and profefe_reader, and profefe_scraper to scrape; with tokens or tenants,\n"
+			"profefe_collector (which has all three). See docs/security.md.\n");
 }
 
 /*
@@ -272,6 +284,33 @@ parse_flags(int argc, char **argv)
 			settings.tls_cert = value;
 		else if (strcmp(name, "tls.key") == 0)
 			settings.tls_key = value;
+		else if (strcmp(name, "auth") == 0)
+		{
+			if (strcmp(value, "tokens") == 0)
+				settings.auth_mode = AUTH_TOKENS;
+			else if (strcmp(value, "none") == 0)
+				settings.auth_mode = AUTH_NONE;
+			else if (strcmp(value, "header") == 0)
+				settings.auth_mode = AUTH_HEADER;
+			else
+				bad_flag(name, value, "want tokens, header or none");
+		}
+		else if (strcmp(name, "auth.header") == 0)
+		{
+			if (value[0] == '\0' || strpbrk(value, " :\t\r\n"))
+				bad_flag(name, value, "want a header name, e.g. X-Scope-OrgID");
+			settings.auth_header = value;
+		}
+		else if (strcmp(name, "auth.trusted-proxies") == 0)
+			settings.auth_trusted_proxies = value;
+		else if (strcmp(name, "auth.cache") == 0)
+		{
+			long long	ms = parse_duration_ms(value);
+
+			if (ms < 0 || ms > 3600 * 1000)
+				bad_flag(name, value, "want a duration from 0 to 1h, e.g. 5s");
+			settings.auth_cache_ms = (int) ms;
+		}
 		else
 		{
 			fprintf(stderr, "profefe-collector: unknown flag -%s\n", name);
@@ -384,6 +423,22 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (settings.auth_mode == AUTH_HEADER && settings.auth_header == NULL)
+		settings.auth_header = "X-Scope-OrgID";
+	if (settings.auth_mode != AUTH_HEADER && (settings.auth_header || settings.auth_trusted_proxies))
+	{
+		fprintf(stderr, "profefe-collector: -auth.header and -auth.trusted-proxies go with -auth header\n");
+		return 2;
+	}
+	{
+		char		err[512];
+
+		if (!auth_init(err, sizeof(err)))
+		{
+			fprintf(stderr, "profefe-collector: %s\n", err);
+			return 2;
+		}
+	}
 	if (settings.scrape_file)
 	{
 		char		err[512];
@@ -413,9 +468,12 @@ main(int argc, char **argv)
 	saver_init(settings.writers);
 	if (!server_start())
 		return 1;
-	log_msg(LOG_INFO, "profefe-collector %s listening on %s%s (db.pool %d, max-body %zu, timeout %dms)",
-			COLLECTOR_VERSION, settings.tls_cert ? "https://" : "", settings.addr, settings.pool_size,
-			settings.max_body, settings.timeout_ms);
+	log_msg(LOG_INFO, "profefe-collector %s listening on %s%s (auth %s, db.pool %d, max-body %zu, timeout %dms)",
+			COLLECTOR_VERSION, settings.tls_cert ? "https://" : "", settings.addr, auth_mode_name(settings.auth_mode),
+			settings.pool_size, settings.max_body, settings.timeout_ms);
+	if (settings.auth_mode == AUTH_NONE && !addr_is_loopback(settings.addr))
+		log_msg(LOG_WARN, "-auth none on %s: anyone who reaches this address reads and writes every profile "
+				"(listen on 127.0.0.1, or use -auth tokens)", settings.addr);
 
 	/* connect once now so that a misconfiguration shows in the log at once */
 	{

@@ -66,6 +66,7 @@ static uint64_t stored_profiles[NTYPES];
 static uint64_t stored_bytes[NTYPES];
 static Histogram db_seconds;
 static uint64_t db_errors;
+static uint64_t auth_checks[2];	/* token checks: [0] asked PostgreSQL, [1] from the cache */
 static uint64_t batches,
 			batched_items;
 static uint64_t scrapes_started,
@@ -137,6 +138,12 @@ metrics_db(double seconds, bool failed)
 	observe(&db_seconds, seconds);
 	if (failed)
 		ADD(db_errors, 1);
+}
+
+void
+metrics_auth(bool cached)
+{
+	ADD(auth_checks[cached ? 1 : 0], 1);
 }
 
 void
@@ -345,6 +352,11 @@ metrics_render(Buf *b)
 	buf_printf(b, "# HELP profefe_db_errors_total Database round trips that failed.\n"
 			   "# TYPE profefe_db_errors_total counter\nprofefe_db_errors_total %llu\n",
 			   (unsigned long long) LOAD(db_errors));
+	buf_printf(b, "# HELP profefe_token_checks_total Tokens checked, in PostgreSQL or from the cache.\n"
+			   "# TYPE profefe_token_checks_total counter\n"
+			   "profefe_token_checks_total{source=\"database\"} %llu\n"
+			   "profefe_token_checks_total{source=\"cache\"} %llu\n",
+			   (unsigned long long) LOAD(auth_checks[0]), (unsigned long long) LOAD(auth_checks[1]));
 	buf_printf(b, "# HELP profefe_save_batches_total Transactions that committed saved profiles.\n"
 			   "# TYPE profefe_save_batches_total counter\nprofefe_save_batches_total %llu\n",
 			   (unsigned long long) LOAD(batches));

@@ -66,11 +66,12 @@ reply_bytes(Reply *reply, const char *data, size_t len, const char *filename)
 }
 
 /*
- * Runs one statement on a pooled connection. NULL, with the error reply
+ * Runs one statement on a pooled connection, for the request's tenant
+ * (req NULL: for none, e.g. the health check). NULL, with the error reply
  * set, when the database is unavailable or the statement fails.
  */
 PGresult *
-query(DbStmt stmt, int nparams, const char *const *values, int result_format, Reply *reply)
+query(const Request *req, DbStmt stmt, int nparams, const char *const *values, int result_format, Reply *reply)
 {
 	DbError		err;
 	DbConn	   *c = db_acquire(&err);
@@ -81,7 +82,7 @@ query(DbStmt stmt, int nparams, const char *const *values, int result_format, Re
 		reply_db_error(reply, &err);
 		return NULL;
 	}
-	res = db_exec(c, stmt, nparams, values, NULL, NULL, result_format, &err);
+	res = db_exec_as(c, req ? req->tenant : NULL, stmt, nparams, values, NULL, NULL, result_format, &err);
 	db_release(c);
 	if (res == NULL)
 		reply_db_error(reply, &err);

@@ -35,7 +35,7 @@ typedef struct Selection
 void		reply_db_error(Reply *reply, const DbError *err);
 void		reply_bytes(Reply *reply, const char *data, size_t len, const char *filename);
 void		reply_body(Reply *reply, const char *json, size_t len);
-PGresult   *query(DbStmt stmt, int nparams, const char *const *values, int result_format, Reply *reply);
+PGresult   *query(const Request *req, DbStmt stmt, int nparams, const char *const *values, int result_format, Reply *reply);
 const char *required(const Request *req, Reply *reply, const char *name);
 const char *optional(const Request *req, const char *name);
 bool		check_type(const char *type, Reply *reply);

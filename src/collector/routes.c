@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
+#include "auth.h"
 #include "db.h"
 #include "metrics.h"
 #include "params.h"
@@ -121,6 +122,7 @@ save(const Request *req, Reply *reply)
 	item.instance_id = instance_id;
 	item.data = req->body;
 	item.len = req->body_len;
+	item.tenant = req->tenant;
 	saver_submit(&item);
 
 	if (item.status != 200)
@@ -189,7 +191,7 @@ find(const Request *req, Reply *reply)
 		}
 	}
 	selection_values(&s, values);
-	res = query(STMT_FIND, 6, values, 0, reply);
+	res = query(req, STMT_FIND, 6, values, 0, reply);
 	selection_free(&s);
 	if (res && strcmp(PQgetvalue(res, 0, 1), "0") == 0)
 		reply_error(reply, 404, "nothing found");
@@ -218,7 +220,7 @@ merge(const Request *req, Reply *reply)
 		return;
 	}
 	selection_values(&s, values);
-	res = query(STMT_MERGE, 5, values, 1, reply);
+	res = query(req, STMT_MERGE, 5, values, 1, reply);
 	if (res && PQgetisnull(res, 0, 0))
 		reply_error(reply, 404, "nothing found");
 	else if (res)
@@ -297,7 +299,7 @@ series(const Request *req, Reply *reply)
 		if (values[6 + i] && values[6 + i][0] == '\0')
 			values[6 + i] = NULL;
 	}
-	res = query(STMT_SERIES, 9, values, 0, reply);
+	res = query(req, STMT_SERIES, 9, values, 0, reply);
 	if (res)
 		reply_body(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
 	selection_free(&s);
@@ -345,7 +347,7 @@ by_id(const Request *req, Reply *reply)
 	{
 		const char *values[1] = {ids};
 
-		res = query(STMT_GET, 1, values, 1, reply);
+		res = query(req, STMT_GET, 1, values, 1, reply);
 		if (res && PQntuples(res) == 0)
 			reply_error(reply, 404, "profile \"%.*s\" not found", (int) len, ids);
 		else if (res)
@@ -362,7 +364,7 @@ by_id(const Request *req, Reply *reply)
 			snprintf(name, sizeof(name), "%s", ids);
 		else
 			snprintf(name, sizeof(name), "%.20s+%d-more", ids, n - 1);
-		res = query(STMT_MERGE_IDS, 1, values, 1, reply);
+		res = query(req, STMT_MERGE_IDS, 1, values, 1, reply);
 		if (res)
 			reply_bytes(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0), name);
 	}
@@ -371,9 +373,9 @@ by_id(const Request *req, Reply *reply)
 }
 
 static void
-services(Reply *reply)
+services(const Request *req, Reply *reply)
 {
-	PGresult   *res = query(STMT_SERVICES, 0, NULL, 0, reply);
+	PGresult   *res = query(req, STMT_SERVICES, 0, NULL, 0, reply);
 
 	if (res)
 		reply_body(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
@@ -383,7 +385,7 @@ services(Reply *reply)
 static void
 healthz(Reply *reply)
 {
-	PGresult   *res = query(STMT_HEALTH, 0, NULL, 0, reply);
+	PGresult   *res = query(NULL, STMT_HEALTH, 0, NULL, 0, reply);
 
 	if (res)
 		reply_body(reply, "\"ok\"", 4);
@@ -458,6 +460,28 @@ route_text_errors(Route route)
 	return route == ROUTE_MERGE || route == ROUTE_BY_ID || route == ROUTE_OLD_GET;
 }
 
+/*
+ * The rights a route needs (docs/security.md): saving needs write, reading
+ * (the UI too) read, /metrics admin (it names every tenant's scrape
+ * targets); /healthz nothing (it says only whether PostgreSQL answers).
+ */
+unsigned
+route_rights(Route route)
+{
+	switch (route)
+	{
+		case ROUTE_HEALTHZ:
+			return 0;
+		case ROUTE_PROFILES_POST:
+		case ROUTE_OLD_POST:
+			return RIGHT_WRITE;
+		case ROUTE_METRICS:
+			return RIGHT_ADMIN;
+		default:
+			return RIGHT_READ;
+	}
+}
+
 void
 handle_request(Route route, const Request *req, Reply *reply)
 {
@@ -513,7 +537,7 @@ handle_request(Route route, const Request *req, Reply *reply)
 			break;
 		case ROUTE_SERVICES:
 			if (method_is(req, reply, "GET, HEAD"))
-				services(reply);
+				services(req, reply);
 			break;
 		case ROUTE_VERSION:
 			if (method_is(req, reply, "GET, HEAD"))

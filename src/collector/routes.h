@@ -37,6 +37,8 @@ typedef struct Reply
 	const char *csp;			/* Content-Security-Policy, or NULL */
 	const void *static_data;	/* a body that outlives the reply (embedded assets), instead of body */
 	size_t		static_len;
+	bool		www_authenticate;	/* 401: say how to authenticate */
+	int			retry_after;	/* 429: seconds, or 0 */
 } Reply;
 
 typedef struct Request
@@ -46,10 +48,13 @@ typedef struct Request
 	Query		query;
 	const char *body;
 	size_t		body_len;
+	const char *tenant;			/* whose data: the caller's (auth.c), never the client's to choose */
+	unsigned	rights;			/* RIGHT_* the caller holds */
 } Request;
 
 Route		route_of(const char *method, const char *path);
 bool		route_text_errors(Route route);
+unsigned	route_rights(Route route);
 void		handle_request(Route route, const Request *req, Reply *reply);
 void		reply_error(Reply *reply, int status, const char *fmt,...) __attribute__((format(printf, 3, 4)));
 

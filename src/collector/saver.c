@@ -69,6 +69,13 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 	PGresult   *res;
 	int64_t		t0 = now_us();
 
+	/* an extension without tenants (before 0.5.0) takes the default one only */
+	for (int i = 0; i < n; i++)
+		if (items[i]->tenant && db_tenant_unsupported(dc, items[i]->tenant, &err))
+		{
+			fail_all(items, n, &err);
+			return -1;
+		}
 	if (!PQenterPipelineMode(conn))
 		goto broken;
 	for (int i = 0; i < n; i++)
@@ -79,6 +86,14 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 		int			lengths[6] = {0, 0, (int) it->len, 0, 0, 0};
 		int			formats[6] = {0, 0, 1, 0, 0, 0};
 
+		/*
+		 * Each save acts for its own tenant first (local to the batch's
+		 * transaction; the next item's call replaces it). Should acting
+		 * for it fail, so does the batch from there: nothing commits.
+		 */
+		if (it->tenant && db_prepared(dc, STMT_TENANT) &&
+			!PQsendQueryPrepared(conn, db_stmt_name(STMT_TENANT), 1, &it->tenant, NULL, NULL, 0))
+			goto broken;
 		if (!PQsendQueryPrepared(conn, db_stmt_name(STMT_SAVE), 6, values, lengths, formats, 0))
 			goto broken;
 	}
@@ -87,25 +102,30 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 
 	for (int i = 0; i < n; i++)
 	{
-		bool		got = false;
+		int			nstmts = items[i]->tenant && db_prepared(dc, STMT_TENANT) ? 2 : 1;
 
-		while ((res = PQgetResult(conn)) != NULL)
+		for (int k = 0; k < nstmts; k++)
 		{
-			ExecStatusType st = PQresultStatus(res);
+			bool		got = false;
 
-			got = true;
-			if (st == PGRES_TUPLES_OK && PQntuples(res) == 1)
-				snprintf(items[i]->id, sizeof(items[i]->id), "%s", PQgetvalue(res, 0, 0));
-			else if (st == PGRES_FATAL_ERROR && failed_at < 0)
+			while ((res = PQgetResult(conn)) != NULL)
 			{
-				db_error_from_result(dc, res, &items[i]->err);
-				items[i]->status = items[i]->err.status;
-				failed_at = i;
+				ExecStatusType st = PQresultStatus(res);
+
+				got = true;
+				if (st == PGRES_TUPLES_OK && PQntuples(res) == 1 && k == nstmts - 1)
+					snprintf(items[i]->id, sizeof(items[i]->id), "%s", PQgetvalue(res, 0, 0));
+				else if (st == PGRES_FATAL_ERROR && failed_at < 0)
+				{
+					db_error_from_result(dc, res, &items[i]->err);
+					items[i]->status = items[i]->err.status;
+					failed_at = i;
+				}
+				PQclear(res);
 			}
-			PQclear(res);
+			if (!got)
+				goto broken;
 		}
-		if (!got)
-			goto broken;
 	}
 	/* the Sync: the implicit transaction has committed (or rolled back) */
 	res = PQgetResult(conn);

@@ -26,6 +26,7 @@ typedef struct SaveItem
 	const char *instance_id;	/* NULL or the id */
 	const char *data;
 	size_t		len;
+	const char *tenant;			/* whose profile: acted for before the save (NULL: the role's own) */
 	/* out */
 	int			status;			/* 200, or an HTTP error status */
 	char		id[32];

@@ -49,6 +49,11 @@ typedef struct Job
 	char	   *labels;			/* jsonb text, "instance" included */
 	char	   *types;			/* "cpu,heap,..." */
 	char	   *instance;
+	char	   *tenant;			/* whose profiles these are */
+	char	   *ca_file;		/* NULL: the system's CAs */
+	char	   *auth_kind;		/* NULL, "bearer" or "basic" */
+	char	   *auth_username;
+	char	   *auth_secret;
 	int			cpu_seconds;
 	bool		delta;
 	long		timeout_ms;
@@ -562,6 +567,20 @@ scrape(CURLM *multi, Job *job)
 		curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 0L);
 		curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+		if (job->ca_file)
+			curl_easy_setopt(x->h, CURLOPT_CAINFO, job->ca_file);
+		/* credentials go to the target's origin only: redirects elsewhere are never followed */
+		if (job->auth_kind && strcmp(job->auth_kind, "bearer") == 0)
+		{
+			curl_easy_setopt(x->h, CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
+			curl_easy_setopt(x->h, CURLOPT_XOAUTH2_BEARER, job->auth_secret);
+		}
+		else if (job->auth_kind && strcmp(job->auth_kind, "basic") == 0)
+		{
+			curl_easy_setopt(x->h, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+			curl_easy_setopt(x->h, CURLOPT_USERNAME, job->auth_username);
+			curl_easy_setopt(x->h, CURLOPT_PASSWORD, job->auth_secret);
+		}
 		curl_multi_add_handle(multi, x->h);
 		n++;
 	}
@@ -628,6 +647,7 @@ scrape(CURLM *multi, Job *job)
 			SaveItem	item = {0};
 
 			item.service = job->service;
+			item.tenant = job->tenant;
 			item.type = x->type;
 			item.labels_json = job->labels;
 			item.data = x->body.data;
@@ -693,6 +713,16 @@ job_free(Job *j)
 	free(j->labels);
 	free(j->types);
 	free(j->instance);
+	free(j->tenant);
+	free(j->ca_file);
+	free(j->auth_kind);
+	free(j->auth_username);
+	if (j->auth_secret)
+	{
+		/* not left in freed memory */
+		explicit_bzero(j->auth_secret, strlen(j->auth_secret));
+		free(j->auth_secret);
+	}
 	free(j);
 }
 
@@ -774,6 +804,11 @@ claim(int n, DbError *err)
 		j->timeout_ms = atol(PQgetvalue(res, i, 7));
 		j->late_s = atof(PQgetvalue(res, i, 8));
 		j->instance = dup_value(res, i, 9);
+		j->tenant = dup_value(res, i, 10);
+		j->ca_file = PQgetisnull(res, i, 11) ? NULL : dup_value(res, i, 11);
+		j->auth_kind = PQgetisnull(res, i, 12) ? NULL : dup_value(res, i, 12);
+		j->auth_username = PQgetisnull(res, i, 13) ? NULL : dup_value(res, i, 13);
+		j->auth_secret = PQgetisnull(res, i, 14) ? NULL : dup_value(res, i, 14);
 		j->claimed_us = t;
 		pthread_mutex_lock(&lock);
 		busy++;

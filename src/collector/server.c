@@ -21,6 +21,7 @@
 
 #include <microhttpd.h>
 
+#include "auth.h"
 #include "metrics.h"
 #include "params.h"
 #include "routes.h"
@@ -42,6 +43,9 @@ typedef struct ReqState
 	Buf			body;
 	int64_t		t0;
 	bool		gzip_ok;		/* the client takes Content-Encoding: gzip */
+	size_t		limit;			/* the body cap: -max-body, or the tenant's when lower */
+	Principal	who;			/* the caller (auth.c) */
+	AuthRefusal refused;		/* status 0, or why the request is refused (its body is discarded) */
 } ReqState;
 
 static struct MHD_Daemon *daemon_;
@@ -152,6 +156,19 @@ send_reply(struct MHD_Connection *con, ReqState *st, const char *method, Reply *
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, reply->cache_control);
 	if (reply->csp)
 		MHD_add_response_header(resp, "Content-Security-Policy", reply->csp);
+	if (reply->www_authenticate)
+	{
+		/* Basic makes browsers ask (the UI); Bearer is what API clients send */
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"profefe\", charset=\"UTF-8\"");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"profefe\"");
+	}
+	if (reply->retry_after > 0)
+	{
+		char		ra[16];
+
+		snprintf(ra, sizeof(ra), "%d", reply->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
 	if (compressible)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	if (gzipped)
@@ -164,9 +181,60 @@ send_reply(struct MHD_Connection *con, ReqState *st, const char *method, Reply *
 	metrics_request(st ? st->route : ROUTE_OTHER, reply->status, secs);
 	/* one line per request, as profefe's collector logs them (-log.level warn for none) */
 	if (settings.log_level <= LOG_INFO && reply->status < 500)
-		log_msg(LOG_INFO, "%s %s %d in=%zu out=%zu %.1fms", method, st->raw_uri, reply->status,
-				st->too_large ? st->discarded : st->body.len, body_len, secs * 1000);
+		log_msg(LOG_INFO, "%s %s %d in=%zu out=%zu %.1fms tenant=%s%s%s", method, st->raw_uri, reply->status,
+				st->too_large ? st->discarded : st->body.len, body_len, secs * 1000,
+				st->who.tenant[0] ? st->who.tenant : "-", st->who.token_id[0] ? " token=" : "", st->who.token_id);
 	return ret;
+}
+
+/* A body past the cap: refused with 413 (its bytes are dropped). */
+static void
+set_too_large(ReqState *st)
+{
+	st->refused.status = 413;
+	st->refused.retry_after = 0;
+	if (st->limit < settings.max_body)
+		snprintf(st->refused.message, sizeof(st->refused.message),
+				 "request body is larger than tenant \"%s\" accepts (%zu bytes, tenant_limits.max_body)",
+				 st->who.tenant, st->limit);
+	else
+		snprintf(st->refused.message, sizeof(st->refused.message),
+				 "request body is larger than -max-body (%zu bytes)", settings.max_body);
+}
+
+/* The reply to a refused request (auth.c's refusal). */
+static void
+reply_refusal(Reply *reply, Route route, const AuthRefusal *no)
+{
+	reply->text_errors = route_text_errors(route);
+	reply_error(reply, no->status, "%s", no->message);
+	reply->www_authenticate = no->status == 401;
+	reply->retry_after = no->status == 429 ? no->retry_after : 0;
+}
+
+/*
+ * Who the caller is and whether it may do this, from the headers alone (a
+ * refused request's body is never kept): st->refused set when not.
+ */
+static void
+check_caller(struct MHD_Connection *con, ReqState *st)
+{
+	const char *authz = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *tenant_header = settings.auth_header ?
+		MHD_lookup_connection_value(con, MHD_HEADER_KIND, settings.auth_header) : NULL;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	unsigned	need = route_rights(st->route);
+
+	st->limit = settings.max_body;
+	if (need == 0)
+		return;
+	if (!auth_identify(authz, tenant_header, ci ? ci->client_addr : NULL, &st->who, &st->refused) ||
+		!auth_permits(&st->who, need, &st->refused))
+		return;
+	if (st->who.max_body > 0 && st->who.max_body < st->limit)
+		st->limit = st->who.max_body;
+	if ((need & RIGHT_WRITE) && !auth_take_ingest(&st->who, &st->refused))
+		return;
 }
 
 static enum MHD_Result
@@ -203,17 +271,20 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 			st->path[strlen(st->path) - 1] == '/')
 			st->path[strlen(st->path) - 1] = '\0';
 		st->route = st->path ? route_of(method, st->path) : ROUTE_OTHER;
-		if (cl && strtoull(cl, NULL, 10) > settings.max_body)
+		check_caller(con, st);
+		if (st->refused.status == 0 && cl && strtoull(cl, NULL, 10) > st->limit)
+			set_too_large(st);
+		if (st->refused.status != 0)
 		{
 			const char *expect = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 
-			/* a client waiting for "100 Continue" gets the 413 instead */
-			if (expect && strcasecmp(expect, "100-continue") == 0)
+			/* a client waiting for "100 Continue" (or sending nothing) gets the refusal at once */
+			if ((expect && strcasecmp(expect, "100-continue") == 0) || cl == NULL || strcmp(cl, "0") == 0)
 			{
-				reply_error(&reply, 413, "request body is larger than -max-body (%zu bytes)", settings.max_body);
+				reply_refusal(&reply, st->route, &st->refused);
 				return send_reply(con, st, method, &reply);
 			}
-			st->too_large = true;
+			st->too_large = true;	/* the body is read and dropped */
 		}
 		return MHD_YES;
 	}
@@ -225,8 +296,9 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 		 * sends it all still reads the 413; one that sends far more is cut
 		 * off with it.
 		 */
-		if (!st->too_large && st->body.len + *upload_data_size > settings.max_body)
+		if (!st->too_large && st->body.len + *upload_data_size > st->limit)
 		{
+			set_too_large(st);
 			st->too_large = true;
 			st->discarded = st->body.len;
 			buf_free(&st->body);
@@ -235,9 +307,10 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 		{
 			st->discarded += *upload_data_size;
 			*upload_data_size = 0;
-			if (st->discarded > settings.max_body + DISCARD_MAX)
+			/* a body past the cap is read on for a while (so that the client reads the 413); a refused caller's is not */
+			if (st->discarded > (st->refused.status == 413 ? st->limit + DISCARD_MAX : (size_t) 1024 * 1024))
 			{
-				reply_error(&reply, 413, "request body is larger than -max-body (%zu bytes)", settings.max_body);
+				reply_refusal(&reply, st->route, &st->refused);
 				return send_reply(con, st, method, &reply);
 			}
 			return MHD_YES;
@@ -248,7 +321,7 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 	}
 	if (st->too_large)
 	{
-		reply_error(&reply, 413, "request body is larger than -max-body (%zu bytes)", settings.max_body);
+		reply_refusal(&reply, st->route, &st->refused);
 		return send_reply(con, st, method, &reply);
 	}
 
@@ -267,6 +340,8 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 	{
 		req.body = st->body.data;
 		req.body_len = st->body.len;
+		req.tenant = st->who.tenant[0] ? st->who.tenant : NULL;
+		req.rights = st->who.rights;
 		handle_request(st->route, &req, &reply);
 	}
 	if (reply.status == 0)

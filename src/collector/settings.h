@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define COLLECTOR_VERSION "0.4.0"
+#define COLLECTOR_VERSION "0.5.0"
 
 typedef struct Settings
 {
@@ -33,6 +33,10 @@ typedef struct Settings
 	const char *tls_key;		/* -tls.key path (PEM) */
 	char	   *tls_cert_pem;	/* their contents, read at start */
 	char	   *tls_key_pem;
+	int			auth_mode;		/* -auth: AuthMode (auth.h) */
+	const char *auth_header;	/* -auth.header, the tenant header a proxy sets */
+	const char *auth_trusted_proxies;	/* -auth.trusted-proxies, comma-separated addresses or CIDRs */
+	int			auth_cache_ms;	/* -auth.cache: how long a verified token is trusted */
 } Settings;
 
 extern Settings settings;

@@ -146,7 +146,7 @@ merged_view(const Request *req, Reply *reply, DbStmt one, DbStmt two, const char
 		values[7] = top;
 		n = with_top ? 8 : 7;
 	}
-	res = query(b.given ? two : one, n, values, 0, reply);
+	res = query(req, b.given ? two : one, n, values, 0, reply);
 	if (res && strcmp(PQgetvalue(res, 0, 0), "t") == 0)
 		reply_error(reply, 404, "nothing found");
 	else if (res && strcmp(PQgetvalue(res, 0, 1), "t") == 0)
@@ -190,7 +190,7 @@ view_labels(const Request *req, Reply *reply, bool values_of_key)
 	}
 	selection_values(&s, values);
 	values[5] = key;
-	res = query(values_of_key ? STMT_LABEL_VALUES : STMT_LABEL_KEYS, values_of_key ? 6 : 5, values, 0, reply);
+	res = query(req, values_of_key ? STMT_LABEL_VALUES : STMT_LABEL_KEYS, values_of_key ? 6 : 5, values, 0, reply);
 	if (res)
 		reply_body(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
 	selection_free(&s);
@@ -216,7 +216,7 @@ view_types(const Request *req, Reply *reply)
 	values[0] = service;
 	values[1] = has_from ? from : NULL;
 	values[2] = has_to ? to : NULL;
-	res = query(STMT_TYPES, 3, values, 0, reply);
+	res = query(req, STMT_TYPES, 3, values, 0, reply);
 	if (res)
 		reply_body(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
 	PQclear(res);
