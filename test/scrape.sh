@@ -8,6 +8,9 @@
 #   - two collectors share the targets: no target scraped twice an interval;
 #     a target added while they run is picked up; -scrape.file's targets
 #   - per-target state in SQL and in /metrics
+#   - targets behind bearer and basic authentication (per-target
+#     credentials), an https target checked against its ca_file, and a
+#     tenant's targets storing that tenant's profiles
 
 echo "== scraping (collectors pulling /debug/pprof)"
 HOT_PORT=$(free_port)
@@ -15,12 +18,19 @@ FAKE_PORT=$(free_port)
 COLL2_PORT=$(free_port)
 HOT=http://127.0.0.1:$HOT_PORT/debug/pprof
 FAKE=http://127.0.0.1:$FAKE_PORT
+FAKE_TLS_PORT=$(free_port)
+FAKE_TLS=https://127.0.0.1:$FAKE_TLS_PORT
 sq() { psql -X -At -d collector_test -v ON_ERROR_STOP=1 "$@"; }
 
 if go build -o build/hotapp ./examples/hotapp; then
     build/hotapp -collector '' -listen "127.0.0.1:$HOT_PORT" > "$WORK/hotapp.log" 2>&1 &
     HOT_PID=$!
-    build/collector-e2e -only fakes -listen "127.0.0.1:$FAKE_PORT" -redirect-away "$HOT/" > "$WORK/fakes.log" 2>&1 &
+    # the https fake's certificate, its own CA (the target's ca_file)
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$WORK/fake-tls.key" -out "$WORK/fake-tls.pem" >/dev/null 2>&1
+    chmod a+r "$WORK/fake-tls.pem"
+    build/collector-e2e -only fakes -listen "127.0.0.1:$FAKE_PORT" -redirect-away "$HOT/" \
+        -listen-tls "127.0.0.1:$FAKE_TLS_PORT" -tls-cert "$WORK/fake-tls.pem" -tls-key "$WORK/fake-tls.key" > "$WORK/fakes.log" 2>&1 &
     FAKE_PID=$!
     for _ in $(seq 1 50); do
         curl -s -o /dev/null "$HOT/" && curl -s -o /dev/null "$FAKE/status/" && break
@@ -41,6 +51,19 @@ SELECT upsert_scrape_target('scrape-down', 'http://127.0.0.1:1/debug/pprof', '{}
 SELECT upsert_scrape_target('scrape-away', '$FAKE/away/debug/pprof', '{}', ARRAY['heap'], '2 seconds', 1);
 SELECT upsert_scrape_target('scrape-same', '$FAKE/same/debug/pprof', '{}', ARRAY['heap'], '2 seconds', 1);
 SELECT upsert_scrape_target('scrape-loop', '$FAKE/loop/debug/pprof', '{}', ARRAY['heap'], '2 seconds', 1);
+-- tenant team-a's targets (the owner acts for it), some behind authentication
+SET profefe.tenant = 'team-a';
+SELECT set_scrape_credentials(upsert_scrape_target('scrape-bearer', '$FAKE/bearer/debug/pprof', '{}', ARRAY['heap'], '2 seconds', 1),
+                              'bearer', 'fake-s3cret');
+SELECT set_scrape_credentials(upsert_scrape_target('scrape-basic', '$FAKE/basic/debug/pprof', '{}', ARRAY['heap'], '2 seconds', 1),
+                              'basic', 'pw', 'scraper');
+SELECT upsert_scrape_target('scrape-noauth', '$FAKE/bearer/debug/pprof', '{}', ARRAY['heap'], '2 seconds', 1);
+SELECT upsert_scrape_target('scrape-tls', '$FAKE_TLS/moved/debug/pprof', '{}', ARRAY['heap'], '2 seconds', 1,
+                            ca_file => '$WORK/fake-tls.pem');
+SELECT upsert_scrape_target('scrape-tls-noca', '$FAKE_TLS/moved/debug/pprof', '{}', ARRAY['heap'], '2 seconds', 1);
+RESET profefe.tenant;
+-- acting for team-a takes the collector's role
+GRANT profefe_collector TO collector_login;
 SQL
     cat > "$WORK/static-targets" <<EOF
 # service        url        settings
@@ -96,6 +119,18 @@ EOF
     if grep -q 'profefe_scrapes_total{result="ok"} [1-9]' "$WORK/metrics-a" \
         && grep -q 'profefe_scrapes_total{result="ok"} [1-9]' "$WORK/metrics-b"; then pass
     else fail "scrape: both collectors scraped"; fi
+    check "bearer and basic credentials sent: the targets' profiles stored, for their tenant" \
+        "SELECT count(DISTINCT service) = 2 AND bool_and(tenant = 'team-a') FROM profiles WHERE service IN ('scrape-bearer', 'scrape-basic')"
+    check "without its credentials: HTTP 401 recorded, nothing stored" \
+        "SELECT last_error LIKE 'heap: HTTP 401%' AND NOT EXISTS (SELECT FROM profiles WHERE service = 'scrape-noauth')
+           FROM scrape_targets WHERE service = 'scrape-noauth'"
+    check "an https target checked against its ca_file: stored" \
+        "SELECT count(*) > 0 FROM profiles WHERE service = 'scrape-tls' AND tenant = 'team-a'"
+    check "the same target without a ca_file: the certificate is not trusted, nothing stored" \
+        "SELECT last_error ILIKE '%certificate%' AND NOT EXISTS (SELECT FROM profiles WHERE service = 'scrape-tls-noca')
+           FROM scrape_targets WHERE service = 'scrape-tls-noca'"
+    if ! grep -q 'fake-s3cret' "$WORK/scrape-a.log" "$WORK/scrape-b.log"; then pass
+    else fail "scrape: a target's credentials appear in a collector's log"; fi
     check "a target added while running is scraped" \
         "SELECT count(*) > 0 FROM profiles WHERE service = 'scrape-late'"
     if grep -q 'error -scrape.file line 3 (scrape-invalid .*scrape_targets_seconds_below_interval' "$WORK/scrape-b.log" \

@@ -31,15 +31,18 @@ import (
 )
 
 var (
-	base     = flag.String("url", "http://127.0.0.1:10100", "collector base URL")
-	fixtures = flag.String("fixtures", "test/fixtures", "fixture profiles")
-	maxBody  = flag.Int("max-body", 4<<20, "the collector's -max-body")
-	timeout  = flag.Duration("timeout", 3*time.Second, "the collector's -timeout")
-	only     = flag.String("only", "", "run one group: api, series, views, errors, slow, concurrent, shutdown; or fakes (serve bad scrape targets)")
-	listen   = flag.String("listen", "127.0.0.1:0", "address the fakes serve on")
-	pid      = flag.Int("pid", 0, "collector pid (shutdown group)")
-	away     = flag.String("redirect-away", "http://127.0.0.1:1/", "where the fakes' /away/ redirects scrapers (another port)")
-	failures = 0
+	base      = flag.String("url", "http://127.0.0.1:10100", "collector base URL")
+	fixtures  = flag.String("fixtures", "test/fixtures", "fixture profiles")
+	maxBody   = flag.Int("max-body", 4<<20, "the collector's -max-body")
+	timeout   = flag.Duration("timeout", 3*time.Second, "the collector's -timeout")
+	only      = flag.String("only", "", "run one group: api, series, views, errors, slow, concurrent, shutdown; or fakes (serve bad scrape targets)")
+	listen    = flag.String("listen", "127.0.0.1:0", "address the fakes serve on")
+	pid       = flag.Int("pid", 0, "collector pid (shutdown group)")
+	listenTLS = flag.String("listen-tls", "", "address the fakes also serve HTTPS on (with -tls-cert, -tls-key)")
+	tlsCert   = flag.String("tls-cert", "", "the fakes' HTTPS certificate")
+	tlsKey    = flag.String("tls-key", "", "the fakes' HTTPS key")
+	away      = flag.String("redirect-away", "http://127.0.0.1:1/", "where the fakes' /away/ redirects scrapers (another port)")
+	failures  = 0
 )
 
 func check(name string, ok bool, format string, args ...interface{}) bool {
@@ -752,9 +755,57 @@ func serveFakes() {
 	mux.HandleFunc("/loop/", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, r.URL.Path, http.StatusFound)
 	})
+	// targets behind authentication (per-target credentials)
+	mux.HandleFunc("/bearer/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer fake-s3cret" {
+			http.Error(w, "unauthorized here", http.StatusUnauthorized)
+			return
+		}
+		w.Write(readFixture("i1-heap.pb.gz"))
+	})
+	mux.HandleFunc("/basic/", func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "scraper" || p != "pw" {
+			http.Error(w, "unauthorized here", http.StatusUnauthorized)
+			return
+		}
+		w.Write(readFixture("i1-heap.pb.gz"))
+	})
+	if *listenTLS != "" {
+		go func() {
+			if err := http.ListenAndServeTLS(*listenTLS, *tlsCert, *tlsKey, mux); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}()
+	}
 	if err := http.ListenAndServe(*listen, mux); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+}
+
+// What profefe's Go agent does with a collector address carrying a token
+// (https://u:TOKEN@host): a plain POST per profile with Go's client, which
+// sends the URL's user info as Basic authentication; then a GET the same way.
+func agentChecks() {
+	u, err := url.Parse(*base)
+	check("agent: the collector address carries a token", err == nil && u.User != nil, "%q", *base)
+	data, err := os.ReadFile(*fixtures + "/i2-cpu.pb.gz")
+	check("agent: fixture", err == nil, "%v", err)
+	resp, err := http.Post(*base+"/api/0/profiles?service=agent&type=cpu&labels=via=userinfo", "application/octet-stream",
+		bytes.NewReader(data))
+	if check("agent: POST with the token in the address", err == nil, "%v", err) {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		check("agent: the profile is stored", resp.StatusCode == 200 && bytes.Contains(b, []byte(`"service":"agent"`)),
+			"%d %s", resp.StatusCode, b)
+	}
+	resp, err = http.Get(*base + "/api/0/services")
+	if check("agent: GET with the token in the address", err == nil, "%v", err) {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		check("agent: its service is listed", resp.StatusCode == 200 && bytes.Contains(b, []byte(`"agent"`)), "%d %s",
+			resp.StatusCode, b)
 	}
 }
 
@@ -784,6 +835,8 @@ func main() {
 		shutdownChecks()
 	case "chaos":
 		chaosChecks(3000)
+	case "agent":
+		agentChecks()
 	default:
 		apiChecks()
 		seriesChecks()
