@@ -24,6 +24,7 @@
 #                arrivals, deletions, concurrent refreshes, retention
 #   collector    the HTTP collector end to end (test/collector.sh), under ASan
 #   TLS          HTTPS with a test CA: curl, go tool pprof (test/tls.sh)
+#   auth         tokens, tenants over HTTP, header mode, limits (test/auth.sh)
 #   web UI       the collector's UI in headless Chromium (test/ui.sh)
 #   scrape       collectors pulling /debug/pprof (test/scrape.sh)
 #   fuzz         short libFuzzer runs over the decoder and the collector's
@@ -248,6 +249,7 @@ source test/store.sh
 source test/rollups.sh
 source test/collector.sh
 source test/tls.sh
+source test/auth.sh
 source test/ui.sh
 source test/scrape.sh
 

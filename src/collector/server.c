@@ -231,6 +231,14 @@ check_caller(struct MHD_Connection *con, ReqState *st)
 	if (!auth_identify(authz, tenant_header, ci ? ci->client_addr : NULL, &st->who, &st->refused) ||
 		!auth_permits(&st->who, need, &st->refused))
 		return;
+	/* /metrics covers every tenant (scrape targets by name): the operator's, the default tenant's admins */
+	if (st->route == ROUTE_METRICS && strcmp(st->who.tenant, "default") != 0)
+	{
+		st->refused.status = 403;
+		snprintf(st->refused.message, sizeof(st->refused.message),
+				 "forbidden: /metrics is for the default tenant's admin tokens (it covers every tenant)");
+		return;
+	}
 	if (st->who.max_body > 0 && st->who.max_body < st->limit)
 		st->limit = st->who.max_body;
 	if ((need & RIGHT_WRITE) && !auth_take_ingest(&st->who, &st->refused))
