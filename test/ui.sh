@@ -15,7 +15,7 @@ if [ ! -f "$UI_DIR/node_modules/puppeteer-core/package.json" ] || ! cmp -s test/
     rm -rf "$UI_DIR" && mkdir -p "$UI_DIR" && cp test/browser/package.json test/browser/package-lock.json "$UI_DIR"/ &&
         (cd "$UI_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || ui_ok=
 fi
-cp test/browser/ui.test.mjs test/browser/harness.mjs "$UI_DIR"/
+cp test/browser/ui.test.mjs test/browser/ui-auth.test.mjs test/browser/harness.mjs "$UI_DIR"/
 if [ -z "$ui_ok" ]; then
     fail "puppeteer-core does not install (npm ci in build/browser)"
 else
@@ -74,6 +74,23 @@ SQL
     grep '^FAIL' "$WORK/ui.out" | head -5
     echo "$(grep -c '^ok ' "$WORK/ui.out") browser checks passed; screenshots in build/ui-*.png"
     kill "$UI_PID" "$UI_DOWN_PID" 2>/dev/null; wait "$UI_PID" "$UI_DOWN_PID" 2>/dev/null
+    # the UI behind tokens: the browser's Basic prompt answered with a token
+    UI_TOKEN=$(psql -X -At -d ui_test -c "SELECT profefe.create_api_token('default', ARRAY['read'], note => 'ui.sh')")
+    build/profefe-collector -addr "127.0.0.1:$UI_PORT" -db "host=$PGHOST port=$PGPORT dbname=ui_test user=postgres" \
+        -retention-interval 0 -rollup-interval 0 -log.level warn > "$WORK/ui-auth-collector.log" 2>&1 &
+    UI_PID=$!
+    for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$UI_PORT/healthz" && break; sleep 0.1; done
+    (cd "$UI_DIR" && node ui-auth.test.mjs "http://127.0.0.1:$UI_PORT" "$UI_TOKEN" \
+        "service=shop&type=cpu&from=$UI_FROM&to=$UI_TO" "$ROOT/build") > "$WORK/ui-auth.out" 2>&1
+    while read -r verdict rest; do
+        case "$verdict" in ok) pass ;; FAIL) fail "web UI behind tokens: $rest" ;; esac
+    done < "$WORK/ui-auth.out"
+    [ "$(grep -c "^ok " "$WORK/ui-auth.out")" = 6 ] || { tail -5 "$WORK/ui-auth.out"; fail "web UI behind tokens: not every check ran"; }
+    # the command the page shows, run as shown (-raw instead of the web view), with the token in the environment
+    ui_cmd=$(sed -n 's/^CMD go tool pprof -http=: /go tool pprof -raw /p' "$WORK/ui-auth.out")
+    if [ -n "$ui_cmd" ] && PROFEFE_TOKEN=$UI_TOKEN bash -c "$ui_cmd" 2>"$WORK/ui-cmd.err" | grep -q '^Samples:'; then pass
+    else head -3 "$WORK/ui-cmd.err"; fail "web UI behind tokens: its go tool pprof command does not run ($ui_cmd)"; fi
+    kill "$UI_PID" 2>/dev/null; wait "$UI_PID" 2>/dev/null
 fi
 
 echo "== Grafana dashboard (examples/grafana/profefe.json): its SQL as a profefe_reader role"

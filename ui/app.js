@@ -135,7 +135,8 @@ function applySearch() {
 // a service or type the URL names is kept even when the list lacks it, so
 // that the error says so instead of another one being shown
 async function loadServices() {
-  const services = await get('/api/0/services', {});
+  const [services, version] = await Promise.all([get('/api/0/services', {}), get('/api/0/version', {})]);
+  ui.auth = version.auth;
   if (!services.length) throw new ApiError(404, 'no profiles stored yet: send some (see the README) and reload');
   ui.services = services;
   if (state.service && !services.includes(state.service)) services.push(state.service);
@@ -228,6 +229,9 @@ async function load(push) {
 // "download pprof" and the go tool pprof command for the same view
 function links(sel, base) {
   const origin = location.origin;
+  // behind tokens, the command takes one from the environment (the browser's is out of reach)
+  const cmdOrigin = ui.auth === 'tokens' ? `${location.protocol}//u:\${PROFEFE_TOKEN}@${location.host}` : origin;
+  const q = ui.auth === 'tokens' ? '"' : "'";
   const url = `${origin}/api/0/profiles/merge?${query(sel)}`;
   $('download').href = url;
   $('download').setAttribute('download', `${state.service}-${state.type}.pb.gz`);
@@ -235,9 +239,9 @@ function links(sel, base) {
   if (state.sample_type) cmd += `-sample_index=${state.sample_type} `;
   if (base) {
     const b = { ...sel, from: base.base_from || sel.from, to: base.base_to || sel.to, labels: base.base_labels || sel.labels };
-    cmd += `-diff_base='${origin}/api/0/profiles/merge?${query(b)}' `;
+    cmd += `-diff_base=${q}${cmdOrigin}/api/0/profiles/merge?${query(b)}${q} `;
   }
-  cmd += `'${url}'`;
+  cmd += `${q}${cmdOrigin}/api/0/profiles/merge?${query(sel)}${q}`;
   $('command').textContent = cmd;
   $('command').title = cmd;
 }

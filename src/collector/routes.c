@@ -436,6 +436,7 @@ version(Reply *reply)
 	json_member(b, "libpq", libpq);
 	json_member(b, "postgres", res ? PQgetvalue(res, 0, 0) : NULL);
 	json_member(b, "extension", res ? PQgetvalue(res, 0, 1) : NULL);
+	json_member(b, "auth", auth_mode_name(settings.auth_mode));
 	buf_puts(b, "}}\n");
 	PQclear(res);
 }
