@@ -1117,8 +1117,9 @@ COMMENT ON FUNCTION upsert_scrape_target(text, text, jsonb, text[], interval, in
 -- next scrape an interval on: a target is claimed once per interval however
 -- many collectors ask (rows another collector is claiming are skipped).
 -- labels come with "instance" (the URL's host:port) unless the target sets it.
--- Every tenant's targets (the collector scrapes for all), each with its
--- tenant, CA file and credentials.
+-- Due targets with their tenant, CA file and credentials: every tenant's
+-- for the collector's role (it scrapes for all), the caller's tenant's
+-- only for a scraper role pinned to one.
 -- Availability: 0.2.0; changed in 0.5.0 (tenant, ca_file, credentials)
 CREATE FUNCTION claim_scrape_targets(collector text, max_targets int)
     RETURNS TABLE (target_id bigint, service text, url text, labels jsonb, types text[], cpu_seconds int,
@@ -1129,6 +1130,7 @@ CREATE FUNCTION claim_scrape_targets(collector text, max_targets int)
         SELECT s.target_id, s.next_scrape_at
           FROM scrape_targets s
          WHERE s.enabled AND s.next_scrape_at <= now()
+           AND ((SELECT acts_for_any_tenant()) OR s.tenant = (SELECT current_tenant()))
          ORDER BY s.next_scrape_at
          LIMIT greatest($2, 0)
            FOR UPDATE SKIP LOCKED)
@@ -1151,7 +1153,8 @@ COMMENT ON FUNCTION claim_scrape_targets(text, int) IS 'due scrape targets for o
 
 -- A scrape's outcome. A failure backs the target off: the next scrape is at
 -- least interval * 2^(failures - 1) away, at most max(interval, 5 minutes).
--- Availability: 0.2.0
+-- (Since 0.5.0 only for targets the caller could claim.)
+-- Availability: 0.2.0; changed in 0.5.0 (the caller's tenant)
 CREATE FUNCTION record_scrape(target_id bigint, started_at timestamptz, duration interval, error text,
                               stored int DEFAULT 0) RETURNS void
     LANGUAGE sql SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
@@ -1165,6 +1168,7 @@ CREATE FUNCTION record_scrape(target_id bigint, started_at timestamptz, duration
                                                now() + least(t.scrape_interval * power(2, least(t.consecutive_failures, 10)),
                                                              greatest(t.scrape_interval, interval '5 minutes'))) END
      WHERE t.target_id = $1
+       AND ((SELECT acts_for_any_tenant()) OR t.tenant = (SELECT current_tenant()))
 $$;
 COMMENT ON FUNCTION record_scrape(bigint, timestamptz, interval, text, int) IS 'record a scrape''s outcome (NULL error = success)';
 

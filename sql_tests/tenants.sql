@@ -233,6 +233,21 @@ UPDATE scrape_targets SET next_scrape_at = now() - interval '1 second' WHERE tar
 SET ROLE tn_collector;
 SELECT tenant, service, ca_file, auth_kind, auth_username, auth_secret FROM claim_scrape_targets('c1', 10) ORDER BY tenant;
 RESET ROLE;
+-- a scraper role pinned to b claims (and records) b's targets only
+CREATE ROLE tn_scraper_b LOGIN IN ROLE profefe_scraper;
+INSERT INTO tenant_roles VALUES ('tn_scraper_b', 'b');
+UPDATE scrape_targets SET next_scrape_at = now() - interval '1 second' WHERE target_id IN (:target_a, :target_b);
+SET ROLE tn_scraper_b;
+SELECT tenant, service, auth_kind FROM claim_scrape_targets('c2', 10);
+SELECT record_scrape(:target_a, now(), '1 second', 'forged');
+RESET ROLE;
+SELECT last_error IS NULL AS a_not_recorded_by_b FROM scrape_targets WHERE target_id = :target_a;
+-- and a plain (unpinned) scraper role is the default tenant's
+CREATE ROLE tn_scraper LOGIN IN ROLE profefe_scraper;
+UPDATE scrape_targets SET next_scrape_at = now() - interval '1 second' WHERE target_id IN (:target_a, :target_b);
+SET ROLE tn_scraper;
+SELECT count(*) AS plain_scraper_claims FROM claim_scrape_targets('c3', 10);
+RESET ROLE;
 
 DELETE FROM scrape_targets WHERE target_id IN (:target_a, :target_b);
 DELETE FROM profiles WHERE service IN ('shop', 'bank');
@@ -243,4 +258,4 @@ DELETE FROM rollup_dirty;
 DROP TABLE ids;
 DROP FUNCTION public.tn_err(text);
 REVOKE SELECT ON fixtures FROM tn_collector, tn_bob, tn_alice;
-DROP ROLE tn_collector, tn_admin, tn_alice, tn_group_a, tn_bob, tn_plain, tn_admin_a;
+DROP ROLE tn_collector, tn_admin, tn_alice, tn_group_a, tn_bob, tn_plain, tn_admin_a, tn_scraper_b, tn_scraper;
