@@ -154,6 +154,7 @@ bench: all collector build/codec_bench
 	bench/merge.sh
 	bench/store.sh
 	bench/collector.sh
+	bench/auth.sh
 	bench/scrape.sh
 	bench/rollups.sh
 	bench/ui.sh
@@ -163,6 +164,9 @@ bench-ui: all collector
 
 bench-rollups: all collector
 	bench/rollups.sh
+
+bench-auth: all collector
+	bench/auth.sh
 
 # ---------------------------------------------------------------------------
 # profefe-collector (src/collector/Makefile).
@@ -177,4 +181,4 @@ collector-asan:
 install-collector:
 	$(MAKE) -C src/collector install COLLECTOR_PREFIX=$(COLLECTOR_PREFIX) DESTDIR=$(DESTDIR)
 
-.PHONY: fuzz engine-test test run stop bench bench-rollups bench-ui test-tools regress-prep collector collector-asan install-collector
+.PHONY: fuzz engine-test test run stop bench bench-rollups bench-ui bench-auth test-tools regress-prep collector collector-asan install-collector

@@ -41,12 +41,15 @@ SELECT pg_catalog.pg_extension_config_dump('tenant_roles', '');
 -- The tenants a role is pinned to: its own pin and those of the roles it
 -- is a member of (a superuser is a member of every role, so only its own).
 -- Availability: 0.5.0
+-- (plpgsql, not sql: its plan is kept for the session; every request asks.)
 CREATE FUNCTION role_tenants(r oid) RETURNS text[]
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+BEGIN
     RETURN ARRAY(SELECT DISTINCT t.tenant FROM tenant_roles t
                   WHERE t.role = r OR (NOT (SELECT a.rolsuper FROM pg_catalog.pg_roles a WHERE a.oid = r)
                                        AND pg_catalog.pg_has_role(r, t.role, 'MEMBER'))
                   ORDER BY 1);
+END $$;
 COMMENT ON FUNCTION role_tenants(oid) IS 'the tenants a role is pinned to, directly or through its memberships';
 
 -- Whether the caller acts for whatever tenant profefe.tenant names: not
@@ -742,15 +745,16 @@ COMMENT ON FUNCTION merge_profiles(text[]) IS 'the merge of stored profiles by i
 -- Availability: 0.1.0; changed in 0.4.0 (an index probe a service; rollups too), 0.5.0 (the caller's tenant only)
 CREATE OR REPLACE FUNCTION services() RETURNS SETOF text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
-    AS $$ WITH RECURSIVE t(tenant) AS MATERIALIZED (SELECT current_tenant()),
-          s(name) AS (                          -- one index probe a service, not a scan of every row
-              SELECT min(p.service) FROM profiles p, t WHERE p.tenant = t.tenant
+    AS $$ WITH RECURSIVE s(name) AS (          -- one index probe a service, not a scan of every row
+              -- (the tenant as a scalar subquery, a parameter: min() stays an index probe)
+              SELECT min(p.service) FROM profiles p WHERE p.tenant = (SELECT current_tenant())
               UNION ALL
-              SELECT (SELECT min(p.service) FROM profiles p, t WHERE p.tenant = t.tenant AND p.service > s.name)
+              SELECT (SELECT min(p.service) FROM profiles p
+                       WHERE p.tenant = (SELECT current_tenant()) AND p.service > s.name)
                 FROM s WHERE s.name IS NOT NULL)
           SELECT s.name FROM s WHERE s.name IS NOT NULL
           UNION
-          SELECT r.service FROM rollups r, t WHERE r.tenant = t.tenant   -- those whose raw profiles retention has dropped
+          SELECT r.service FROM rollups r WHERE r.tenant = (SELECT current_tenant())   -- those whose raw profiles retention has dropped
           ORDER BY 1 $$;
 COMMENT ON FUNCTION services() IS 'the services of the caller''s tenant that have stored profiles or rollups, sorted';
 -- Availability: 0.1.0; changed in 0.5.0 (the caller's tenant only)
@@ -1049,7 +1053,6 @@ CREATE OR REPLACE FUNCTION merge_plan(service text, type text, from_ts timestamp
     RETURNS TABLE (source text, from_ts timestamptz, to_ts timestamptz, buckets int, rows bigint, profiles bigint)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
     WITH plan AS (SELECT * FROM rollup_ranges($1, $2, $3, $4)),
-    t AS MATERIALIZED (SELECT current_tenant() AS tenant),
     buckets AS (
         SELECT 'day' AS tier, b, b + interval '1 day' AS e FROM plan, unnest(plan.days) b
         UNION ALL SELECT 'hour', b, b + interval '1 hour' FROM plan, unnest(plan.hours) b),
@@ -1057,16 +1060,16 @@ CREATE OR REPLACE FUNCTION merge_plan(service text, type text, from_ts timestamp
         SELECT tier, b, e, sum(CASE WHEN b = prev_e THEN 0 ELSE 1 END) OVER (ORDER BY b) AS run
           FROM (SELECT tier, b, e, lag(e) OVER (PARTITION BY tier ORDER BY b) AS prev_e FROM buckets) x)
     SELECT r.tier, min(r.b), max(r.e), count(*)::int,
-           (SELECT count(*) FROM rollups q, t WHERE q.tier = r.tier AND q.tenant = t.tenant AND q.service = $1 AND q.type = $2
+           (SELECT count(*) FROM rollups q WHERE q.tier = r.tier AND q.tenant = (SELECT current_tenant()) AND q.service = $1 AND q.type = $2
                AND q.bucket >= min(r.b) AND q.bucket < max(r.e) AND q.labels @> coalesce($5, '{}')),
-           (SELECT coalesce(sum(q.profiles), 0) FROM rollups q, t WHERE q.tier = r.tier AND q.tenant = t.tenant
+           (SELECT coalesce(sum(q.profiles), 0) FROM rollups q WHERE q.tier = r.tier AND q.tenant = (SELECT current_tenant())
                AND q.service = $1 AND q.type = $2
                AND q.bucket >= min(r.b) AND q.bucket < max(r.e) AND q.labels @> coalesce($5, '{}'))
       FROM runs r GROUP BY r.tier, r.run
     UNION ALL
     SELECT 'raw', lower(x), upper(x), NULL, n, n
       FROM plan, unnest(plan.raw) x,
-           LATERAL (SELECT count(*) AS n FROM profiles p, t WHERE p.tenant = t.tenant AND p.service = $1 AND p.type = $2
+           LATERAL (SELECT count(*) AS n FROM profiles p WHERE p.tenant = (SELECT current_tenant()) AND p.service = $1 AND p.type = $2
                        AND p.created_at >= lower(x) AND p.created_at < upper(x) AND p.labels @> coalesce($5, '{}')) c
      ORDER BY 2, 1
 $$;
@@ -1236,11 +1239,11 @@ COMMENT ON FUNCTION profile_labels(text, text, timestamptz, timestamptz, jsonb, 
 CREATE OR REPLACE FUNCTION service_types(service text, from_ts timestamptz DEFAULT '-infinity', to_ts timestamptz DEFAULT 'infinity')
     RETURNS SETOF text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
-    AS $$ WITH tn AS MATERIALIZED (SELECT current_tenant() AS tenant)
-          SELECT u.t FROM tn, unnest(profile_types()) WITH ORDINALITY u(t, n)
-           WHERE EXISTS (SELECT FROM profiles p WHERE p.tenant = tn.tenant AND p.service = $1 AND p.type = u.t
+    AS $$ SELECT u.t FROM unnest(profile_types()) WITH ORDINALITY u(t, n)
+           WHERE EXISTS (SELECT FROM profiles p WHERE p.tenant = (SELECT current_tenant()) AND p.service = $1 AND p.type = u.t
                             AND p.created_at >= $2 AND p.created_at <= $3)
-              OR EXISTS (SELECT FROM rollups r WHERE r.tenant = tn.tenant AND r.service = $1 AND r.type = u.t AND r.bucket <= $3
+              OR EXISTS (SELECT FROM rollups r WHERE r.tenant = (SELECT current_tenant()) AND r.service = $1 AND r.type = u.t
+                            AND r.bucket <= $3
                             AND r.bucket + CASE r.tier WHEN 'day' THEN interval '1 day' ELSE interval '1 hour' END > $2)
            ORDER BY u.n $$;
 COMMENT ON FUNCTION service_types(text, timestamptz, timestamptz)
