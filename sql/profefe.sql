@@ -699,6 +699,51 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION save_profile(text, text, bytea, jsonb, timestamptz, text) IS 'validate and store a profile for the caller''s tenant, within its limits; returns its id';
 
+-- Idempotent saves: a client that retries a POST whose reply it lost sends
+-- the same key again; within profefe.idempotency_window of the first save
+-- the first profile's id comes back and nothing new is stored. A key is
+-- the tenant's: the same key of two tenants names two saves. Concurrent
+-- saves with one key wait for each other (an advisory lock on the key
+-- until commit), so one stores and the others get its id.
+-- Availability: 0.5.0
+CREATE TABLE ingest_keys (
+    tenant     text        NOT NULL,
+    key        text        NOT NULL,
+    profile_id text        NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT ingest_keys_pkey PRIMARY KEY (tenant, key)
+);
+COMMENT ON TABLE ingest_keys IS 'idempotency keys of recent saves and the profiles they stored (kept for profefe.idempotency_window)';
+COMMENT ON INDEX ingest_keys_pkey IS 'a tenant''s key';
+SELECT pg_catalog.pg_extension_config_dump('ingest_keys', '');
+
+-- Availability: 0.5.0
+CREATE FUNCTION save_profile_once(key text, service text, type text, data bytea, labels jsonb DEFAULT '{}',
+                                  created_at timestamptz DEFAULT NULL, instance_id text DEFAULT NULL,
+                                  OUT profile_id text, OUT replayed boolean)
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+DECLARE
+    tn text := current_tenant();
+    k ingest_keys;
+BEGIN
+    IF key IS NULL OR key !~ '^[!-~]{1,255}$' THEN
+        RAISE EXCEPTION 'invalid idempotency key' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'A key is 1 to 255 printable ASCII characters, without spaces.';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('profefe.ingest_keys'), hashtext(tn || '/' || key));
+    SELECT * INTO k FROM ingest_keys i WHERE i.tenant = tn AND i.key = save_profile_once.key;
+    IF FOUND AND k.created_at > now() - current_setting('profefe.idempotency_window')::interval THEN
+        profile_id := k.profile_id;
+        replayed := true;
+        RETURN;
+    END IF;
+    profile_id := save_profile(service, type, data, labels, created_at, instance_id);
+    INSERT INTO ingest_keys AS i VALUES (tn, key, profile_id, now())
+    ON CONFLICT ON CONSTRAINT ingest_keys_pkey DO UPDATE SET profile_id = EXCLUDED.profile_id, created_at = EXCLUDED.created_at;
+    replayed := false;
+END $$;
+COMMENT ON FUNCTION save_profile_once(text, text, text, bytea, jsonb, timestamptz, text) IS 'save_profile, once per idempotency key: a repeat within profefe.idempotency_window returns the first id (replayed) and stores nothing';
+
 -- Availability: 0.1.0
 CREATE FUNCTION check_find(service text, type text, from_ts timestamptz, to_ts timestamptz,
                            labels jsonb, max_results int) RETURNS boolean
@@ -929,6 +974,7 @@ BEGIN
             removed := removed + n;
         END IF;
     END LOOP;
+    DELETE FROM ingest_keys k WHERE k.created_at < now() - current_setting('profefe.idempotency_window')::interval;
     -- markers of hours whose profiles are going: nothing left to rebuild from
     DELETE FROM rollup_dirty m
      WHERE m.hour < date_trunc('hour', coalesce(cut.raw_cut ->> m.tenant, cut.raw_cut ->> '')::timestamptz, 'UTC');
@@ -1918,3 +1964,6 @@ GRANT USAGE ON SEQUENCE scrape_targets_target_id_seq TO profefe_admin;
 GRANT EXECUTE ON FUNCTION create_api_token(text, text[], timestamptz, text), revoke_api_token(text),
     set_scrape_credentials(bigint, text, text, text) TO profefe_admin;
 GRANT EXECUTE ON FUNCTION verify_api_token(text), tenant_limits_of(text) TO profefe_collector;
+REVOKE ALL ON TABLE ingest_keys FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION save_profile_once(text, text, text, bytea, jsonb, timestamptz, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION save_profile_once(text, text, text, bytea, jsonb, timestamptz, text) TO profefe_writer;

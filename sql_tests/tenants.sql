@@ -171,6 +171,36 @@ SELECT count(*) AS expired_token FROM verify_api_token(:'token_b');
 RESET ROLE;
 SELECT state FROM api_tokens WHERE token_id IN (substr(:'token_a', 4, 12), substr(:'token_b', 4, 12)) ORDER BY state;
 
+-- Idempotent saves: a repeat of a key returns the first id and stores nothing;
+-- keys are per tenant
+SET ROLE tn_collector;
+SET profefe.tenant = 'a';
+CREATE TEMP TABLE once AS
+SELECT 1 AS n, s.* FROM fixtures f, LATERAL save_profile_once('retry-1', 'once', 'cpu', f.data) s WHERE f.name = 'i1-cpu.pb.gz';
+INSERT INTO once
+SELECT 2, s.* FROM fixtures f, LATERAL save_profile_once('retry-1', 'once', 'cpu', f.data) s WHERE f.name = 'i1-cpu.pb.gz';
+SELECT n, replayed, profile_id = (SELECT profile_id FROM once WHERE n = 1) AS first_id FROM once ORDER BY n;
+SET profefe.tenant = 'b';
+SELECT s.replayed AS b_replayed, s.profile_id <> (SELECT profile_id FROM once WHERE n = 1) AS b_new_id
+  FROM fixtures f, LATERAL save_profile_once('retry-1', 'once', 'cpu', f.data) s WHERE f.name = 'i1-cpu.pb.gz';
+SELECT save_profile_once('with space', 'once', 'cpu', data) FROM fixtures WHERE name = 'i1-cpu.pb.gz';
+SELECT save_profile_once(repeat('k', 256), 'once', 'cpu', data) FROM fixtures WHERE name = 'i1-cpu.pb.gz';
+RESET profefe.tenant;
+RESET ROLE;
+SELECT tenant, count(*) FROM profiles WHERE service = 'once' GROUP BY 1 ORDER BY 1;
+SELECT tenant, key FROM ingest_keys ORDER BY 1;
+SET profefe.idempotency_window = '0 seconds';       -- past the window: a new save
+SET profefe.tenant = 'a';
+SELECT replayed FROM fixtures f, LATERAL save_profile_once('retry-1', 'once', 'cpu', f.data) s WHERE f.name = 'i1-cpu.pb.gz';
+SET profefe.retention = '100 years';
+SELECT apply_retention() >= 0 AS retention_forgets_old_keys;
+SELECT count(*) AS keys_left FROM ingest_keys;
+RESET profefe.retention;
+RESET profefe.tenant;
+RESET profefe.idempotency_window;
+DELETE FROM profiles WHERE service = 'once';
+DROP TABLE once;
+
 -- Limits: refused whole, with what and which limit, nothing written.
 INSERT INTO tenant_limits (tenant, max_samples, max_labels, ingest_rate) VALUES ('a', 100, 2, 5);
 SET profefe.tenant = 'a';

@@ -28,6 +28,7 @@ char	   *profefe_rollup_delay = NULL;
 bool		profefe_use_rollups = true;
 static bool profefe_retention_running = false;
 static char *profefe_tenant = NULL;
+static char *profefe_idempotency_window = NULL;
 static int	profefe_max_samples = 100000;
 static int	profefe_max_depth = 1000;
 static int	profefe_max_labels = 30;
@@ -125,5 +126,14 @@ _PG_init(void)
 							&profefe_max_labels,
 							30, 0, INT_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("profefe.idempotency_window",
+							   "How long an idempotency key makes a repeated save return the first one's id.",
+							   "save_profile_once() within this interval of the first save stores nothing; "
+							   "apply_retention() forgets older keys.",
+							   &profefe_idempotency_window,
+							   "1 day",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("profefe");
 }
