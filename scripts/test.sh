@@ -25,6 +25,7 @@
 #   collector    the HTTP collector end to end (test/collector.sh), under ASan
 #   TLS          HTTPS with a test CA: curl, go tool pprof (test/tls.sh)
 #   auth         tokens, tenants over HTTP, header mode, limits (test/auth.sh)
+#   idempotency  retried POSTs stored once (test/idempotency.sh)
 #   web UI       the collector's UI in headless Chromium (test/ui.sh)
 #   scrape       collectors pulling /debug/pprof (test/scrape.sh)
 #   fuzz         short libFuzzer runs over the decoder and the collector's
@@ -250,6 +251,7 @@ source test/rollups.sh
 source test/collector.sh
 source test/tls.sh
 source test/auth.sh
+source test/idempotency.sh
 source test/ui.sh
 source test/scrape.sh
 

@@ -168,6 +168,9 @@ static const struct
 		"  FROM profefe.service_types($1, coalesce($2::timestamptz, '-infinity'), coalesce($3::timestamptz, 'infinity')) t", true},
 	/* tenants and tokens came with 0.5.0 */
 	[STMT_TENANT] = {"tenant", "SELECT profefe.act_for_tenant($1)", true},
+	[STMT_SAVE_ONCE] = {"save_once",
+		"SELECT s.profile_id, s.replayed"
+	"  FROM profefe.save_profile_once($7, $1, $2, $3, $4::jsonb, $5::timestamptz, $6) s", true},
 	[STMT_VERIFY_TOKEN] = {"verify_token",
 		"SELECT v.token_id, v.tenant, array_to_string(v.rights, ','), coalesce(extract(epoch FROM v.expires_at), 0),"
 		"       coalesce(v.max_body, 0), coalesce(v.ingest_rate, 0), coalesce(v.ingest_burst, 0)"

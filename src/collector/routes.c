@@ -123,6 +123,16 @@ save(const Request *req, Reply *reply)
 	item.data = req->body;
 	item.len = req->body_len;
 	item.tenant = req->tenant;
+	/* a retry of a POST whose reply was lost names the same key (header, or request_id=) */
+	item.key = req->idempotency_key ? req->idempotency_key : query_get(&req->query, "request_id");
+	if (item.key && (item.key[0] == '\0' || strlen(item.key) > 255 || strspn(item.key,
+			"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~") != strlen(item.key)))
+	{
+		labels_free(&labels);
+		buf_free(&lj);
+		reply_error(reply, 400, "invalid idempotency key: 1 to 255 printable ASCII characters, without spaces");
+		return;
+	}
 	saver_submit(&item);
 
 	if (item.status != 200)
@@ -131,7 +141,9 @@ save(const Request *req, Reply *reply)
 	{
 		Buf		   *b = &reply->body;
 
-		metrics_ingested(type, req->body_len);
+		if (!item.replayed)
+			metrics_ingested(type, req->body_len);
+		reply->replayed = item.replayed;
 		reply->status = 200;
 		reply->content_type = "application/json";
 		buf_puts(b, "{\"code\":200,\"body\":{\"id\":");

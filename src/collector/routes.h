@@ -39,6 +39,7 @@ typedef struct Reply
 	size_t		static_len;
 	bool		www_authenticate;	/* 401: say how to authenticate */
 	int			retry_after;	/* 429: seconds, or 0 */
+	bool		replayed;		/* a save answered from its idempotency key: Idempotent-Replayed: true */
 } Reply;
 
 typedef struct Request
@@ -50,6 +51,7 @@ typedef struct Request
 	size_t		body_len;
 	const char *tenant;			/* whose data: the caller's (auth.c), never the client's to choose */
 	unsigned	rights;			/* RIGHT_* the caller holds */
+	const char *idempotency_key;	/* the Idempotency-Key header, or NULL */
 } Request;
 
 Route		route_of(const char *method, const char *path);

@@ -76,15 +76,26 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 			fail_all(items, n, &err);
 			return -1;
 		}
+	/* idempotency keys came with 0.5.0 too */
+	for (int i = 0; i < n; i++)
+		if (items[i]->key && !db_prepared(dc, STMT_SAVE_ONCE))
+		{
+			snprintf(err.message, sizeof(err.message), "the profefe extension in this database is too old for "
+					 "idempotency keys (ALTER EXTENSION profefe UPDATE)");
+			err.status = 503;
+			snprintf(err.sqlstate, sizeof(err.sqlstate), "55000");
+			fail_all(items, n, &err);
+			return -1;
+		}
 	if (!PQenterPipelineMode(conn))
 		goto broken;
 	for (int i = 0; i < n; i++)
 	{
 		SaveItem   *it = items[i];
-		const char *values[6] = {it->service, it->type, it->data, it->labels_json, it->created_at,
-		it->instance_id};
-		int			lengths[6] = {0, 0, (int) it->len, 0, 0, 0};
-		int			formats[6] = {0, 0, 1, 0, 0, 0};
+		const char *values[7] = {it->service, it->type, it->data, it->labels_json, it->created_at,
+		it->instance_id, it->key};
+		int			lengths[7] = {0, 0, (int) it->len, 0, 0, 0, 0};
+		int			formats[7] = {0, 0, 1, 0, 0, 0, 0};
 
 		/*
 		 * Each save acts for its own tenant first (local to the batch's
@@ -94,7 +105,8 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 		if (it->tenant && db_prepared(dc, STMT_TENANT) &&
 			!PQsendQueryPrepared(conn, db_stmt_name(STMT_TENANT), 1, &it->tenant, NULL, NULL, 0))
 			goto broken;
-		if (!PQsendQueryPrepared(conn, db_stmt_name(STMT_SAVE), 6, values, lengths, formats, 0))
+		if (!PQsendQueryPrepared(conn, db_stmt_name(it->key ? STMT_SAVE_ONCE : STMT_SAVE), it->key ? 7 : 6,
+								 values, lengths, formats, 0))
 			goto broken;
 	}
 	if (!PQpipelineSync(conn))
@@ -114,7 +126,10 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 
 				got = true;
 				if (st == PGRES_TUPLES_OK && PQntuples(res) == 1 && k == nstmts - 1)
+				{
 					snprintf(items[i]->id, sizeof(items[i]->id), "%s", PQgetvalue(res, 0, 0));
+					items[i]->replayed = items[i]->key && PQgetvalue(res, 0, 1)[0] == 't';
+				}
 				else if (st == PGRES_FATAL_ERROR && failed_at < 0)
 				{
 					db_error_from_result(dc, res, &items[i]->err);

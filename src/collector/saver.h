@@ -27,6 +27,8 @@ typedef struct SaveItem
 	const char *data;
 	size_t		len;
 	const char *tenant;			/* whose profile: acted for before the save (NULL: the role's own) */
+	const char *key;			/* idempotency key, or NULL */
+	bool		replayed;		/* out: the key's first save answered, nothing stored */
 	/* out */
 	int			status;			/* 200, or an HTTP error status */
 	char		id[32];

@@ -162,6 +162,8 @@ send_reply(struct MHD_Connection *con, ReqState *st, const char *method, Reply *
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"profefe\", charset=\"UTF-8\"");
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"profefe\"");
 	}
+	if (reply->replayed)
+		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
 	if (reply->retry_after > 0)
 	{
 		char		ra[16];
@@ -349,6 +351,7 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 		req.body = st->body.data;
 		req.body_len = st->body.len;
 		req.tenant = st->who.tenant[0] ? st->who.tenant : NULL;
+		req.idempotency_key = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Idempotency-Key");
 		req.rights = st->who.rights;
 		handle_request(st->route, &req, &reply);
 	}
