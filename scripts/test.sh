@@ -26,6 +26,7 @@
 #   TLS          HTTPS with a test CA: curl, go tool pprof (test/tls.sh)
 #   auth         tokens, tenants over HTTP, header mode, limits (test/auth.sh)
 #   idempotency  retried POSTs stored once (test/idempotency.sh)
+#   floods       slowloris next to well-behaved clients (test/floods.sh)
 #   web UI       the collector's UI in headless Chromium (test/ui.sh)
 #   scrape       collectors pulling /debug/pprof (test/scrape.sh)
 #   fuzz         short libFuzzer runs over the decoder and the collector's
@@ -252,6 +253,7 @@ source test/collector.sh
 source test/tls.sh
 source test/auth.sh
 source test/idempotency.sh
+source test/floods.sh
 source test/ui.sh
 source test/scrape.sh
 

@@ -43,6 +43,7 @@ Settings	settings = {
 	.scrape_poll_ms = 200,
 	.auth_mode = AUTH_TOKENS,
 	.auth_cache_ms = 5000,
+	.header_timeout_ms = 20000,
 };
 
 static void
@@ -62,6 +63,9 @@ usage(FILE *out)
 			"  -retention-interval D   run profefe.apply_retention() this often, 0 = never (default 1h)\n"
 			"  -rollup-interval D      run profefe.refresh_rollups() this often, 0 = never (default 1m)\n"
 			"  -max-connections N      concurrent HTTP connections (default 1000)\n"
+			"  -header-timeout D       a request's headers must arrive within this of connecting (or of the\n"
+			"                          previous request); with over half the connections waiting, within 1s\n"
+			"                          (default 20s, 0 = off)\n"
 			"  -scrape.workers N       targets of profefe.scrape_targets scraped at once; 0 = no scraping (default 256)\n"
 			"  -scrape.poll DURATION   how often to look for due targets (default 200ms)\n"
 			"  -scrape.file PATH       static targets, one a line: service url [interval=60s] [cpu=10]\n"
@@ -300,6 +304,14 @@ parse_flags(int argc, char **argv)
 			if (value[0] == '\0' || strpbrk(value, " :\t\r\n"))
 				bad_flag(name, value, "want a header name, e.g. X-Scope-OrgID");
 			settings.auth_header = value;
+		}
+		else if (strcmp(name, "header-timeout") == 0)
+		{
+			long long	ms = parse_duration_ms(value);
+
+			if (ms < 0 || (ms > 0 && ms < 1000) || ms > 3600 * 1000)
+				bad_flag(name, value, "want 0 (off) or a duration from 1s to 1h, e.g. 20s");
+			settings.header_timeout_ms = (int) ms;
 		}
 		else if (strcmp(name, "auth.trusted-proxies") == 0)
 			settings.auth_trusted_proxies = value;

@@ -66,7 +66,8 @@ static uint64_t stored_profiles[NTYPES];
 static uint64_t stored_bytes[NTYPES];
 static Histogram db_seconds;
 static uint64_t db_errors;
-static uint64_t auth_checks[2];	/* token checks: [0] asked PostgreSQL, [1] from the cache */
+static uint64_t auth_checks[2];
+static uint64_t header_timeouts;	/* connections cut waiting for headers (guard.c) */	/* token checks: [0] asked PostgreSQL, [1] from the cache */
 static uint64_t batches,
 			batched_items;
 static uint64_t scrapes_started,
@@ -144,6 +145,12 @@ void
 metrics_auth(bool cached)
 {
 	ADD(auth_checks[cached ? 1 : 0], 1);
+}
+
+void
+metrics_header_timeouts(long n)
+{
+	ADD(header_timeouts, (uint64_t) n);
 }
 
 void
@@ -352,6 +359,10 @@ metrics_render(Buf *b)
 	buf_printf(b, "# HELP profefe_db_errors_total Database round trips that failed.\n"
 			   "# TYPE profefe_db_errors_total counter\nprofefe_db_errors_total %llu\n",
 			   (unsigned long long) LOAD(db_errors));
+	buf_printf(b, "# HELP profefe_http_header_timeouts_total Connections cut while waiting for a request's headers "
+			   "(past -header-timeout, or past 1 s while more than half the connection slots waited).\n"
+			   "# TYPE profefe_http_header_timeouts_total counter\nprofefe_http_header_timeouts_total %llu\n",
+			   (unsigned long long) LOAD(header_timeouts));
 	buf_printf(b, "# HELP profefe_token_checks_total Tokens checked, in PostgreSQL or from the cache.\n"
 			   "# TYPE profefe_token_checks_total counter\n"
 			   "profefe_token_checks_total{source=\"database\"} %llu\n"

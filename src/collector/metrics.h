@@ -20,6 +20,7 @@ void		metrics_request(Route r, int status, double seconds);
 void		metrics_ingested(const char *type, size_t bytes);
 void		metrics_db(double seconds, bool failed);
 void		metrics_auth(bool cached);
+void		metrics_header_timeouts(long n);
 void		metrics_batch(int items);
 void		metrics_render(Buf *b);
 

@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 
 #include "auth.h"
+#include "guard.h"
 #include "metrics.h"
 #include "params.h"
 #include "routes.h"
@@ -80,6 +81,7 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_Reques
 		return;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT)
 		log_msg(LOG_DEBUG, "request ended early (%d): %s", (int) toe, st->raw_uri);
+	guard_request_done(con);
 	buf_free(&st->body);
 	free(st->path);
 	free(st->raw_uri);
@@ -276,6 +278,7 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 		const char *ae = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 
 		st->started = true;
+		guard_headers_done(con);
 		st->gzip_ok = ae && strcasestr(ae, "gzip") && !strcasestr(ae, "gzip;q=0");
 		if (url_unescape(st->raw_uri, plen, false, &st->path) && strlen(st->path) > 1 &&
 			st->path[strlen(st->path) - 1] == '/')
@@ -449,6 +452,7 @@ server_start(void)
 								   MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 								   MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
 								   MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+								   MHD_OPTION_NOTIFY_CONNECTION, guard_connection, NULL,
 								   MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
 								   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) settings.max_conns,
 								   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024,
@@ -467,6 +471,8 @@ server_start(void)
 				settings.tls_cert_pem ? ", or a certificate and key that do not go together" : "");
 		return false;
 	}
+	if (!guard_start())
+		log_msg(LOG_ERROR, "could not start the header watchdog");
 	return true;
 }
 
@@ -483,6 +489,7 @@ server_quiesce(void)
 void
 server_stop(void)
 {
+	guard_stop();
 	if (daemon_)
 		MHD_stop_daemon(daemon_);
 	daemon_ = NULL;

@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,6 +42,8 @@ var (
 	listenTLS = flag.String("listen-tls", "", "address the fakes also serve HTTPS on (with -tls-cert, -tls-key)")
 	tlsCert   = flag.String("tls-cert", "", "the fakes' HTTPS certificate")
 	tlsKey    = flag.String("tls-key", "", "the fakes' HTTPS key")
+	attackers = flag.Int("attackers", 1200, "slowloris group: connections trickling their headers")
+	attackFor = flag.Duration("attack-for", 20*time.Second, "slowloris group: how long the attack lasts")
 	away      = flag.String("redirect-away", "http://127.0.0.1:1/", "where the fakes' /away/ redirects scrapers (another port)")
 	failures  = 0
 )
@@ -809,6 +812,94 @@ func agentChecks() {
 	}
 }
 
+// Well-behaved clients next to a slowloris attack: every 100 ms a new
+// connection asks GET /healthz (2 s timeout), for a baseline, while
+// -attackers connections each send a request line and then one header byte
+// every 2 s (reconnecting when cut), and after the attack.
+type probeResult struct {
+	sent, answered int
+	p50, p99       time.Duration
+}
+
+func probe(d time.Duration) probeResult {
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	var lat []time.Duration
+	r := probeResult{}
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		r.sent++
+		t0 := time.Now()
+		resp, err := c.Get(*base + "/healthz")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				r.answered++
+				lat = append(lat, time.Since(t0))
+			}
+		}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) > 0 {
+		r.p50, r.p99 = lat[len(lat)/2], lat[int(float64(len(lat)-1)*0.99)]
+	}
+	return r
+}
+
+func slowlorisChecks() {
+	u, _ := url.Parse(*base)
+	before := probe(3 * time.Second)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var reconnects int64
+	for i := 0; i < *attackers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
+				if err != nil {
+					time.Sleep(200 * time.Millisecond)
+					continue
+				}
+				atomic.AddInt64(&reconnects, 1)
+				_, err = fmt.Fprint(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+				for err == nil {
+					select {
+					case <-stop:
+						conn.Close()
+						return
+					case <-time.After(2 * time.Second):
+					}
+					_, err = conn.Write([]byte("a"))
+				}
+				conn.Close()
+			}
+		}()
+	}
+	time.Sleep(2 * time.Second) // the attack takes its slots
+	during := probe(*attackFor)
+	close(stop)
+	wg.Wait()
+	after := probe(3 * time.Second)
+	for _, x := range []struct {
+		name string
+		r    probeResult
+	}{{"before", before}, {"during", during}, {"after", after}} {
+		fmt.Printf("slowloris %-6s %3d/%3d GET /healthz answered  p50 %6.1f ms  p99 %6.1f ms\n", x.name, x.r.answered, x.r.sent,
+			float64(x.r.p50.Microseconds())/1000, float64(x.r.p99.Microseconds())/1000)
+	}
+	fmt.Printf("slowloris: %d attacking connections, %d connects over the attack\n", *attackers, atomic.LoadInt64(&reconnects))
+	check("slowloris: well-behaved clients answered during the attack (>= 90%, p99 < 2 s)",
+		during.sent > 0 && during.answered*10 >= during.sent*9 && during.p99 < 2*time.Second,
+		"%d of %d, p99 %v", during.answered, during.sent, during.p99)
+	check("slowloris: all answered after it", after.answered == after.sent && after.sent > 0, "%d of %d", after.answered, after.sent)
+}
+
 func main() {
 	flag.Parse()
 	if *only == "fakes" {
@@ -837,6 +928,8 @@ func main() {
 		chaosChecks(3000)
 	case "agent":
 		agentChecks()
+	case "slowloris":
+		slowlorisChecks()
 	default:
 		apiChecks()
 		seriesChecks()
