@@ -27,6 +27,7 @@
 #   auth         tokens, tenants over HTTP, header mode, limits (test/auth.sh)
 #   idempotency  retried POSTs stored once (test/idempotency.sh)
 #   floods       slowloris next to well-behaved clients (test/floods.sh)
+#   crash        kill -9 of the collector and the postmaster under load (test/crash.sh)
 #   web UI       the collector's UI in headless Chromium (test/ui.sh)
 #   scrape       collectors pulling /debug/pprof (test/scrape.sh)
 #   fuzz         short libFuzzer runs over the decoder and the collector's
@@ -254,6 +255,7 @@ source test/tls.sh
 source test/auth.sh
 source test/idempotency.sh
 source test/floods.sh
+source test/crash.sh
 source test/ui.sh
 source test/scrape.sh
 

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,20 +33,23 @@ import (
 )
 
 var (
-	base      = flag.String("url", "http://127.0.0.1:10100", "collector base URL")
-	fixtures  = flag.String("fixtures", "test/fixtures", "fixture profiles")
-	maxBody   = flag.Int("max-body", 4<<20, "the collector's -max-body")
-	timeout   = flag.Duration("timeout", 3*time.Second, "the collector's -timeout")
-	only      = flag.String("only", "", "run one group: api, series, views, errors, slow, concurrent, shutdown; or fakes (serve bad scrape targets)")
-	listen    = flag.String("listen", "127.0.0.1:0", "address the fakes serve on")
-	pid       = flag.Int("pid", 0, "collector pid (shutdown group)")
-	listenTLS = flag.String("listen-tls", "", "address the fakes also serve HTTPS on (with -tls-cert, -tls-key)")
-	tlsCert   = flag.String("tls-cert", "", "the fakes' HTTPS certificate")
-	tlsKey    = flag.String("tls-key", "", "the fakes' HTTPS key")
-	attackers = flag.Int("attackers", 1200, "slowloris group: connections trickling their headers")
-	attackFor = flag.Duration("attack-for", 20*time.Second, "slowloris group: how long the attack lasts")
-	away      = flag.String("redirect-away", "http://127.0.0.1:1/", "where the fakes' /away/ redirects scrapers (another port)")
-	failures  = 0
+	base        = flag.String("url", "http://127.0.0.1:10100", "collector base URL")
+	fixtures    = flag.String("fixtures", "test/fixtures", "fixture profiles")
+	maxBody     = flag.Int("max-body", 4<<20, "the collector's -max-body")
+	timeout     = flag.Duration("timeout", 3*time.Second, "the collector's -timeout")
+	only        = flag.String("only", "", "run one group: api, series, views, errors, slow, concurrent, shutdown; or fakes (serve bad scrape targets)")
+	listen      = flag.String("listen", "127.0.0.1:0", "address the fakes serve on")
+	pid         = flag.Int("pid", 0, "collector pid (shutdown group)")
+	listenTLS   = flag.String("listen-tls", "", "address the fakes also serve HTTPS on (with -tls-cert, -tls-key)")
+	tlsCert     = flag.String("tls-cert", "", "the fakes' HTTPS certificate")
+	tlsKey      = flag.String("tls-key", "", "the fakes' HTTPS key")
+	attackers   = flag.Int("attackers", 1200, "slowloris group: connections trickling their headers")
+	attackFor   = flag.Duration("attack-for", 20*time.Second, "slowloris group: how long the attack lasts")
+	loadFor     = flag.Duration("load-for", 20*time.Second, "keyed-load group: how long to POST")
+	loadClients = flag.Int("clients", 16, "keyed-load group: concurrent clients")
+	ackedFile   = flag.String("acked", "", "keyed-load group: where to write each acknowledged key and id")
+	away        = flag.String("redirect-away", "http://127.0.0.1:1/", "where the fakes' /away/ redirects scrapers (another port)")
+	failures    = 0
 )
 
 func check(name string, ok bool, format string, args ...interface{}) bool {
@@ -900,6 +904,85 @@ func slowlorisChecks() {
 	check("slowloris: all answered after it", after.answered == after.sent && after.sent > 0, "%d of %d", after.answered, after.sent)
 }
 
+// Ingest as an agent does, through faults: -clients clients POST a fixture,
+// each request with its own Idempotency-Key, retrying the same key after an
+// error or a 5xx (as profefe's agent retries) until a 200; every 200 is
+// written to -acked as "key id". Prints what it saw; fails on a 500 or a
+// request that hung (no reply within 10 s).
+func keyedLoad() {
+	data, err := os.ReadFile(*fixtures + "/i1-cpu.pb.gz")
+	if !check("keyed load: fixture", err == nil, "%v", err) {
+		return
+	}
+	out, err := os.Create(*ackedFile)
+	if !check("keyed load: acked file", err == nil, "%v", err) {
+		return
+	}
+	defer out.Close()
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *loadClients}}
+	var mu sync.Mutex
+	var acked, retries, s503, s500, other, hung, neterr int64
+	end := time.Now().Add(*loadFor)
+	var wg sync.WaitGroup
+	for i := 0; i < *loadClients; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for n := 0; time.Now().Before(end); n++ {
+				key := fmt.Sprintf("load-c%d-%d", i, n)
+				for time.Now().Before(end) {
+					req, _ := http.NewRequest("POST", *base+"/api/0/profiles?service=crash&type=cpu&labels=client=c"+strconv.Itoa(i),
+						bytes.NewReader(data))
+					req.Header.Set("Idempotency-Key", key)
+					resp, err := c.Do(req)
+					if err != nil {
+						if ne, ok := err.(net.Error); ok && ne.Timeout() {
+							atomic.AddInt64(&hung, 1)
+						} else {
+							atomic.AddInt64(&neterr, 1)
+						}
+					} else {
+						b, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						switch {
+						case resp.StatusCode == 200:
+							var e struct {
+								Body struct {
+									ID string `json:"id"`
+								} `json:"body"`
+							}
+							json.Unmarshal(b, &e)
+							mu.Lock()
+							fmt.Fprintf(out, "%s %s\n", key, e.Body.ID)
+							mu.Unlock()
+							atomic.AddInt64(&acked, 1)
+						case resp.StatusCode == 503:
+							atomic.AddInt64(&s503, 1)
+						case resp.StatusCode == 500:
+							atomic.AddInt64(&s500, 1)
+							fmt.Printf("# 500: %.200s\n", b)
+						default:
+							atomic.AddInt64(&other, 1)
+							fmt.Printf("# %d: %.200s\n", resp.StatusCode, b)
+						}
+						if resp.StatusCode == 200 {
+							break
+						}
+					}
+					atomic.AddInt64(&retries, 1)
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	fmt.Printf("keyed load: %d clients for %v: %d acknowledged, %d retries (%d 503, %d connection errors, %d 500, %d other, %d hung)\n",
+		*loadClients, *loadFor, acked, retries, s503, neterr, s500, other, hung)
+	check("keyed load: no 500 and no hung request through the faults", s500 == 0 && hung == 0 && other == 0,
+		"%d 500, %d hung, %d other", s500, hung, other)
+	check("keyed load: profiles acknowledged", acked > 0, "none")
+}
+
 func main() {
 	flag.Parse()
 	if *only == "fakes" {
@@ -930,6 +1013,8 @@ func main() {
 		agentChecks()
 	case "slowloris":
 		slowlorisChecks()
+	case "keyed-load":
+		keyedLoad()
 	default:
 		apiChecks()
 		seriesChecks()
