@@ -1,5 +1,5 @@
 # Crashes under load (sourced by scripts/test.sh after test/floods.sh; uses
-# cluster.sh, pass/fail, $WORK, $FIX). A crash-safe cluster of its own
+# cluster.sh, pass/fail, $WORK). A crash-safe cluster of its own
 # (fsync, synchronous_commit, full_page_writes on); 16 clients POST for
 # CRASH_SECONDS (20), each request with its own Idempotency-Key, retrying
 # the same key after an error or a 5xx, as profefe's agent retries; the
@@ -64,7 +64,8 @@ if CLUSTER_DURABLE=1 cluster_start "$CRASH_PG" >/dev/null; then
     keyless=$(cq -c "SELECT count(*) FROM profefe.profiles p WHERE p.service = 'crash'
                      AND NOT EXISTS (SELECT FROM profefe.ingest_keys k WHERE k.profile_id = p.profile_id)")
     twice=$(cq -c "SELECT count(*) - count(DISTINCT key) FROM acked")
-    bytes_ok=$(cq -v f="$FIX/i1-cpu.pb.gz" <<'SQL'
+    cp test/fixtures/i1-cpu.pb.gz "$WORK/crash-fixture.pb.gz" && chmod a+r "$WORK/crash-fixture.pb.gz"
+    bytes_ok=$(cq -v f="$WORK/crash-fixture.pb.gz" <<'SQL'
 SELECT bool_and(md5(p.profile::bytea) = md5(pg_read_binary_file(:'f')::profefe.pprof::bytea)) FROM profefe.profiles p WHERE p.service = 'crash';
 SQL
 )
