@@ -48,6 +48,7 @@ var (
 	loadFor     = flag.Duration("load-for", 20*time.Second, "keyed-load group: how long to POST")
 	loadClients = flag.Int("clients", 16, "keyed-load group: concurrent clients")
 	ackedFile   = flag.String("acked", "", "keyed-load group: where to write each acknowledged key and id")
+	floodKind   = flag.String("flood", "slowloris", "flood group: slowloris, idle, headers or tinyposts")
 	away        = flag.String("redirect-away", "http://127.0.0.1:1/", "where the fakes' /away/ redirects scrapers (another port)")
 	failures    = 0
 )
@@ -849,40 +850,101 @@ func probe(d time.Duration) probeResult {
 	return r
 }
 
-func slowlorisChecks() {
+func slowlorisChecks() { floodChecks("slowloris") }
+
+// One attacker connection's work until stop: slowloris trickles a header;
+// idle connects and sends nothing; headers sends requests of 2,000 header
+// lines (about 60 KB each) back to back; tinyposts POSTs 1-byte bodies as
+// fast as it can.
+func attack(kind, host string, stop chan struct{}, connects *int64) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		conn, err := net.DialTimeout("tcp", host, 2*time.Second)
+		if err != nil {
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		atomic.AddInt64(connects, 1)
+		switch kind {
+		case "slowloris":
+			_, err = fmt.Fprint(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+			for err == nil {
+				select {
+				case <-stop:
+					conn.Close()
+					return
+				case <-time.After(2 * time.Second):
+				}
+				_, err = conn.Write([]byte("a"))
+			}
+		case "idle":
+			buf := make([]byte, 1)
+			conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+			go func() { <-stop; conn.Close() }()
+			conn.Read(buf) // until the server closes it, or stop
+		case "headers":
+			var b strings.Builder
+			b.WriteString("GET /healthz HTTP/1.1\r\nHost: x\r\n")
+			for i := 0; i < 2000; i++ {
+				fmt.Fprintf(&b, "X-Header-%d: %s\r\n", i, strings.Repeat("v", 16))
+			}
+			b.WriteString("\r\n")
+			req := b.String()
+			rd := bufio.NewReader(conn)
+			for err == nil {
+				select {
+				case <-stop:
+					conn.Close()
+					return
+				default:
+				}
+				conn.SetDeadline(time.Now().Add(5 * time.Second))
+				if _, err = fmt.Fprint(conn, req); err == nil {
+					var resp *http.Response
+					if resp, err = http.ReadResponse(rd, nil); err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				}
+			}
+		case "tinyposts":
+			rd := bufio.NewReader(conn)
+			for err == nil {
+				select {
+				case <-stop:
+					conn.Close()
+					return
+				default:
+				}
+				conn.SetDeadline(time.Now().Add(5 * time.Second))
+				if _, err = fmt.Fprint(conn, "POST /api/0/profiles?service=flood&type=cpu HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"); err == nil {
+					var resp *http.Response
+					if resp, err = http.ReadResponse(rd, nil); err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				}
+			}
+		}
+		conn.Close()
+	}
+}
+
+func floodChecks(kind string) {
 	u, _ := url.Parse(*base)
 	before := probe(3 * time.Second)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	var reconnects int64
+	var connects int64
 	for i := 0; i < *attackers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
-				if err != nil {
-					time.Sleep(200 * time.Millisecond)
-					continue
-				}
-				atomic.AddInt64(&reconnects, 1)
-				_, err = fmt.Fprint(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-				for err == nil {
-					select {
-					case <-stop:
-						conn.Close()
-						return
-					case <-time.After(2 * time.Second):
-					}
-					_, err = conn.Write([]byte("a"))
-				}
-				conn.Close()
-			}
+			attack(kind, u.Host, stop, &connects)
 		}()
 	}
 	time.Sleep(2 * time.Second) // the attack takes its slots
@@ -894,14 +956,14 @@ func slowlorisChecks() {
 		name string
 		r    probeResult
 	}{{"before", before}, {"during", during}, {"after", after}} {
-		fmt.Printf("slowloris %-6s %3d/%3d GET /healthz answered  p50 %6.1f ms  p99 %6.1f ms\n", x.name, x.r.answered, x.r.sent,
+		fmt.Printf("%s %-6s %3d/%3d GET /healthz answered  p50 %6.1f ms  p99 %6.1f ms\n", kind, x.name, x.r.answered, x.r.sent,
 			float64(x.r.p50.Microseconds())/1000, float64(x.r.p99.Microseconds())/1000)
 	}
-	fmt.Printf("slowloris: %d attacking connections, %d connects over the attack\n", *attackers, atomic.LoadInt64(&reconnects))
-	check("slowloris: well-behaved clients answered during the attack (>= 90%, p99 < 2 s)",
+	fmt.Printf("%s: %d attacking connections, %d connects over the attack\n", kind, *attackers, atomic.LoadInt64(&connects))
+	check(kind+": well-behaved clients answered during the attack (>= 90%, p99 < 2 s)",
 		during.sent > 0 && during.answered*10 >= during.sent*9 && during.p99 < 2*time.Second,
 		"%d of %d, p99 %v", during.answered, during.sent, during.p99)
-	check("slowloris: all answered after it", after.answered == after.sent && after.sent > 0, "%d of %d", after.answered, after.sent)
+	check(kind+": all answered after it", after.answered == after.sent && after.sent > 0, "%d of %d", after.answered, after.sent)
 }
 
 // Ingest as an agent does, through faults: -clients clients POST a fixture,
@@ -1013,6 +1075,8 @@ func main() {
 		agentChecks()
 	case "slowloris":
 		slowlorisChecks()
+	case "flood":
+		floodChecks(*floodKind)
 	case "keyed-load":
 		keyedLoad()
 	default:
