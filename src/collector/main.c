@@ -44,6 +44,7 @@ Settings	settings = {
 	.auth_mode = AUTH_TOKENS,
 	.auth_cache_ms = 5000,
 	.header_timeout_ms = 20000,
+	.max_conns_per_ip = 256,
 };
 
 static void
@@ -63,6 +64,8 @@ usage(FILE *out)
 			"  -retention-interval D   run profefe.apply_retention() this often, 0 = never (default 1h)\n"
 			"  -rollup-interval D      run profefe.refresh_rollups() this often, 0 = never (default 1m)\n"
 			"  -max-connections N      concurrent HTTP connections (default 1000)\n"
+			"  -max-connections-per-ip N  of those, from one address (default 256, 0 = no limit;\n"
+			"                          raise it behind a proxy, whose connections all come from it)\n"
 			"  -header-timeout D       a request's headers must arrive within this of connecting (or of the\n"
 			"                          previous request); with over half the connections waiting, within 1s\n"
 			"                          (default 20s, 0 = off)\n"
@@ -304,6 +307,14 @@ parse_flags(int argc, char **argv)
 			if (value[0] == '\0' || strpbrk(value, " :\t\r\n"))
 				bad_flag(name, value, "want a header name, e.g. X-Scope-OrgID");
 			settings.auth_header = value;
+		}
+		else if (strcmp(name, "max-connections-per-ip") == 0)
+		{
+			char	   *end;
+
+			settings.max_conns_per_ip = (int) strtol(value, &end, 10);
+			if (*end != '\0' || settings.max_conns_per_ip < 0 || settings.max_conns_per_ip > 100000)
+				bad_flag(name, value, "want 0 (no limit) to 100000");
 		}
 		else if (strcmp(name, "header-timeout") == 0)
 		{

@@ -455,6 +455,7 @@ server_start(void)
 								   MHD_OPTION_NOTIFY_CONNECTION, guard_connection, NULL,
 								   MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
 								   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) settings.max_conns,
+								   MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) settings.max_conns_per_ip,
 								   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024,
 								   MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
 								   MHD_OPTION_ARRAY, tls,

@@ -37,6 +37,7 @@ typedef struct Settings
 	const char *auth_header;	/* -auth.header, the tenant header a proxy sets */
 	const char *auth_trusted_proxies;	/* -auth.trusted-proxies, comma-separated addresses or CIDRs */
 	int			auth_cache_ms;	/* -auth.cache: how long a verified token is trusted */
+	int			max_conns_per_ip;	/* -max-connections-per-ip, 0 = no limit */
 	int			header_timeout_ms;	/* -header-timeout: a request's headers must be in by then (0 = off) */
 } Settings;
 

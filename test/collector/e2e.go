@@ -49,6 +49,7 @@ var (
 	loadClients = flag.Int("clients", 16, "keyed-load group: concurrent clients")
 	ackedFile   = flag.String("acked", "", "keyed-load group: where to write each acknowledged key and id")
 	floodKind   = flag.String("flood", "slowloris", "flood group: slowloris, idle, headers or tinyposts")
+	attackFrom  = flag.String("attack-from", "", "flood group: the local address attackers connect from (e.g. 127.0.0.2)")
 	away        = flag.String("redirect-away", "http://127.0.0.1:1/", "where the fakes' /away/ redirects scrapers (another port)")
 	failures    = 0
 )
@@ -863,7 +864,11 @@ func attack(kind, host string, stop chan struct{}, connects *int64) {
 			return
 		default:
 		}
-		conn, err := net.DialTimeout("tcp", host, 2*time.Second)
+		d := net.Dialer{Timeout: 2 * time.Second}
+		if *attackFrom != "" {
+			d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(*attackFrom)}
+		}
+		conn, err := d.Dial("tcp", host)
 		if err != nil {
 			time.Sleep(200 * time.Millisecond)
 			continue
