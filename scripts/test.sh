@@ -28,6 +28,8 @@
 #   idempotency  retried POSTs stored once (test/idempotency.sh)
 #   floods       slowloris next to well-behaved clients (test/floods.sh)
 #   crash        kill -9 of the collector and the postmaster under load (test/crash.sh)
+#   faults       a database that never answers, a held lock, few file
+#                descriptors, a full disk (test/faults.sh, test/diskfull.sh)
 #   web UI       the collector's UI in headless Chromium (test/ui.sh)
 #   scrape       collectors pulling /debug/pprof (test/scrape.sh)
 #   fuzz         short libFuzzer runs over the decoder and the collector's
@@ -256,6 +258,7 @@ source test/auth.sh
 source test/idempotency.sh
 source test/floods.sh
 source test/crash.sh
+source test/faults.sh
 source test/ui.sh
 source test/scrape.sh
 

@@ -926,8 +926,13 @@ COMMENT ON FUNCTION delete_profiles(text[]) IS 'delete stored profiles of the ca
 -- create one. Returns the number of raw profiles removed. A tenant with its
 -- own retention (tenant_limits) keeps its profiles and rollups that long:
 -- partitions are dropped once older than the longest, rows deleted by
--- tenant before that.
--- Availability: 0.1.0; changed in 0.3.0 (rollup tiers), 0.5.0 (per tenant)
+-- tenant before that. On a full disk (disk_full) retention still frees
+-- space: a refresh or a new partition that does not fit is skipped with a
+-- WARNING (files dropped here go only at commit, so nothing in this
+-- transaction could use the space it frees); hours dropped before being
+-- rolled up are then missing from the rollups, and the partitions are
+-- made by the next save or run.
+-- Availability: 0.1.0; changed in 0.3.0 (rollup tiers), 0.5.0 (per tenant), 0.6.0 (a full disk)
 CREATE FUNCTION apply_retention() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
@@ -948,7 +953,12 @@ BEGIN
     END IF;
     -- waits for a refresh in progress, then refreshes (the lock is re-entrant)
     PERFORM pg_advisory_xact_lock(hashtext('profefe.rollups'), -1);
-    PERFORM refresh_rollups(NULL);             -- every closed hour: none goes before its rollup
+    BEGIN
+        PERFORM refresh_rollups(NULL);         -- every closed hour: none goes before its rollup
+    EXCEPTION WHEN disk_full THEN
+        RAISE WARNING 'retention runs without refreshing rollups first: %', SQLERRM
+            USING DETAIL = 'The disk is full: freeing space comes first. Hours dropped before they were rolled up are missing from the rollups.';
+    END;
     PERFORM set_config('profefe.retention_running', 'on', true);
     SELECT jsonb_object_agg(coalesce(x.tenant, ''), now() - x.raw) AS raw_cut, min(now() - x.raw) AS raw_all,
            max(now() - x.raw) AS raw_some,
@@ -995,9 +1005,14 @@ BEGIN
         END IF;
     END LOOP;
     PERFORM set_config('profefe.retention_running', 'off', true);
-    FOR d IN 0..2 LOOP
-        PERFORM ensure_partition((now() AT TIME ZONE 'UTC')::date + d);
-    END LOOP;
+    BEGIN
+        FOR d IN 0..2 LOOP
+            PERFORM ensure_partition((now() AT TIME ZONE 'UTC')::date + d);
+        END LOOP;
+    EXCEPTION WHEN disk_full THEN
+        RAISE WARNING 'partitions for the next days not made: %', SQLERRM
+            USING DETAIL = 'The disk is full; a save makes its day''s partition when it needs one.';
+    END;
     RETURN removed;
 END $$;
 COMMENT ON FUNCTION apply_retention() IS 'roll up what is due, then drop profiles older than their tenant''s retention (profefe.retention) and rollups older than their tier''s; returns how many profiles were removed';

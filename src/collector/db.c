@@ -12,6 +12,7 @@
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,7 +29,19 @@ struct DbConn
 {
 	PGconn	   *conn;
 	bool		prepared[STMT_COUNT];
+	int64_t		deadline_us;	/* when the statements in flight are given up on */
+	bool		stalled;		/* they were: the connection is dropped */
+	unsigned	stall_gen;		/* stall_gen when connected */
 };
+
+/*
+ * How long past the server's own statement_timeout the collector waits for
+ * an answer before it gives up on the connection: a database that accepts
+ * but never answers (stopped, swapping to death, a network that drops
+ * packets without a reset) must not hold a request, nor a pool slot,
+ * forever. statement_timeout cannot fire in a server that does not run.
+ */
+#define STALL_GRACE_MS 2000
 
 /*
  * Optional statements (scraping) may fail to prepare without making the
@@ -190,6 +203,13 @@ static int64_t last_fail_us;
 static char last_fail_msg[sizeof(((DbError *) 0)->message)];
 #define RECONNECT_PAUSE_US 250000
 
+/*
+ * Counts the connections given up on (db_stalled): a pooled connection
+ * made before the latest one is as likely to hang, so it is remade
+ * rather than tried.
+ */
+static unsigned stall_gen;
+
 const char *
 db_stmt_name(DbStmt s)
 {
@@ -288,12 +308,16 @@ connect_one(DbConn *dc, DbError *err)
 	/* keywords given before dbname are defaults the connection string overrides */
 	const char *keys[] = {"connect_timeout", "fallback_application_name", "keepalives_idle",
 	"keepalives_interval", "keepalives_count", "dbname", NULL};
-	const char *vals[] = {"5", "profefe-collector", "30", "10", "3", settings.db, NULL};
+	char		connect_s[16];
+	const char *vals[] = {connect_s, "profefe-collector", "30", "10", "3", settings.db, NULL};
 	PGconn	   *conn;
 	PGresult   *res;
 	char		msg[512];
 	char		sql[160];
 
+	/* a server that accepts but never answers costs at most the request timeout (libpq: 2 s at least) */
+	snprintf(connect_s, sizeof(connect_s), "%d",
+			 settings.timeout_ms < 2000 ? 2 : settings.timeout_ms > 10000 ? 10 : (settings.timeout_ms + 999) / 1000);
 	conn = PQconnectdbParams(keys, vals, 1);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 	{
@@ -348,6 +372,12 @@ connect_one(DbConn *dc, DbError *err)
 		}
 		PQclear(res);
 	}
+	/* sends never block either: db_next_result flushes within the deadline */
+	if (PQsetnonblocking(conn, 1) != 0)
+	{
+		first_line(PQerrorMessage(conn), msg, sizeof(msg));
+		goto fail;
+	}
 	return conn;
 
 fail:
@@ -389,7 +419,8 @@ db_acquire(DbError *err)
 	c = &pool[free_stack[--nfree]];
 	pthread_mutex_unlock(&pool_lock);
 
-	if (c->conn && PQstatus(c->conn) == CONNECTION_OK)
+	if (c->conn && PQstatus(c->conn) == CONNECTION_OK &&
+		c->stall_gen == __atomic_load_n(&stall_gen, __ATOMIC_RELAXED))
 		return c;
 	if (c->conn)
 	{
@@ -409,6 +440,7 @@ db_acquire(DbError *err)
 	}
 	pthread_mutex_unlock(&pool_lock);
 
+	c->stall_gen = __atomic_load_n(&stall_gen, __ATOMIC_RELAXED);
 	c->conn = connect_one(c, err);
 	pthread_mutex_lock(&pool_lock);
 	if (c->conn == NULL)
@@ -430,6 +462,93 @@ db_acquire(DbError *err)
 		return NULL;
 	}
 	return c;
+}
+
+/* Starts the clock for the statements about to be sent on c. */
+void
+db_begin(DbConn *c)
+{
+	c->deadline_us = now_us() + ((int64_t) settings.timeout_ms + STALL_GRACE_MS) * 1000;
+	c->stalled = false;
+}
+
+/*
+ * Waits, within c's deadline, until the next result can be read without
+ * blocking, sending what is still queued meanwhile (the socket is
+ * non-blocking). False when the deadline passed first (c->stalled).
+ */
+static bool
+wait_ready(DbConn *c)
+{
+	PGconn	   *conn = c->conn;
+
+	for (;;)
+	{
+		int			unsent = PQflush(conn);
+		struct pollfd pfd;
+		int64_t		left_ms;
+		int			n;
+
+		/* a broken connection: PQgetResult reports it, without waiting */
+		if (unsent < 0)
+			return true;
+		if (unsent == 0 && !PQisBusy(conn))
+			return true;
+		left_ms = (c->deadline_us - now_us()) / 1000;
+		if (left_ms <= 0)
+		{
+			c->stalled = true;
+			return false;
+		}
+		pfd.fd = PQsocket(conn);
+		pfd.events = POLLIN | (unsent ? POLLOUT : 0);
+		pfd.revents = 0;
+		if (pfd.fd < 0)
+			return true;
+		n = poll(&pfd, 1, (int) (left_ms < 1000 ? left_ms + 1 : 1000));
+		if (n < 0 && errno != EINTR)
+			return true;
+		if (n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(conn))
+			return true;
+	}
+}
+
+/*
+ * PQgetResult within c's deadline (db_begin): NULL at the end of a
+ * statement's results, or when the database did not answer in time
+ * (db_stalled then says so).
+ */
+PGresult *
+db_next_result(DbConn *c)
+{
+	if (!wait_ready(c))
+		return NULL;
+	return PQgetResult(c->conn);
+}
+
+/*
+ * After db_next_result gave up: fills err (503) and drops the connection,
+ * whose state nobody knows (a save may or may not commit: a retry with an
+ * Idempotency-Key is safe either way).
+ */
+bool
+db_stalled(DbConn *c, DbError *err)
+{
+	if (!c->stalled)
+		return false;
+	set_error(err, 503, "57014", "database did not answer within %d ms (statement timeout %d ms); "
+			  "connection dropped", settings.timeout_ms + STALL_GRACE_MS, settings.timeout_ms);
+	metrics_db_stall();
+	db_discard(c);
+	/* the others fail fast for a moment, then reconnect instead of waiting on old connections */
+	__atomic_add_fetch(&stall_gen, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&pool_lock);
+	if (last_fail_us == 0)
+		log_msg(LOG_WARN, "%s", err->message);
+	last_fail_us = now_us();
+	snprintf(last_fail_msg, sizeof(last_fail_msg), "%s", err->message);
+	pthread_mutex_unlock(&pool_lock);
+	return true;
 }
 
 /* Closes a connection whose state is unknown; the pool reconnects later. */
@@ -569,6 +688,7 @@ db_exec_as(DbConn *c, const char *tenant, DbStmt stmt, int nparams, const char *
 		return NULL;
 	}
 	t0 = now_us();
+	db_begin(c);
 	if (!PQenterPipelineMode(conn) ||
 		!PQsendQueryPrepared(conn, stmts[STMT_TENANT].name, 1, &tenant, NULL, NULL, 0) ||
 		!PQsendQueryPrepared(conn, stmts[stmt].name, nparams, values, lengths, formats, result_format) ||
@@ -582,8 +702,17 @@ db_exec_as(DbConn *c, const char *tenant, DbStmt stmt, int nparams, const char *
 	/* each statement's results end with a NULL; then comes the Sync */
 	for (int phase = 0; phase < 2;)
 	{
-		if ((r = PQgetResult(conn)) == NULL)
+		if ((r = db_next_result(c)) == NULL)
+		{
+			if (db_stalled(c, err))
+			{
+				PQclear(tres);
+				PQclear(res);
+				metrics_db((now_us() - t0) / 1e6, true);
+				return NULL;
+			}
 			phase++;
+		}
 		else if (phase == 0 && tres == NULL)
 			tres = r;
 		else if (phase == 1 && res == NULL)
@@ -591,13 +720,16 @@ db_exec_as(DbConn *c, const char *tenant, DbStmt stmt, int nparams, const char *
 		else
 			PQclear(r);
 	}
-	r = PQgetResult(conn);
+	r = db_next_result(c);
 	ok = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
 	PQclear(r);
 	if (!ok || !PQexitPipelineMode(conn))
 	{
-		db_error_from_result(c, NULL, err);
-		err->status = 503;
+		if (!db_stalled(c, err))
+		{
+			db_error_from_result(c, NULL, err);
+			err->status = 503;
+		}
 		PQclear(tres);
 		PQclear(res);
 		db_discard(c);
@@ -628,7 +760,8 @@ db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *values,
 		const int *lengths, const int *formats, int result_format, DbError *err)
 {
 	int64_t		t0;
-	PGresult   *res;
+	PGresult   *res,
+			   *r;
 	bool		ok;
 
 	if (!c->prepared[stmt])
@@ -637,7 +770,30 @@ db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *values,
 		return NULL;
 	}
 	t0 = now_us();
-	res = PQexecPrepared(c->conn, stmts[stmt].name, nparams, values, lengths, formats, result_format);
+	db_begin(c);
+	if (!PQsendQueryPrepared(c->conn, stmts[stmt].name, nparams, values, lengths, formats, result_format))
+	{
+		db_error_from_result(c, NULL, err);
+		err->status = 503;
+		db_discard(c);
+		metrics_db((now_us() - t0) / 1e6, true);
+		return NULL;
+	}
+	/* the first result is the statement's; read on to the end (as PQexec) */
+	res = NULL;
+	while ((r = db_next_result(c)) != NULL)
+	{
+		if (res == NULL)
+			res = r;
+		else
+			PQclear(r);
+	}
+	if (db_stalled(c, err))
+	{
+		PQclear(res);
+		metrics_db((now_us() - t0) / 1e6, true);
+		return NULL;
+	}
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 
 	metrics_db((now_us() - t0) / 1e6, !ok);

@@ -43,6 +43,9 @@ PGresult   *db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *valu
 					const int *lengths, const int *formats, int result_format, DbError *err);
 PGresult   *db_exec_as(DbConn *c, const char *tenant, DbStmt stmt, int nparams, const char *const *values,
 					   const int *lengths, const int *formats, int result_format, DbError *err);
+void		db_begin(DbConn *c);
+PGresult   *db_next_result(DbConn *c);
+bool		db_stalled(DbConn *c, DbError *err);
 bool		db_prepared(DbConn *c, DbStmt stmt);
 bool		db_tenant_unsupported(DbConn *c, const char *tenant, DbError *err);
 void		db_error_from_result(DbConn *c, const PGresult *res, DbError *err);

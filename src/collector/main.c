@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -353,10 +354,12 @@ run_retention(void)
 	if (c == NULL)
 	{
 		log_msg(LOG_WARN, "retention skipped: %s", err.message);
+		metrics_retention(false);
 		return;
 	}
 	res = db_exec(c, STMT_RETENTION, 0, NULL, NULL, NULL, 0, &err);
 	db_release(c);
+	metrics_retention(res != NULL);
 	if (res == NULL)
 		log_msg(LOG_WARN, "retention failed: %s", err.message);
 	else
@@ -421,6 +424,63 @@ run_rollups(void)
 		log_msg(LOG_INFO, "rollups: %lld written in %.1fs", total, (now_us() - t0) / 1e6);
 }
 
+/*
+ * Descriptors the collector needs besides its connections and scrapes:
+ * stdio, the listening socket, libmicrohttpd's event and wake-up fds, the
+ * log, files read at run time (CA files), resolvers.
+ */
+#define FD_RESERVE 64
+
+/*
+ * Every HTTP connection, pooled database connection and scrape takes a
+ * file descriptor. Running out would fail the wrong thing first (the
+ * database reconnect after a restart, "could not create socket"), so the
+ * soft limit is raised towards the hard one, and if that is still too
+ * small the HTTP connections and scrape workers are cut to fit, keeping
+ * the pool's descriptors; a limit too small for the pool is an error.
+ */
+static bool
+fit_fd_limit(void)
+{
+	struct rlimit rl;
+	long		need = (long) settings.max_conns + settings.pool_size + settings.scrape_workers + FD_RESERVE;
+	long		have,
+				left;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return true;
+	if (rl.rlim_cur != RLIM_INFINITY && (long) rl.rlim_cur < need)
+	{
+		struct rlimit want = rl;
+
+		want.rlim_cur = (rl.rlim_max == RLIM_INFINITY || (long) rl.rlim_max >= need) ? (rlim_t) need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || (long) rl.rlim_cur >= need)
+		return true;
+	have = (long) rl.rlim_cur;
+	left = have - settings.pool_size - FD_RESERVE;
+	if (left < 8)
+	{
+		fprintf(stderr, "profefe-collector: the file descriptor limit (%ld, ulimit -n) is too low for -db.pool %d: "
+				"it needs at least %d\n", have, settings.pool_size, settings.pool_size + FD_RESERVE + 8);
+		return false;
+	}
+	if (settings.scrape_workers > left / 4)
+		settings.scrape_workers = (int) (left / 4);
+	settings.max_conns = (int) (left - settings.scrape_workers);
+	/* one address keeps at most the same share of the slots as by default (256 of 1,000) */
+	if (settings.max_conns_per_ip > settings.max_conns / 4)
+		settings.max_conns_per_ip = settings.max_conns / 4 > 0 ? settings.max_conns / 4 : 1;
+	log_msg(LOG_WARN, "file descriptor limit %ld (hard limit %ld) is below the %ld needed: serving at most "
+			"%d connections (%d per address) and %d scrapes at once (-max-connections, "
+			"-max-connections-per-ip, -scrape.workers)", have,
+			rl.rlim_max == RLIM_INFINITY ? -1L : (long) rl.rlim_max, need, settings.max_conns,
+			settings.max_conns_per_ip, settings.scrape_workers);
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -472,6 +532,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (!fit_fd_limit())
+		return 2;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	/* signals go to the main thread only: block them before threads start */

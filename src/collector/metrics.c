@@ -66,8 +66,9 @@ static uint64_t stored_profiles[NTYPES];
 static uint64_t stored_bytes[NTYPES];
 static Histogram db_seconds;
 static uint64_t db_errors;
-static uint64_t auth_checks[2];
-static uint64_t header_timeouts;	/* connections cut waiting for headers (guard.c) */	/* token checks: [0] asked PostgreSQL, [1] from the cache */
+static uint64_t db_stalls;		/* connections given up on: no answer in time (db.c) */
+static uint64_t auth_checks[2];	/* token checks: [0] asked PostgreSQL, [1] from the cache */
+static uint64_t header_timeouts;	/* connections cut waiting for headers (guard.c) */
 static uint64_t batches,
 			batched_items;
 static uint64_t scrapes_started,
@@ -76,6 +77,7 @@ static uint64_t scrapes_started,
 static Histogram scrape_seconds;
 static Histogram scrape_lateness;
 static uint64_t refreshes[3];
+static uint64_t retentions[2];	/* [0] ok, [1] failed or skipped */
 static uint64_t rollups_written;
 static Histogram refresh_seconds;
 
@@ -148,6 +150,12 @@ metrics_auth(bool cached)
 }
 
 void
+metrics_db_stall(void)
+{
+	ADD(db_stalls, 1);
+}
+
+void
 metrics_header_timeouts(long n)
 {
 	ADD(header_timeouts, (uint64_t) n);
@@ -158,6 +166,12 @@ metrics_batch(int items)
 {
 	ADD(batches, 1);
 	ADD(batched_items, (uint64_t) items);
+}
+
+void
+metrics_retention(bool ok)
+{
+	ADD(retentions[ok ? 0 : 1], 1);
 }
 
 void
@@ -359,6 +373,10 @@ metrics_render(Buf *b)
 	buf_printf(b, "# HELP profefe_db_errors_total Database round trips that failed.\n"
 			   "# TYPE profefe_db_errors_total counter\nprofefe_db_errors_total %llu\n",
 			   (unsigned long long) LOAD(db_errors));
+	buf_printf(b, "# HELP profefe_db_stalls_total Database connections dropped because no answer came within "
+			   "the statement timeout and a grace.\n"
+			   "# TYPE profefe_db_stalls_total counter\nprofefe_db_stalls_total %llu\n",
+			   (unsigned long long) LOAD(db_stalls));
 	buf_printf(b, "# HELP profefe_http_header_timeouts_total Connections cut while waiting for a request's headers "
 			   "(past -header-timeout, or past 1 s while more than half the connection slots waited).\n"
 			   "# TYPE profefe_http_header_timeouts_total counter\nprofefe_http_header_timeouts_total %llu\n",
@@ -398,6 +416,12 @@ metrics_render(Buf *b)
 	buf_printf(b, "# HELP profefe_rollups_written_total Hourly and daily rollups those calls wrote.\n"
 			   "# TYPE profefe_rollups_written_total counter\nprofefe_rollups_written_total %llu\n",
 			   (unsigned long long) LOAD(rollups_written));
+	buf_printf(b, "# HELP profefe_retention_runs_total Runs of profefe.enforce_retention(), by result "
+			   "(failed: the database refused or could not be reached).\n"
+			   "# TYPE profefe_retention_runs_total counter\n"
+			   "profefe_retention_runs_total{result=\"ok\"} %llu\n"
+			   "profefe_retention_runs_total{result=\"failed\"} %llu\n",
+			   (unsigned long long) LOAD(retentions[0]), (unsigned long long) LOAD(retentions[1]));
 	buf_puts(b, "# HELP profefe_rollup_refresh_duration_seconds How long a call of profefe.refresh_rollups() took.\n"
 			 "# TYPE profefe_rollup_refresh_duration_seconds histogram\n");
 	render_histogram(b, "profefe_rollup_refresh_duration_seconds", "", &refresh_seconds);

@@ -20,6 +20,7 @@ void		metrics_request(Route r, int status, double seconds);
 void		metrics_ingested(const char *type, size_t bytes);
 void		metrics_db(double seconds, bool failed);
 void		metrics_auth(bool cached);
+void		metrics_db_stall(void);
 void		metrics_header_timeouts(long n);
 void		metrics_batch(int items);
 void		metrics_render(Buf *b);
@@ -29,6 +30,7 @@ typedef enum RefreshResult
 	REFRESH_OK, REFRESH_BUSY, REFRESH_FAILED
 } RefreshResult;
 
+void		metrics_retention(bool ok);
 void		metrics_refresh(RefreshResult result, long long written, double seconds);
 void		metrics_scrape_start(double late_seconds);
 void		metrics_scrape_done(long long target_id, const char *service, const char *instance, bool ok,

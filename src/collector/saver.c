@@ -87,6 +87,7 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 			fail_all(items, n, &err);
 			return -1;
 		}
+	db_begin(dc);
 	if (!PQenterPipelineMode(conn))
 		goto broken;
 	for (int i = 0; i < n; i++)
@@ -120,7 +121,7 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 		{
 			bool		got = false;
 
-			while ((res = PQgetResult(conn)) != NULL)
+			while ((res = db_next_result(dc)) != NULL)
 			{
 				ExecStatusType st = PQresultStatus(res);
 
@@ -143,7 +144,7 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 		}
 	}
 	/* the Sync: the implicit transaction has committed (or rolled back) */
-	res = PQgetResult(conn);
+	res = db_next_result(dc);
 	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
 	{
 		if (res)
@@ -154,7 +155,7 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 				db_error_from_result(dc, res, &err);
 				PQclear(res);
 				fail_all(items, n, &err);
-				while ((res = PQgetResult(conn)) != NULL)
+				while ((res = db_next_result(dc)) != NULL)
 					PQclear(res);
 				PQexitPipelineMode(conn);
 				return -1;
@@ -186,9 +187,12 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 	return failed_at;
 
 broken:
-	db_error_from_result(dc, NULL, &err);
-	if (err.status != 503)
-		err.status = 503;
+	if (!db_stalled(dc, &err))
+	{
+		db_error_from_result(dc, NULL, &err);
+		if (err.status != 503)
+			err.status = 503;
+	}
 	metrics_db((now_us() - t0) / 1e6, true);
 	log_msg(LOG_WARN, "saving %d profile(s): %s", n, err.message);
 	fail_all(items, n, &err);

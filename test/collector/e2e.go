@@ -48,6 +48,8 @@ var (
 	loadFor     = flag.Duration("load-for", 20*time.Second, "keyed-load group: how long to POST")
 	loadClients = flag.Int("clients", 16, "keyed-load group: concurrent clients")
 	ackedFile   = flag.String("acked", "", "keyed-load group: where to write each acknowledged key and id")
+	mergeEvery  = flag.Duration("merge-every", 0, "keyed-load group: also GET a merge of the small profiles this often (0 = no)")
+	largeEvery  = flag.Int("large-every", 0, "keyed-load group: every Nth request of client 0 POSTs large-cpu, every Nth of the others medium-cpu-1 (0 = only small)")
 	floodKind   = flag.String("flood", "slowloris", "flood group: slowloris, idle, headers or tinyposts")
 	attackFrom  = flag.String("attack-from", "", "flood group: the local address attackers connect from (e.g. 127.0.0.2)")
 	away        = flag.String("redirect-away", "http://127.0.0.1:1/", "where the fakes' /away/ redirects scrapers (another port)")
@@ -974,12 +976,20 @@ func floodChecks(kind string) {
 // Ingest as an agent does, through faults: -clients clients POST a fixture,
 // each request with its own Idempotency-Key, retrying the same key after an
 // error or a 5xx (as profefe's agent retries) until a 200; every 200 is
-// written to -acked as "key id". Prints what it saw; fails on a 500 or a
-// request that hung (no reply within 10 s).
+// written to -acked as "key id fixture". With -large-every N, every Nth
+// request of client 0 is the large synthetic profile (1.6 MB) and every Nth
+// of the others a medium one (330 KB); the rest the small CPU profile
+// (7 KB). With -merge-every, a reader merges the small ones meanwhile.
+// Prints what it saw; fails on a 500 or a request that hung (no reply
+// within 10 s; a merge within 30 s).
 func keyedLoad() {
-	data, err := os.ReadFile(*fixtures + "/i1-cpu.pb.gz")
-	if !check("keyed load: fixture", err == nil, "%v", err) {
-		return
+	files := map[string][]byte{}
+	for _, name := range []string{"i1-cpu", "medium-cpu-1", "large-cpu"} {
+		b, err := os.ReadFile(*fixtures + "/" + name + ".pb.gz")
+		if !check("keyed load: fixture", err == nil, "%v", err) {
+			return
+		}
+		files[name] = b
 	}
 	out, err := os.Create(*ackedFile)
 	if !check("keyed load: acked file", err == nil, "%v", err) {
@@ -989,6 +999,7 @@ func keyedLoad() {
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *loadClients}}
 	var mu sync.Mutex
 	var acked, retries, s503, s500, other, hung, neterr int64
+	var bytesAcked int64
 	end := time.Now().Add(*loadFor)
 	var wg sync.WaitGroup
 	for i := 0; i < *loadClients; i++ {
@@ -997,9 +1008,17 @@ func keyedLoad() {
 			defer wg.Done()
 			for n := 0; time.Now().Before(end); n++ {
 				key := fmt.Sprintf("load-c%d-%d", i, n)
+				name := "i1-cpu"
+				if *largeEvery > 0 && n%*largeEvery == *largeEvery-1 {
+					name = "medium-cpu-1"
+					if i == 0 {
+						name = "large-cpu"
+					}
+				}
+				data := files[name]
 				for time.Now().Before(end) {
-					req, _ := http.NewRequest("POST", *base+"/api/0/profiles?service=crash&type=cpu&labels=client=c"+strconv.Itoa(i),
-						bytes.NewReader(data))
+					req, _ := http.NewRequest("POST", *base+"/api/0/profiles?service=crash&type=cpu&labels=client=c"+
+						strconv.Itoa(i)+",size="+name, bytes.NewReader(data))
 					req.Header.Set("Idempotency-Key", key)
 					resp, err := c.Do(req)
 					if err != nil {
@@ -1020,9 +1039,10 @@ func keyedLoad() {
 							}
 							json.Unmarshal(b, &e)
 							mu.Lock()
-							fmt.Fprintf(out, "%s %s\n", key, e.Body.ID)
+							fmt.Fprintf(out, "%s %s %s\n", key, e.Body.ID, name)
 							mu.Unlock()
 							atomic.AddInt64(&acked, 1)
+							atomic.AddInt64(&bytesAcked, int64(len(data)))
 						case resp.StatusCode == 503:
 							atomic.AddInt64(&s503, 1)
 						case resp.StatusCode == 500:
@@ -1042,12 +1062,69 @@ func keyedLoad() {
 			}
 		}(i)
 	}
+	// the reader: merges of every small profile so far (a merge that grows long)
+	var m200, m503, mneterr, m500, mhung, mother int64
+	var mlat []time.Duration
+	if *mergeEvery > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mc := &http.Client{Timeout: 30 * time.Second}
+			u := *base + "/api/0/profiles/merge?service=crash&type=cpu&labels=size=i1-cpu&from=2000-01-01T00:00:00&to=2100-01-01T00:00:00"
+			for time.Now().Before(end) {
+				t0 := time.Now()
+				resp, err := mc.Get(u)
+				switch {
+				case err != nil:
+					if ne, ok := err.(net.Error); ok && ne.Timeout() {
+						mhung++
+					} else {
+						mneterr++
+					}
+				default:
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					switch resp.StatusCode {
+					case 200:
+						m200++
+						mlat = append(mlat, time.Since(t0))
+					case 503:
+						m503++
+					case 404:
+						// nothing stored yet (before the first small profile's 200)
+						if m200 > 0 {
+							mother++
+							fmt.Printf("# merge 404 after merges answered: %.200s\n", b)
+						}
+					case 500:
+						m500++
+						fmt.Printf("# merge 500: %.200s\n", b)
+					default:
+						mother++
+						fmt.Printf("# merge %d: %.200s\n", resp.StatusCode, b)
+					}
+				}
+				time.Sleep(*mergeEvery)
+			}
+		}()
+	}
 	wg.Wait()
-	fmt.Printf("keyed load: %d clients for %v: %d acknowledged, %d retries (%d 503, %d connection errors, %d 500, %d other, %d hung)\n",
-		*loadClients, *loadFor, acked, retries, s503, neterr, s500, other, hung)
+	fmt.Printf("keyed load: %d clients for %v: %d acknowledged (%.1f MB), %d retries (%d 503, %d connection errors, %d 500, %d other, %d hung)\n",
+		*loadClients, *loadFor, acked, float64(bytesAcked)/1e6, retries, s503, neterr, s500, other, hung)
 	check("keyed load: no 500 and no hung request through the faults", s500 == 0 && hung == 0 && other == 0,
 		"%d 500, %d hung, %d other", s500, hung, other)
 	check("keyed load: profiles acknowledged", acked > 0, "none")
+	if *mergeEvery > 0 {
+		sort.Slice(mlat, func(i, j int) bool { return mlat[i] < mlat[j] })
+		med := time.Duration(0)
+		if len(mlat) > 0 {
+			med = mlat[len(mlat)/2]
+		}
+		fmt.Printf("keyed load: merges: %d answered (median %v), %d 503, %d connection errors, %d 500, %d other, %d hung\n",
+			m200, med.Round(time.Millisecond), m503, mneterr, m500, mother, mhung)
+		check("keyed load: merges through the faults: no 500, none hung, some answered", m500 == 0 && mhung == 0 && mother == 0 && m200 > 0,
+			"%d answered, %d 500, %d hung, %d other", m200, m500, mhung, mother)
+	}
 }
 
 func main() {
