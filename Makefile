@@ -20,7 +20,8 @@ EXTENSION   = profefe
 EXTVERSION  = 0.6.0
 MODULE_big  = profefe
 OBJS        = src/pg/module.o src/pg/pg_env.o src/pg/type_io.o src/pg/accessors.o \
-              src/pg/read.o src/pg/flamerows.o src/pg/aggregates.o src/pg/transforms.o src/pg/pgregex.o src/pg/store.o
+              src/pg/read.o src/pg/flamerows.o src/pg/aggregates.o src/pg/transforms.o src/pg/pgregex.o src/pg/store.o \
+              src/pg/folded.o
 # sql/profefe.sql is what the extension is now; installed as the script of
 # the current version, beside the upgrade scripts (and the first release's
 # base script, which the upgrade test starts from).
@@ -28,7 +29,7 @@ DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(filter-out $(DATA_built), $(wildcard sql/$(EXTENSION)--*.sql))
 PGFILEDESC  = "profefe - pprof profiles in PostgreSQL"
 
-REGRESS      = setup pprof_type accessors read merge store scrape types rollups tenants
+REGRESS      = setup pprof_type accessors read merge store scrape types rollups tenants ingest
 REGRESS_OPTS = --inputdir=build/regress
 REGRESS_PREP = regress-prep
 
@@ -49,7 +50,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 # include paths (a server header included by mistake does not compile),
 # position-independent so it links into the extension.
 ENGINE_SRC  = $(addprefix src/engine/, env.c arena.c gzip.c decode.c validate.c profile.c store.c \
-              merge.c compact.c encode.c filter.c tagfilter.c prune.c units.c labels.c \
+              merge.c compact.c encode.c folded.c filter.c tagfilter.c prune.c units.c labels.c \
               frames.c top.c flame.c flamerows.c svg.c)
 ENGINE_HDR  = $(wildcard src/engine/*.h)
 ENGINE_CFLAGS = -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Wmissing-prototypes -Wno-unused-parameter \
@@ -168,6 +169,13 @@ bench-rollups: all collector
 bench-auth: all collector
 	bench/auth.sh
 
+# long runs, not in `make bench`: faults for 5 minutes, the 30-minute soak
+bench-faults: all collector
+	bench/faults.sh
+
+bench-soak: all collector
+	bench/soak.sh
+
 # ---------------------------------------------------------------------------
 # profefe-collector (src/collector/Makefile).
 COLLECTOR_PREFIX ?= /usr/local
@@ -181,4 +189,4 @@ collector-asan:
 install-collector:
 	$(MAKE) -C src/collector install COLLECTOR_PREFIX=$(COLLECTOR_PREFIX) DESTDIR=$(DESTDIR)
 
-.PHONY: fuzz engine-test test run stop bench bench-rollups bench-ui bench-auth test-tools regress-prep collector collector-asan install-collector
+.PHONY: fuzz engine-test test run stop bench bench-rollups bench-ui bench-auth bench-faults bench-soak test-tools regress-prep collector collector-asan install-collector

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "engine/arena.h"
+#include "engine/folded.h"
 #include "engine/merge.h"
 #include "engine/profile.h"
 #include "engine/report.h"
@@ -68,12 +69,41 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			{
 				pprof_buf_init(&buf, &env, 1024);
 				pprof_write_folded(&env, &flame, &buf);
+				{
+					PprofFoldedSpec spec = {.ntypes = 1, .type = {"samples"}, .unit = {"count"}, .scale = {1}};
+					uint8_t    *fraw;
+					size_t		flen;
+					PprofProfile back;
+					PprofStatus st = pprof_from_folded(&env, buf.data, buf.len, &spec, &fraw, &flen, &err);
+
+					/* negative values (folded writes what the samples hold) are refused; else it must decode */
+					if (st == PPROF_OK && pprof_decode(&env, fraw, flen, &back, &err) != PPROF_OK)
+						abort();
+				}
 				pprof_flame_svg(&env, &prof, idx, &flame, "fuzz", &buf);
 			}
 		}
 	}
 	else if (err.detail[0] == '\0')
 		abort();				/* every refusal names its reason */
+	/* the same bytes as collapsed stacks */
+	{
+		PprofFoldedSpec spec = {.ntypes = 2, .type = {"samples", "cpu"}, .unit = {"count", "nanoseconds"},
+		.scale = {1, 10000000}, .period_type = "cpu", .period_unit = "nanoseconds", .period = 10000000,
+		.lines = size > 0 && (data[0] & 1)};
+		uint8_t    *fraw;
+		size_t		flen;
+		PprofProfile back;
+
+		err.detail[0] = '\0';
+		if (pprof_from_folded(&env, (const char *) data, size, &spec, &fraw, &flen, &err) == PPROF_OK)
+		{
+			if (pprof_decode(&env, fraw, flen, &back, &err) != PPROF_OK)
+				abort();
+		}
+		else if (err.detail[0] == '\0')
+			abort();
+	}
 	pprof_arena_reset(arena);
 	return 0;
 }

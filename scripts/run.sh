@@ -9,6 +9,9 @@
 #     heap, allocs, goroutine, mutex and block profiles every 10 s; the other
 #     only serves net/http/pprof on 127.0.0.1:6061, and the collector scrapes
 #     it every 10 s (a row of profefe.scrape_targets);
+#   - examples/nodeapp, a Node.js service profiled by Pyroscope's own SDK
+#     (@pyroscope/nodejs from npm), sending its wall-time and heap profiles
+#     to the collector's POST /ingest every 10 s;
 # and prints what to run next. Everything keeps running; `./dev stop` stops it.
 #
 # Settings (environment):
@@ -48,9 +51,10 @@ stop_pid() { # pid file
 if [ "${1:-}" = stop ]; then
     stop_pid "$HOME_DIR/hotapp.pid"
     stop_pid "$HOME_DIR/hotapp2.pid"
+    stop_pid "$HOME_DIR/nodeapp.pid"
     stop_pid "$HOME_DIR/collector.pid"
     cluster_stop "$PGDIR"
-    echo "profefe: stopped the example service, the collector and the cluster in $PGDIR"
+    echo "profefe: stopped the example services, the collector and the cluster in $PGDIR"
     exit 0
 fi
 
@@ -61,10 +65,16 @@ make -s all collector >/dev/null
 $SUDO make -s install >/dev/null
 export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=${GOCACHE:-$ROOT/build/gocache} GOFLAGS=
 go build -o build/hotapp ./examples/hotapp
+mkdir -p build/nodeapp
+cp examples/nodeapp/package.json examples/nodeapp/package-lock.json examples/nodeapp/app.js build/nodeapp/
+NODEAPP=yes
+(cd build/nodeapp && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1) ||
+    { NODEAPP=; echo "profefe: npm could not install @pyroscope/nodejs: the Node.js example is left out"; }
 
 # a previous run's processes make way
 stop_pid "$HOME_DIR/hotapp.pid"
 stop_pid "$HOME_DIR/hotapp2.pid"
+stop_pid "$HOME_DIR/nodeapp.pid"
 stop_pid "$HOME_DIR/collector.pid"
 
 if [ -z "$DB" ]; then
@@ -107,6 +117,13 @@ psql -X -q -At "$DB" -c "SELECT 'profefe: scrape target ' || profefe.upsert_scra
     scrape_interval => '10 seconds', cpu_seconds => 5)
     || ': the collector scrapes a second replica at http://127.0.0.1:6061/debug/pprof every 10 s'"
 
+if [ -n "$NODEAPP" ]; then
+    PROFEFE_URL="http://127.0.0.1:$PORT" APP_NAME=nodeapp FLUSH_MS=10000 \
+        nohup node build/nodeapp/app.js > "$HOME_DIR/nodeapp.log" 2>&1 &
+    echo $! > "$HOME_DIR/nodeapp.pid"
+    echo "profefe: examples/nodeapp (Node.js, Pyroscope's SDK) is sending wall and heap profiles to /ingest every 10 s (log: $HOME_DIR/nodeapp.log)"
+fi
+
 FROM=$(date -u +%Y-%m-%dT00:00:00)
 TO=$(date -u -d tomorrow +%Y-%m-%dT00:00:00)
 API="http://localhost:$PORT/api/0"
@@ -143,6 +160,7 @@ profefe is running. Next:
   go tool pprof -http=: '$API/profiles/merge?service=hotapp&type=cpu&from=$FROM&to=$TO'
   go tool pprof -top '$API/profiles/merge?service=hotapp&type=heap&from=$FROM&to=$TO&labels=version=1.0'
   go tool pprof -top '$API/profiles/merge?service=hotapp&type=cpu&from=$FROM&to=$TO&labels=instance=127.0.0.1:6061'   (the scraped replica)
+  go tool pprof -top '$API/profiles/merge?service=nodeapp&type=wall&from=$FROM&to=$TO'   (Node.js, through Pyroscope's SDK)
   curl '$API/profiles?service=hotapp&type=cpu&from=$FROM&to=$TO&limit=3'
   curl --data-binary @cpu.pb.gz '$API/profiles?service=myapp&type=cpu&labels=zone=a'
   $PSQL_CMD -c "SELECT * FROM profefe.find_profiles('hotapp', 'cpu', max_results => 5)"

@@ -26,10 +26,13 @@
 #   TLS          HTTPS with a test CA: curl, go tool pprof (test/tls.sh)
 #   auth         tokens, tenants over HTTP, header mode, limits (test/auth.sh)
 #   idempotency  retried POSTs stored once (test/idempotency.sh)
+#   pyroscope    Pyroscope's POST /ingest: pprof, folded, lines, multipart,
+#                the real @pyroscope/nodejs SDK (test/pyroscope.sh)
 #   floods       slowloris next to well-behaved clients (test/floods.sh)
 #   crash        kill -9 of the collector and the postmaster under load (test/crash.sh)
 #   faults       a database that never answers, a held lock, few file
 #                descriptors, a full disk (test/faults.sh, test/diskfull.sh)
+#   soak         40 s of mixed load: memory and descriptors bounded (test/soak.sh)
 #   web UI       the collector's UI in headless Chromium (test/ui.sh)
 #   scrape       collectors pulling /debug/pprof (test/scrape.sh)
 #   fuzz         short libFuzzer runs over the decoder and the collector's
@@ -52,7 +55,7 @@ $SUDO make -s install >/dev/null || exit 1
 make -s collector collector-asan CFLAGS="-O2 -g -Werror" >/dev/null || exit 1
 
 export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=${GOCACHE:-$ROOT/build/gocache} GOFLAGS=
-go build -o build/pprofref ./test/ref || exit 1
+go build -o build/pprofref ./test/ref && go build -o build/pprofserver ./bench/pprofserver || exit 1
 
 WORK=$(mktemp -d /tmp/profefe-test.XXXXXX)
 chmod 755 "$WORK"
@@ -256,9 +259,11 @@ source test/collector.sh
 source test/tls.sh
 source test/auth.sh
 source test/idempotency.sh
+source test/pyroscope.sh
 source test/floods.sh
 source test/crash.sh
 source test/faults.sh
+source test/soak.sh
 source test/ui.sh
 source test/scrape.sh
 

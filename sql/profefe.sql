@@ -51,6 +51,21 @@ COMMENT ON FUNCTION bytea(pprof) IS 'the profile as gzip-compressed protobuf';
 CREATE CAST (pprof AS bytea) WITH FUNCTION bytea(pprof);
 COMMENT ON CAST (pprof AS bytea) IS 'the profile as gzip-compressed protobuf, as go tool pprof reads it';
 
+-- Collapsed stacks ("root;...;leaf COUNT" per line, as stackcollapse
+-- scripts, py-spy, rbspy and Pyroscope's folded format write them; with
+-- lines, one stack per line counted once) as a profile: each distinct
+-- frame a function, each line a sample worth its count times scale of
+-- sample_type (e.g. cpu/nanoseconds with scale 10000000 for 100 Hz
+-- samples). The inverse of pprof_folded.
+-- Availability: 0.6.0
+CREATE FUNCTION pprof_from_folded(stacks text, sample_type text DEFAULT 'samples', unit text DEFAULT 'count',
+                                  scale bigint DEFAULT 1, period_type text DEFAULT NULL,
+                                  period_unit text DEFAULT NULL, period bigint DEFAULT 0,
+                                  profile_time timestamptz DEFAULT NULL, duration interval DEFAULT NULL,
+                                  lines boolean DEFAULT false) RETURNS pprof
+    AS 'MODULE_PATHNAME', 'pprof_folded_in' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_from_folded(text, text, text, bigint, text, text, bigint, timestamptz, interval, boolean) IS 'collapsed stacks (root;...;leaf count per line) as a pprof profile';
+
 -- ===========================================================================
 -- Accessors
 -- ===========================================================================
@@ -89,6 +104,33 @@ COMMENT ON FUNCTION pprof_sample_count(pprof) IS 'the number of samples';
 CREATE FUNCTION pprof_default_sample_type(p pprof) RETURNS text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION pprof_default_sample_type(pprof) IS 'the default sample type named by the profile, NULL when none';
+
+-- The profile type (one of profile_types()) a profile's sample types say:
+-- wall before cpu (Node.js's time profiles carry both), allocs when an
+-- alloc_* type is the default (Go's allocs profile) or the only ones,
+-- inuse or Node's objects/space heap, goroutine(s), contentions
+-- mutex or block (the hint, e.g. Pyroscope's name suffix, tells which;
+-- mutex without one), threadcreate; other sample types the hint when it
+-- is a type, else 'other'.
+-- Availability: 0.6.0
+CREATE FUNCTION pprof_guess_type(p pprof, hint text DEFAULT NULL) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE
+             WHEN 'wall' = ANY (t.types) THEN 'wall'
+             WHEN 'cpu' = ANY (t.types) THEN 'cpu'
+             WHEN pprof_default_sample_type(p) LIKE 'alloc\_%' THEN 'allocs'
+             WHEN t.types && ARRAY['inuse_space', 'inuse_objects', 'space', 'objects'] THEN 'heap'
+             WHEN t.types && ARRAY['alloc_space', 'alloc_objects'] THEN 'allocs'
+             WHEN t.types && ARRAY['goroutine', 'goroutines'] THEN 'goroutine'
+             WHEN 'contentions' = ANY (t.types) THEN CASE WHEN hint = 'block' THEN 'block' ELSE 'mutex' END
+             WHEN 'threadcreate' = ANY (t.types) THEN 'threadcreate'
+             WHEN hint = ANY (ARRAY['cpu', 'wall', 'heap', 'allocs', 'block', 'mutex', 'goroutine', 'threadcreate']) THEN hint
+             ELSE 'other'
+           END
+      FROM (SELECT coalesce(array_agg(s.type), '{}') AS types FROM pprof_sample_types(p) s) t;
+END;
+COMMENT ON FUNCTION pprof_guess_type(pprof, text) IS 'the profile type a profile''s sample types say (a hint such as Pyroscope''s name suffix may decide)';
 
 -- Availability: 0.1.0
 CREATE FUNCTION pprof_summary(p pprof, OUT "time" timestamptz, OUT sample_count bigint)
@@ -229,11 +271,12 @@ COMMENT ON FUNCTION pprof_ingest(bytea) IS 'validate a received profile: its sto
 -- both alike (sql_tests/types.sql checks the copy, test/collector.sh the
 -- collector's).
 -- 'trace' holds Go execution traces, which are not pprof and are kept as
--- opaque bytes; 'other' is any pprof profile of a type not listed.
--- Availability: 0.1.0
+-- opaque bytes; 'other' is any pprof profile of a type not listed; 'wall'
+-- (0.6.0) wall-clock time, as Node.js's and Python's profilers sample it.
+-- Availability: 0.1.0; changed in 0.6.0 ('wall')
 CREATE FUNCTION profile_types() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ARRAY['cpu', 'heap', 'allocs', 'block', 'mutex', 'goroutine', 'threadcreate', 'other', 'trace'];
+    RETURN ARRAY['cpu', 'heap', 'allocs', 'block', 'mutex', 'goroutine', 'threadcreate', 'wall', 'other', 'trace'];
 COMMENT ON FUNCTION profile_types() IS 'the profile types the store accepts';
 
 -- ===========================================================================
@@ -531,7 +574,7 @@ CREATE TABLE profiles (
     service      text        NOT NULL CONSTRAINT profiles_service_check CHECK (service <> ''),
     type         text        NOT NULL CONSTRAINT profiles_type_check
                              CHECK (type = ANY (ARRAY['cpu', 'heap', 'allocs', 'block', 'mutex', 'goroutine',
-                                                      'threadcreate', 'other', 'trace'])),   -- profile_types()
+                                                      'threadcreate', 'wall', 'other', 'trace'])),   -- profile_types()
     instance_id  text,
     labels       jsonb       NOT NULL DEFAULT '{}' CONSTRAINT profiles_labels_check CHECK (jsonb_typeof(labels) = 'object'),
     created_at   timestamptz NOT NULL,
@@ -931,8 +974,10 @@ COMMENT ON FUNCTION delete_profiles(text[]) IS 'delete stored profiles of the ca
 -- WARNING (files dropped here go only at commit, so nothing in this
 -- transaction could use the space it frees); hours dropped before being
 -- rolled up are then missing from the rollups, and the partitions are
--- made by the next save or run.
--- Availability: 0.1.0; changed in 0.3.0 (rollup tiers), 0.5.0 (per tenant), 0.6.0 (a full disk)
+-- made by the next save or run. A refresh cut by statement_timeout is
+-- skipped the same way, so an hour too big to roll up in time never
+-- blocks retention (the rest of the run then has no timeout).
+-- Availability: 0.1.0; changed in 0.3.0 (rollup tiers), 0.5.0 (per tenant), 0.6.0 (a full disk, a slow refresh)
 CREATE FUNCTION apply_retention() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
@@ -955,9 +1000,17 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('profefe.rollups'), -1);
     BEGIN
         PERFORM refresh_rollups(NULL);         -- every closed hour: none goes before its rollup
-    EXCEPTION WHEN disk_full THEN
-        RAISE WARNING 'retention runs without refreshing rollups first: %', SQLERRM
-            USING DETAIL = 'The disk is full: freeing space comes first. Hours dropped before they were rolled up are missing from the rollups.';
+    EXCEPTION
+        WHEN disk_full THEN
+            RAISE WARNING 'retention runs without refreshing rollups first: %', SQLERRM
+                USING DETAIL = 'The disk is full: freeing space comes first. Hours dropped before they were rolled up are missing from the rollups.';
+        WHEN query_canceled THEN
+            -- statement_timeout (not a cancel someone asked for: that stops the run)
+            IF SQLERRM NOT LIKE '%statement timeout%' THEN
+                RAISE;
+            END IF;
+            RAISE WARNING 'retention runs without refreshing rollups first: %', SQLERRM
+                USING DETAIL = 'The refresh did not finish in time; the rollup refresh goes on trying. Hours dropped before they were rolled up are missing from the rollups.';
     END;
     PERFORM set_config('profefe.retention_running', 'on', true);
     SELECT jsonb_object_agg(coalesce(x.tenant, ''), now() - x.raw) AS raw_cut, min(now() - x.raw) AS raw_all,
@@ -1541,12 +1594,14 @@ EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR syntax_erro
 END $$;
 COMMENT ON FUNCTION setting_interval(text, interval) IS 'an interval setting''s value, or an error naming the setting';
 
--- Rolls up what is due: the closed hours not built yet that hold profiles
--- (at most max_hours of them, oldest first; NULL: all), every day whose
--- hours are all built, and every dirty hour (and its day) again. One refresh at a time: a concurrent
--- call returns NULL at once. Returns the number of rollups written. Run it
--- periodically (profefe-collector does, every minute; or pg_cron).
--- Availability: 0.3.0; changed in 0.4.0 (builds a dirty hour older than retention without a rollup), 0.5.0 (tenants)
+-- Rolls up what is due: dirty hours (and their days) again, then the
+-- closed hours not built yet that hold profiles, oldest first, at most
+-- max_hours of the two together (NULL: all; the rest wait for the next
+-- call), then every day whose hours are all built. One refresh at a time:
+-- a concurrent call returns NULL at once. Returns the number of rollups
+-- written. Run it periodically (profefe-collector does, every minute; or
+-- pg_cron).
+-- Availability: 0.3.0; changed in 0.4.0 (builds a dirty hour older than retention without a rollup), 0.5.0 (tenants), 0.6.0 (max_hours bounds the dirty hours too)
 CREATE FUNCTION refresh_rollups(max_hours int DEFAULT 48) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
@@ -1580,6 +1635,13 @@ BEGIN
     SELECT max(id) INTO last_marker FROM rollup_dirty WHERE failed IS NULL;
     FOR r IN SELECT DISTINCT m.tenant, m.service, m.type, m.hour FROM rollup_dirty m
               WHERE m.failed IS NULL AND m.id <= last_marker ORDER BY m.hour LOOP
+        -- at most max_hours of them a call too (since 0.6.0): one call
+        -- that rebuilt every dirty hour could outlast statement_timeout
+        -- every time, and roll back, and never get anywhere
+        IF max_hours IS NOT NULL AND built >= max_hours THEN
+            EXIT;
+        END IF;
+        built := built + 1;
         raw_from := now() - coalesce(keep ->> r.tenant, keep ->> '')::interval;
         -- an hour not built yet is built below; one partly gone to retention
         -- cannot be rebuilt exactly and keeps its rollup, but one without a

@@ -19,13 +19,16 @@
 #     profile of another tenant is removed, nothing acknowledged is)
 #   - then a merge cut by a postmaster kill: 503, merges work again, and
 #     the collector holds no more descriptors than before
-# Longer: CRASH_SECONDS=300 CRASH_CYCLES=100 (bench/faults.sh).
+# Longer: CRASH_SECONDS=300 CRASH_CYCLES=20 CRASH_LARGE_EVERY=64
+# CRASH_TIMEOUT=6s (bench/faults.sh: fewer large profiles, and a longer
+# request timeout, since every small profile lands in one hour, whose
+# rollup then merges some 20,000 of them).
 
 echo "== crashes under load (kill -9 of the collector, the postmaster, both)"
 CRASH_SECS=${CRASH_SECONDS:-25}
 CRASH_MIN_CYCLES=${CRASH_CYCLES:-6}
 CRASH_PG=$WORK/pg-crash
-saved_pghost=$PGHOST saved_pgport=$PGPORT
+saved_pghost=${PGHOST:-} saved_pgport=${PGPORT:-}
 if CLUSTER_DURABLE=1 cluster_start "$CRASH_PG" >/dev/null; then
     CRASH_PGPORT=$PGPORT
     echo "PostgreSQL: $(cluster_settings | tr ' ' '\n' | grep -E '^(fsync|synchronous_commit|full_page_writes)=' | tr '\n' ' ')"
@@ -52,7 +55,7 @@ SELECT profefe.upsert_scrape_target('crash-scrape-' || i, 'http://127.0.0.1:$CRA
   FROM generate_series(1, 4) i;
 SQL
     start_crash_collector() {
-        build/profefe-collector -addr "127.0.0.1:$CRASH_PORT" -auth none -db "$CRASH_DB" -timeout 3s \
+        build/profefe-collector -addr "127.0.0.1:$CRASH_PORT" -auth none -db "$CRASH_DB" -timeout "${CRASH_TIMEOUT:-3s}" \
             -retention-interval 2s -rollup-interval 1s -scrape.workers 4 -log.level warn >> "$WORK/crash-collector.log" 2>&1 &
         CRASH_PID=$!
     }
@@ -66,7 +69,7 @@ SQL
     start_crash_collector
     for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$CRASH_PORT/healthz" && break; sleep 0.1; done
     build/collector-e2e -only keyed-load -url "http://127.0.0.1:$CRASH_PORT" -clients 16 -load-for "${CRASH_SECS}s" \
-        -large-every 8 -merge-every 200ms -acked "$WORK/crash-acked" -fixtures test/fixtures > "$WORK/crash-load.out" 2>&1 &
+        -large-every "${CRASH_LARGE_EVERY:-8}" -merge-every 200ms -acked "$WORK/crash-acked" -fixtures test/fixtures > "$WORK/crash-load.out" 2>&1 &
     LOAD_PID=$!
     cycles=0 c_kills=0 pm_kills=0 both_kills=0 t_end=$(( $(date +%s) + CRASH_SECS - 3 ))
     while [ "$(date +%s)" -lt "$t_end" ] || [ "$cycles" -lt 3 ]; do
@@ -181,4 +184,5 @@ SQL
 else
     fail "crash: the crash-safe cluster did not start"
 fi
-export PGHOST=$saved_pghost PGPORT=$saved_pgport
+# back to the suite's cluster (none when run alone, as bench/ does)
+if [ -n "$saved_pghost" ]; then export PGHOST=$saved_pghost PGPORT=$saved_pgport; else unset PGHOST PGPORT; fi

@@ -21,7 +21,8 @@ if mount -t tmpfs -o size=48m,mode=700 profefe-test "$F_SMALL" 2> "$WORK/mount.e
     F_DBNAME=fulldb
     fq -q -c "SET client_min_messages = warning" -c "CREATE EXTENSION profefe" \
         -c "INSERT INTO profefe.tenant_limits (tenant, retention) VALUES ('default', '100 years')"
-    start_fault_collector -- -log.level info -retention-interval 2s
+    # (a longer timeout: the merge below reads 56 large profiles while retention rolls them up)
+    start_fault_collector -- -log.level info -retention-interval 2s -timeout 10s
     acked=0 code=200
     while [ "$code" = 200 ] && [ "$acked" -lt 300 ]; do
         read -r code _ < <(fpost test/fixtures/large-cpu.pb.gz full)
@@ -38,6 +39,7 @@ if mount -t tmpfs -o size=48m,mode=700 profefe-test "$F_SMALL" 2> "$WORK/mount.e
     merge_code=$(curl -s -o "$WORK/full-merge" -w '%{http_code}' \
         "$F_URL/api/0/profiles/merge?service=full&type=cpu&from=2000-01-01T00:00:00&to=2100-01-01T00:00:00")
     merged_ok=$(fq -c "SELECT profefe.pprof_sample_count(pg_read_binary_file('$WORK/full-merge')::profefe.pprof) > 0" 2>/dev/null)
+    [ "$merge_code" = 200 ] || echo "   (the merge: $(head -c 300 "$WORK/full-merge"))"
     echo "   disk full after $acked large profiles ($used of 48 MB used): POST $code ($full_body); again $code2;"\
          "stored $stored then $stored2; find $find_code ($found found), merge $merge_code (a profile: ${merged_ok:-no})"
     if [ "$code" = 503 ] && [ "$code2" = 503 ] && grep -qi 'no space left on device' <<< "$full_body" &&

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "engine/arena.h"
+#include "engine/folded.h"
 #include "engine/gzip.h"
 #include "engine/merge.h"
 #include "engine/profile.h"
@@ -472,6 +473,127 @@ test_merge_memory(const char *path)
 	free(data);
 }
 
+/* Whether string i of a protobuf-c decoded profile is s. */
+static bool
+pb_str_is(const Perftools__Profiles__Profile *pb, uint64_t i, const char *s)
+{
+	return i < pb->n_string_table && pb->string_table[i].len == strlen(s) &&
+		memcmp(pb->string_table[i].data, s, strlen(s)) == 0;
+}
+
+/* Appends the name of function id f. */
+static void
+pb_append_func(const Perftools__Profiles__Profile *pb, uint64_t f, char *out, size_t outlen)
+{
+	for (size_t i = 0; i < pb->n_function; i++)
+		if (pb->function[i]->id == f && pb->function[i]->name < (int64_t) pb->n_string_table)
+		{
+			const ProtobufCBinaryData *b = &pb->string_table[pb->function[i]->name];
+			size_t		n = strlen(out);
+
+			snprintf(out + n, outlen - n, "%.*s", (int) b->len, (const char *) b->data);
+		}
+}
+
+/* Sample i's stack as "leaf<root", read through its locations. */
+static void
+pb_stack(const Perftools__Profiles__Profile *pb, size_t i, char *out, size_t outlen)
+{
+	const Perftools__Profiles__Sample *s = pb->sample[i];
+
+	out[0] = '\0';
+	for (size_t j = 0; j < s->n_location_id; j++)
+		for (size_t k = 0; k < pb->n_location; k++)
+			if (pb->location[k]->id == s->location_id[j] && pb->location[k]->n_line == 1)
+			{
+				if (j > 0)
+					strncat(out, "<", outlen - strlen(out) - 1);
+				pb_append_func(pb, pb->location[k]->line[0]->function_id, out, outlen);
+			}
+}
+
+static PprofStatus
+folded(const char *text, const PprofFoldedSpec *spec, Perftools__Profiles__Profile **pb, PprofError *err)
+{
+	PprofEnv	env;
+	uint8_t    *raw;
+	size_t		len;
+	PprofStatus st;
+	PprofProfile prof;
+
+	env_for(&env, 1 << 20);
+	st = pprof_from_folded(&env, text, strlen(text), spec, &raw, &len, err);
+	if (st != PPROF_OK)
+		return st;
+	/* the engine's own decoder accepts it (every check Go's makes) */
+	CHECK(pprof_decode(&env, raw, len, &prof, err) == PPROF_OK, "folded output does not decode: %s", err->detail);
+	*pb = perftools__profiles__profile__unpack(NULL, len, raw);
+	CHECK(*pb != NULL, "protobuf-c cannot read the folded output");
+	return *pb ? PPROF_OK : PPROF_INTERNAL;
+}
+
+static void
+test_folded(void)
+{
+	PprofFoldedSpec spec = {.ntypes = 1, .type = {"samples"}, .unit = {"count"}, .scale = {1}};
+	PprofFoldedSpec cpu = {.ntypes = 2, .type = {"samples", "cpu"}, .unit = {"count", "nanoseconds"},
+	.scale = {1, 10000000}, .period_type = "cpu", .period_unit = "nanoseconds", .period = 10000000,
+	.time_nanos = 1700000000123456789LL, .duration_nanos = 10000000000LL};
+	Perftools__Profiles__Profile *pb;
+	PprofError	err;
+	char		st[256];
+
+	if (folded("main;a;b 3\nmain;a;c 2\n\n  \nmain;d\t1\r\nmain;a;b 4", &spec, &pb, &err) == PPROF_OK)
+	{
+		CHECK(pb->n_sample == 4 && pb->n_function == 5 && pb->n_location == 5,
+			  "folded: %zu samples, %zu functions, %zu locations", pb->n_sample, pb->n_function, pb->n_location);
+		pb_stack(pb, 0, st, sizeof(st));
+		CHECK(strcmp(st, "b<a<main") == 0 && pb->sample[0]->value[0] == 3, "folded: first sample %s %lld", st,
+			  (long long) pb->sample[0]->value[0]);
+		pb_stack(pb, 2, st, sizeof(st));
+		CHECK(strcmp(st, "d<main") == 0 && pb->sample[2]->value[0] == 1, "folded: third sample %s", st);
+		CHECK(pb->sample[3]->value[0] == 4 && pb->sample[3]->location_id[0] == pb->sample[0]->location_id[0],
+			  "folded: a repeated stack reuses its locations");
+		CHECK(pb->n_sample_type == 1 && pb_str_is(pb, pb->sample_type[0]->type, "samples") &&
+			  pb_str_is(pb, pb->sample_type[0]->unit, "count"), "folded: sample type");
+		CHECK(pb->time_nanos == 0 && pb->period_type == NULL, "folded: no time, no period");
+		perftools__profiles__profile__free_unpacked(pb, NULL);
+	}
+	else
+		CHECK(0, "folded: %s", err.detail);
+	if (folded("x;y 7\nz 2\n", &cpu, &pb, &err) == PPROF_OK)
+	{
+		CHECK(pb->n_sample_type == 2 && pb->sample[0]->n_value == 2 && pb->sample[0]->value[1] == 70000000,
+			  "folded: scaled second type");
+		CHECK(pb->period == 10000000 && pb->period_type &&
+			  pb_str_is(pb, pb->period_type->type, "cpu") &&
+			  pb->time_nanos == 1700000000123456789LL && pb->duration_nanos == 10000000000LL,
+			  "folded: period, time, duration");
+		perftools__profiles__profile__free_unpacked(pb, NULL);
+	}
+	else
+		CHECK(0, "folded cpu: %s", err.detail);
+	spec.lines = true;
+	if (folded("x;y\nx;y\nw\n", &spec, &pb, &err) == PPROF_OK)
+	{
+		CHECK(pb->n_sample == 3 && pb->sample[0]->value[0] == 1 && pb->sample[2]->value[0] == 1,
+			  "lines: each line counts once");
+		perftools__profiles__profile__free_unpacked(pb, NULL);
+	}
+	else
+		CHECK(0, "lines: %s", err.detail);
+	spec.lines = false;
+	CHECK(folded("a;b\n", &spec, &pb, &err) == PPROF_MALFORMED && strstr(err.detail, "Line 1"),
+		  "folded: no count refused (%s)", err.detail);
+	CHECK(folded("a;b 1\na;;b 2\n", &spec, &pb, &err) == PPROF_MALFORMED && strstr(err.detail, "Line 2 has an empty frame"),
+		  "folded: empty frame refused (%s)", err.detail);
+	CHECK(folded(";a 1\n", &spec, &pb, &err) == PPROF_MALFORMED, "folded: empty root frame refused");
+	CHECK(folded("a 99999999999999999999\n", &spec, &pb, &err) == PPROF_MALFORMED, "folded: huge count refused");
+	CHECK(folded("a -1\n", &spec, &pb, &err) == PPROF_MALFORMED, "folded: negative count refused");
+	CHECK(folded("\n\n", &spec, &pb, &err) == PPROF_MALFORMED && strstr(err.detail, "no stacks"), "folded: nothing refused");
+	CHECK(folded("a 4611686018427387904\n", &cpu, &pb, &err) == PPROF_OVERFLOW, "folded: overflow refused");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -479,6 +601,7 @@ main(int argc, char **argv)
 	test_gunzip_limits();
 	test_gzip_roundtrip();
 	test_idmap_and_index();
+	test_folded();
 	for (int i = 1; i < argc; i++)
 	{
 		test_file(argv[i]);

@@ -17,7 +17,7 @@
 
 echo "== faults (a database that never answers, a held lock, few descriptors, a full disk)"
 F_PG=$WORK/pg-faults
-saved_pghost=$PGHOST saved_pgport=$PGPORT
+saved_pghost=${PGHOST:-} saved_pgport=${PGPORT:-}
 if cluster_start "$F_PG" >/dev/null; then
     F_PGPORT=$PGPORT
     fq() { psql -X -At -d "${F_DBNAME:-postgres}" -v ON_ERROR_STOP=1 "$@"; }
@@ -140,4 +140,5 @@ if cluster_start "$F_PG" >/dev/null; then
 else
     fail "faults: the cluster did not start"
 fi
-export PGHOST=$saved_pghost PGPORT=$saved_pgport
+# back to the suite's cluster (none when run alone, as bench/ does)
+if [ -n "$saved_pghost" ]; then export PGHOST=$saved_pghost PGPORT=$saved_pgport; else unset PGHOST PGPORT; fi

@@ -181,6 +181,15 @@ static const struct
 		"  FROM profefe.service_types($1, coalesce($2::timestamptz, '-infinity'), coalesce($3::timestamptz, 'infinity')) t", true},
 	/* tenants and tokens came with 0.5.0 */
 	[STMT_TENANT] = {"tenant", "SELECT profefe.act_for_tenant($1)", true},
+	/* other agents' profiles (0.6.0): the type from the sample types, or collapsed stacks */
+	[STMT_SAVE_GUESS] = {"save_guess",
+		"SELECT profefe.save_profile($1, g.t, $3::bytea, $4::jsonb, $5::timestamptz, $6), g.t"
+	"  FROM (SELECT coalesce($2::text, profefe.pprof_guess_type($3::bytea::profefe.pprof, $7::text)) AS t) g", true},
+	[STMT_SAVE_FOLDED] = {"save_folded",
+		"SELECT profefe.save_profile($1, $2, profefe.pprof_from_folded(convert_from($3::bytea, 'UTF8'), $7::text, $8::text,"
+	"       $9::bigint, $10::text, $11::text, $12::bigint, $13::timestamptz, $14::interval, $15::boolean)::bytea,"
+	"       $4::jsonb, $5::timestamptz, $6)",
+	true},
 	[STMT_SAVE_ONCE] = {"save_once",
 		"SELECT s.profile_id, s.replayed"
 	"  FROM profefe.save_profile_once($7, $1, $2, $3, $4::jsonb, $5::timestamptz, $6) s", true},

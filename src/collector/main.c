@@ -431,6 +431,9 @@ run_rollups(void)
  */
 #define FD_RESERVE 64
 
+/* a scrape fetches all of a target's types at once: one socket each, at most 7 */
+#define FDS_PER_SCRAPE 7
+
 /*
  * Every HTTP connection, pooled database connection and scrape takes a
  * file descriptor. Running out would fail the wrong thing first (the
@@ -443,7 +446,8 @@ static bool
 fit_fd_limit(void)
 {
 	struct rlimit rl;
-	long		need = (long) settings.max_conns + settings.pool_size + settings.scrape_workers + FD_RESERVE;
+	long		need = (long) settings.max_conns + settings.pool_size +
+		(long) settings.scrape_workers * FDS_PER_SCRAPE + FD_RESERVE;
 	long		have,
 				left;
 
@@ -467,9 +471,10 @@ fit_fd_limit(void)
 				"it needs at least %d\n", have, settings.pool_size, settings.pool_size + FD_RESERVE + 8);
 		return false;
 	}
-	if (settings.scrape_workers > left / 4)
-		settings.scrape_workers = (int) (left / 4);
-	settings.max_conns = (int) (left - settings.scrape_workers);
+	/* scrapes get at most a quarter of what is left, connections the rest */
+	if (settings.scrape_workers > left / 4 / FDS_PER_SCRAPE)
+		settings.scrape_workers = (int) (left / 4 / FDS_PER_SCRAPE);
+	settings.max_conns = (int) (left - (long) settings.scrape_workers * FDS_PER_SCRAPE);
 	/* one address keeps at most the same share of the slots as by default (256 of 1,000) */
 	if (settings.max_conns_per_ip > settings.max_conns / 4)
 		settings.max_conns_per_ip = settings.max_conns / 4 > 0 ? settings.max_conns / 4 : 1;

@@ -40,6 +40,7 @@ static const char *const route_names[ROUTE_COUNT] = {
 	[ROUTE_UI] = "ui",
 	[ROUTE_METRICS] = "metrics",
 	[ROUTE_HEALTHZ] = "healthz",
+	[ROUTE_INGEST] = "pyroscope_ingest",
 	[ROUTE_OTHER] = "other",
 };
 
@@ -47,7 +48,7 @@ static const int codes[] = {200, 400, 404, 405, 413, 500, 503};
 #define NCODES (int) (sizeof(codes) / sizeof(codes[0]))
 
 static const char *const types[] = {"cpu", "heap", "allocs", "block", "mutex", "goroutine",
-"threadcreate", "other", "trace"};
+"threadcreate", "wall", "other", "trace"};
 #define NTYPES (int) (sizeof(types) / sizeof(types[0]))
 
 static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};

@@ -416,6 +416,7 @@ const ProfileType profile_types[] = {
 	{"mutex", "mutex", true},
 	{"goroutine", "goroutine", false},
 	{"threadcreate", "threadcreate", false},
+	{"wall", NULL, false},
 	{"other", NULL, false},
 	{"trace", NULL, false},
 };

@@ -22,6 +22,7 @@
 #include "db.h"
 #include "metrics.h"
 #include "params.h"
+#include "pyroscope.h"
 #include "request.h"
 #include "routes.h"
 #include "saver.h"
@@ -76,6 +77,8 @@ route_of(const char *method, const char *path)
 		return ROUTE_METRICS;
 	if (strcmp(path, "/healthz") == 0)
 		return ROUTE_HEALTHZ;
+	if (strcmp(path, "/ingest") == 0)
+		return ROUTE_INGEST;
 	return ROUTE_OTHER;
 }
 
@@ -487,6 +490,7 @@ route_rights(Route route)
 			return 0;
 		case ROUTE_PROFILES_POST:
 		case ROUTE_OLD_POST:
+		case ROUTE_INGEST:
 			return RIGHT_WRITE;
 		case ROUTE_METRICS:
 			return RIGHT_ADMIN;
@@ -567,6 +571,10 @@ handle_request(Route route, const Request *req, Reply *reply)
 		case ROUTE_HEALTHZ:
 			if (method_is(req, reply, "GET, HEAD"))
 				healthz(reply);
+			break;
+		case ROUTE_INGEST:
+			if (method_is(req, reply, "POST"))
+				pyroscope_ingest(req, reply);
 			break;
 		default:
 			reply_error(reply, 404, "no such route: %s %s", req->method, req->path);

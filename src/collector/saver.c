@@ -54,6 +54,17 @@ fail_all(SaveItem **items, int n, const DbError *err)
 
 #define RETRY_ALL (-2)
 
+/* The statement that saves it: as received, once per key, typed by its samples, or from collapsed stacks. */
+static DbStmt
+item_stmt(const SaveItem *it)
+{
+	if (it->folded)
+		return STMT_SAVE_FOLDED;
+	if (it->type == NULL)
+		return STMT_SAVE_GUESS;
+	return it->key ? STMT_SAVE_ONCE : STMT_SAVE;
+}
+
 /*
  * Sends items as one pipeline on one connection. Returns the index of the
  * item that failed on its own (its status set), RETRY_ALL after a
@@ -76,12 +87,12 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 			fail_all(items, n, &err);
 			return -1;
 		}
-	/* idempotency keys came with 0.5.0 too */
+	/* idempotency keys came with 0.5.0 too, other agents' profiles with 0.6.0 */
 	for (int i = 0; i < n; i++)
-		if (items[i]->key && !db_prepared(dc, STMT_SAVE_ONCE))
+		if (!db_prepared(dc, item_stmt(items[i])))
 		{
-			snprintf(err.message, sizeof(err.message), "the profefe extension in this database is too old for "
-					 "idempotency keys (ALTER EXTENSION profefe UPDATE)");
+			snprintf(err.message, sizeof(err.message), "the profefe extension in this database is too old for %s "
+					 "(ALTER EXTENSION profefe UPDATE)", items[i]->key ? "idempotency keys" : "this format");
 			err.status = 503;
 			snprintf(err.sqlstate, sizeof(err.sqlstate), "55000");
 			fail_all(items, n, &err);
@@ -93,10 +104,33 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 	for (int i = 0; i < n; i++)
 	{
 		SaveItem   *it = items[i];
-		const char *values[7] = {it->service, it->type, it->data, it->labels_json, it->created_at,
+		DbStmt		stmt = item_stmt(it);
+		const char *values[15] = {it->service, it->type, it->data, it->labels_json, it->created_at,
 		it->instance_id, it->key};
-		int			lengths[7] = {0, 0, (int) it->len, 0, 0, 0, 0};
-		int			formats[7] = {0, 0, 1, 0, 0, 0, 0};
+		int			lengths[15] = {0, 0, (int) it->len};
+		int			formats[15] = {0, 0, 1};
+		int			nparams = it->key ? 7 : 6;
+
+		if (stmt == STMT_SAVE_GUESS)
+		{
+			values[6] = it->type_hint;
+			nparams = 7;
+		}
+		else if (stmt == STMT_SAVE_FOLDED)
+		{
+			const FoldedArgs *f = it->folded;
+
+			values[6] = f->sample_type;
+			values[7] = f->unit;
+			values[8] = f->scale;
+			values[9] = f->period_type;
+			values[10] = f->period_unit;
+			values[11] = f->period;
+			values[12] = f->profile_time;
+			values[13] = f->duration;
+			values[14] = f->lines ? "true" : "false";
+			nparams = 15;
+		}
 
 		/*
 		 * Each save acts for its own tenant first (local to the batch's
@@ -106,8 +140,7 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 		if (it->tenant && db_prepared(dc, STMT_TENANT) &&
 			!PQsendQueryPrepared(conn, db_stmt_name(STMT_TENANT), 1, &it->tenant, NULL, NULL, 0))
 			goto broken;
-		if (!PQsendQueryPrepared(conn, db_stmt_name(it->key ? STMT_SAVE_ONCE : STMT_SAVE), it->key ? 7 : 6,
-								 values, lengths, formats, 0))
+		if (!PQsendQueryPrepared(conn, db_stmt_name(stmt), nparams, values, lengths, formats, 0))
 			goto broken;
 	}
 	if (!PQpipelineSync(conn))
@@ -130,6 +163,8 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 				{
 					snprintf(items[i]->id, sizeof(items[i]->id), "%s", PQgetvalue(res, 0, 0));
 					items[i]->replayed = items[i]->key && PQgetvalue(res, 0, 1)[0] == 't';
+					if (item_stmt(items[i]) == STMT_SAVE_GUESS)
+						snprintf(items[i]->type_out, sizeof(items[i]->type_out), "%s", PQgetvalue(res, 0, 1));
 				}
 				else if (st == PGRES_FATAL_ERROR && failed_at < 0)
 				{

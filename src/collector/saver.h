@@ -16,6 +16,20 @@
 
 #include "db.h"
 
+/* Collapsed stacks to convert with profefe.pprof_from_folded (its arguments as text). */
+typedef struct FoldedArgs
+{
+	const char *sample_type;
+	const char *unit;
+	const char *scale;
+	const char *period_type;	/* or NULL */
+	const char *period_unit;	/* or NULL */
+	const char *period;
+	const char *profile_time;	/* or NULL */
+	const char *duration;		/* an interval, or NULL */
+	bool		lines;
+} FoldedArgs;
+
 typedef struct SaveItem
 {
 	/* in */
@@ -28,6 +42,9 @@ typedef struct SaveItem
 	size_t		len;
 	const char *tenant;			/* whose profile: acted for before the save (NULL: the role's own) */
 	const char *key;			/* idempotency key, or NULL */
+	const char *type_hint;		/* with type NULL: profefe.pprof_guess_type(data, type_hint) picks it */
+	const FoldedArgs *folded;	/* data is collapsed stacks, not pprof */
+	char		type_out[16];	/* out: the type pprof_guess_type picked */
 	bool		replayed;		/* out: the key's first save answered, nothing stored */
 	/* out */
 	int			status;			/* 200, or an HTTP error status */

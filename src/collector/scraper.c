@@ -11,7 +11,8 @@
  *	  threads scrapes one target at a time: all its profile types fetched at
  *	  once with libcurl's multi interface (so the CPU profile's N seconds and
  *	  the delta profiles' N seconds overlap), each with its own timeout and
- *	  the -max-body cap, then saved through the same group commit as POSTs,
+ *	  the -max-body cap, each on a connection of its own closed after the
+ *	  scrape, then saved through the same group commit as POSTs,
  *	  then the outcome recorded (record_scrape backs failing targets off).
  *	  A hung or slow target holds one worker, never the others.
  *
@@ -567,6 +568,16 @@ scrape(CURLM *multi, Job *job)
 		curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 0L);
 		curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+
+		/*
+		 * No connection outlives its scrape: a worker rarely scrapes the
+		 * same target twice in a row, and the multi handle's cache would
+		 * otherwise keep up to 4 idle sockets per handle it has seen, per
+		 * worker, to targets scraped long ago (seen: the collector's
+		 * descriptors growing by one a scrape). A worker holds at most one
+		 * socket per type it scrapes at once.
+		 */
+		curl_easy_setopt(x->h, CURLOPT_FORBID_REUSE, 1L);
 		if (job->ca_file)
 			curl_easy_setopt(x->h, CURLOPT_CAINFO, job->ca_file);
 		/* credentials go to the target's origin only: redirects elsewhere are never followed */
@@ -729,7 +740,7 @@ job_free(Job *j)
 static void *
 worker_main(void *arg)
 {
-	CURLM	   *multi = curl_multi_init();	/* keeps connections to targets */
+	CURLM	   *multi = curl_multi_init();
 
 	for (;;)
 	{

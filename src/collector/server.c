@@ -355,6 +355,7 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 		req.body_len = st->body.len;
 		req.tenant = st->who.tenant[0] ? st->who.tenant : NULL;
 		req.idempotency_key = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Idempotency-Key");
+		req.content_type = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
 		req.rights = st->who.rights;
 		handle_request(st->route, &req, &reply);
 	}

@@ -37,7 +37,7 @@ var (
 	fixtures    = flag.String("fixtures", "test/fixtures", "fixture profiles")
 	maxBody     = flag.Int("max-body", 4<<20, "the collector's -max-body")
 	timeout     = flag.Duration("timeout", 3*time.Second, "the collector's -timeout")
-	only        = flag.String("only", "", "run one group: api, series, views, errors, slow, concurrent, shutdown; or fakes (serve bad scrape targets)")
+	only        = flag.String("only", "", "run one group: api, series, views, errors, slow, concurrent, shutdown, keyed-load, soak, flood, slowloris; or fakes (serve bad scrape targets)")
 	listen      = flag.String("listen", "127.0.0.1:0", "address the fakes serve on")
 	pid         = flag.Int("pid", 0, "collector pid (shutdown group)")
 	listenTLS   = flag.String("listen-tls", "", "address the fakes also serve HTTPS on (with -tls-cert, -tls-key)")
@@ -1161,6 +1161,8 @@ func main() {
 		floodChecks(*floodKind)
 	case "keyed-load":
 		keyedLoad()
+	case "soak":
+		soak()
 	default:
 		apiChecks()
 		seriesChecks()
