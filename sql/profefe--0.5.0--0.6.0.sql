@@ -193,13 +193,12 @@ BEGIN
     SELECT max(id) INTO last_marker FROM rollup_dirty WHERE failed IS NULL;
     FOR r IN SELECT DISTINCT m.tenant, m.service, m.type, m.hour FROM rollup_dirty m
               WHERE m.failed IS NULL AND m.id <= last_marker ORDER BY m.hour LOOP
-        -- at most max_hours of them a call too (since 0.6.0): one call
+        -- at most max_hours rebuilt a call too (since 0.6.0): one call
         -- that rebuilt every dirty hour could outlast statement_timeout
         -- every time, and roll back, and never get anywhere
         IF max_hours IS NOT NULL AND built >= max_hours THEN
             EXIT;
         END IF;
-        built := built + 1;
         raw_from := now() - coalesce(keep ->> r.tenant, keep ->> '')::interval;
         -- an hour not built yet is built below; one partly gone to retention
         -- cannot be rebuilt exactly and keeps its rollup, but one without a
@@ -210,6 +209,7 @@ BEGIN
                SELECT FROM rollups q WHERE q.tier = 'hour' AND q.bucket = r.hour
                   AND q.tenant = r.tenant AND q.service = r.service AND q.type = r.type)) THEN
             n := n + rollup_build_hour(r.hour, r.service, r.type, r.tenant);
+            built := built + 1;                 -- (markers of hours not built yet cost nothing)
         END IF;
         DELETE FROM rollup_dirty m WHERE m.failed IS NULL AND m.id <= last_marker
            AND m.tenant = r.tenant AND m.service = r.service AND m.type = r.type AND m.hour = r.hour;

@@ -83,10 +83,16 @@ SQL
     read -r pss_slope pss_delta < <(soak_slope 5)
     read -r pgfds_slope pgfds_delta < <(soak_slope 6)
     tail -1 "$SOAK_CSV" | awk -F, '{ printf "   at the end: collector RSS %.1f MB, %d descriptors, %d threads; PostgreSQL %.1f MB (PSS), %d descriptors, %d processes\n", $2 / 1024, $3, $4, $5 / 1024, $6, $7 }'
-    echo "   second half, per hour: collector RSS $(awk -v s="$rss_slope" 'BEGIN { printf "%+.1f", s / 1024 }') MB"\
-         "(change ${rss_delta} kB), descriptors ${fds_slope} (change ${fds_delta});"\
-         "PostgreSQL PSS $(awk -v s="$pss_slope" 'BEGIN { printf "%+.1f", s / 1024 }') MB (change ${pss_delta} kB),"\
-         "descriptors ${pgfds_slope} (change ${pgfds_delta})"
+    if [ "$SOAK_SECS" -ge 600 ]; then
+        echo "   second half, per hour: collector RSS $(awk -v s="$rss_slope" 'BEGIN { printf "%+.1f", s / 1024 }') MB"\
+             "(change ${rss_delta} kB), descriptors ${fds_slope} (change ${fds_delta});"\
+             "PostgreSQL PSS $(awk -v s="$pss_slope" 'BEGIN { printf "%+.1f", s / 1024 }') MB (change ${pss_delta} kB),"\
+             "descriptors ${pgfds_slope} (change ${pgfds_delta})"
+    else
+        # (too short to say per hour: the first minutes are warm-up)
+        echo "   over the second half: collector RSS ${rss_delta} kB, descriptors ${fds_delta};"\
+             "PostgreSQL PSS ${pss_delta} kB, descriptors ${pgfds_delta}"
+    fi
     awk -F, 'NR > 1 { n++; p += $2; r99 = ($4 > r99 ? $4 : r99); rd += $5 } END {
         printf "   windows: %d, POSTs per window %.0f on average, worst window p99 %.1f ms, reads %d\n", n, p / n, r99, rd }' "$WORK/soak-load.csv"
     if [ "$rss_delta" -le $(( ${SOAK_RSS_SLACK_MB:-8} * 1024 )) ] && [ "$fds_delta" -le 32 ]; then pass
