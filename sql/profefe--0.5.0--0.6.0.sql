@@ -245,3 +245,12 @@ BEGIN
     RETURN n;
 END $$;
 COMMENT ON FUNCTION refresh_rollups(int) IS 'roll up closed hours and days and rebuild dirty ones; returns the rollups written (NULL when another refresh runs)';
+
+-- The profile as Go's profile-guided optimization reads it (default.pgo):
+-- labels dropped so that a stack's samples become one, merged and
+-- compacted, a CPU profile (samples/count or cpu/nanoseconds) only.
+-- go build -pgo reads it (Go 1.21 and later).
+-- Availability: 0.6.0
+CREATE FUNCTION pprof_pgo(p pprof) RETURNS pprof
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_pgo(pprof) IS 'a CPU profile reduced to what Go''s profile-guided optimization reads (labels dropped, stacks merged)';

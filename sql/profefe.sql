@@ -251,6 +251,15 @@ CREATE FUNCTION pprof_filter(p pprof, focus text DEFAULT NULL, ignore text DEFAU
 COMMENT ON FUNCTION pprof_filter(pprof, text, text, text, text, text, text, text, text)
     IS 'the samples go tool pprof keeps with -focus -ignore -hide -show -show_from -prune_from -tagfocus -tagignore';
 
+-- The profile as Go's profile-guided optimization reads it (default.pgo):
+-- labels dropped so that a stack's samples become one, merged and
+-- compacted, a CPU profile (samples/count or cpu/nanoseconds) only.
+-- go build -pgo reads it (Go 1.21 and later).
+-- Availability: 0.6.0
+CREATE FUNCTION pprof_pgo(p pprof) RETURNS pprof
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_pgo(pprof) IS 'a CPU profile reduced to what Go''s profile-guided optimization reads (labels dropped, stacks merged)';
+
 -- ===========================================================================
 -- The profile store
 -- ===========================================================================

@@ -1,4 +1,4 @@
--- Other agents' formats (0.6.0): collapsed stacks as profiles
+-- Formats in and out (0.6.0): collapsed stacks as profiles
 -- (pprof_from_folded), and the type a profile's sample types say
 -- (pprof_guess_type). test/pyroscope.sh sends them over HTTP and reads
 -- them with go tool pprof.
@@ -55,3 +55,17 @@ SELECT pprof_guess_type(pprof_from_folded('a 1', 'wall', 'nanoseconds')) AS node
        pprof_guess_type(pprof_from_folded('a 1', 'exceptions', 'count'), 'goroutine') AS unknown_hinted,
        pprof_guess_type(pprof_from_folded('a 1', 'exceptions', 'count'), 'nonsense') AS bad_hint;
 SELECT 'wall' = ANY (profile_types()) AS wall_is_a_type;
+
+-- Go's profile-guided optimization (default.pgo): labels dropped, a stack's
+-- samples merged into one, totals and top unchanged; CPU profiles only.
+SELECT name, pprof_sample_count(pprof_pgo(p)) <= pprof_sample_count(p) AS no_more_samples,
+       (SELECT count(*) FROM pprof_samples(pprof_pgo(p)) s WHERE s.labels <> '{}') AS labelled,
+       pprof_total(pprof_pgo(p), 'cpu') = pprof_total(p, 'cpu') AS same_cpu,
+       pprof_total(pprof_pgo(p), 'samples') = pprof_total(p, 'samples') AS same_samples,
+       (SELECT array_agg(t ORDER BY t.func) FROM pprof_top(pprof_pgo(p)) t) =
+       (SELECT array_agg(t ORDER BY t.func) FROM pprof_top(p) t) AS same_top,
+       length(pprof_pgo(p)::bytea) < length(p::bytea) AS smaller
+  FROM (SELECT name, data::pprof AS p FROM fixtures WHERE name = 'i1-cpu.pb.gz'
+        UNION ALL SELECT 'merged i1-i4', pprof_merge(data::pprof) FROM fixtures WHERE name ~ '^i[1-4]-cpu') f;
+SELECT pprof_pgo(data::pprof) FROM fixtures WHERE name = 'i1-heap.pb.gz';
+SELECT pprof_pgo(NULL) IS NULL AS null_in_null_out;

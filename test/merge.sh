@@ -186,3 +186,14 @@ edge-recursion.pb.gz	prune_from => 'recurse'	-prune_from=recurse
 edge-recursion.pb.gz	show_from => 'recurse'	-show_from=recurse
 CASES
 echo "$nfilter filter cases equal"
+
+echo "== pgo (pprof_pgo vs Go's profile package: labels dropped, then profile.Merge)"
+npgo=0
+for f in i1-cpu.pb.gz i2-cpu.pb.gz large-cpu.pb.gz; do
+    q -c "SELECT encode(pprof_pgo(p)::bytea, 'base64') FROM readp WHERE name = '$f'" | base64 -d > "$WORK/pgo-sql.pb.gz"
+    build/pprofref pgo "$FIX/$f" > "$WORK/pgo-ref.pb.gz"
+    if [ -s "$WORK/pgo-sql.pb.gz" ] && diff <(canon "$WORK/pgo-sql.pb.gz") <(canon "$WORK/pgo-ref.pb.gz") > "$WORK/pgo.diff"; then
+        npgo=$((npgo + 1)); pass
+    else head -20 "$WORK/pgo.diff"; fail "pgo $f"; fi
+done
+echo "$npgo pgo cases equal"

@@ -15,6 +15,7 @@
 
 #include "catalog/pg_collation.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "regex/regex.h"
@@ -28,6 +29,7 @@
 
 PG_FUNCTION_INFO_V1(pprof_scale);
 PG_FUNCTION_INFO_V1(pprof_diff);
+PG_FUNCTION_INFO_V1(pprof_pgo);
 
 static void
 add_or_error(PprofMerger *m, PprofEnv *env, bytea *value, double ratio, bool diff_base)
@@ -276,6 +278,74 @@ pprof_filter(PG_FUNCTION_ARGS)
 				pg_regfree(&set->rx[i].re);
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(tmp);
+	PG_RETURN_BYTEA_P(result);
+}
+
+/*
+ * pprof_pgo(p): the profile as Go's profile-guided optimization reads it
+ * (default.pgo): labels dropped, so that samples of one stack become one,
+ * then merged and compacted as Go's Merge leaves a profile (zero samples
+ * and what only they referenced gone). Only a CPU profile: Go's compiler
+ * reads samples/count or cpu/nanoseconds.
+ */
+Datum
+pprof_pgo(PG_FUNCTION_ARGS)
+{
+	bytea	   *p = PG_GETARG_PPROF_P(0);
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext tmp;
+	PprofEnv	env;
+	PprofError	err;
+	PprofProfile prof,
+				view;
+	PprofMerger *m;
+	bool		cpu = false;
+	bytea	   *result;
+
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "pprof_pgo", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(tmp);
+	pprof_decode_datum(p, &prof);
+	for (size_t i = 0; i < prof.n_sample_type; i++)
+	{
+		PprofStr	t = pprof_str(&prof, prof.sample_types[i].type);
+		PprofStr	u = pprof_str(&prof, prof.sample_types[i].unit);
+
+		if ((pprof_str_is(t, "samples") && pprof_str_is(u, "count")) ||
+			(pprof_str_is(t, "cpu") && pprof_str_is(u, "nanoseconds")))
+			cpu = true;
+	}
+	if (!cpu)
+	{
+		StringInfoData types;
+
+		initStringInfo(&types);
+		for (size_t i = 0; i < prof.n_sample_type; i++)
+		{
+			PprofStr	t = pprof_str(&prof, prof.sample_types[i].type);
+			PprofStr	u = pprof_str(&prof, prof.sample_types[i].unit);
+
+			appendStringInfo(&types, "%s%.*s/%.*s", i ? ", " : "", (int) t.len, (const char *) t.data, (int) u.len, (const char *) u.data);
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("profile-guided optimization needs a CPU profile"),
+				 errdetail("Go's compiler reads the sample type samples/count or cpu/nanoseconds; this profile has %s.",
+						   types.len ? types.data : "none")));
+	}
+	view = prof;
+	view.samples = palloc(sizeof(PprofSample) * (prof.n_sample > 0 ? prof.n_sample : 1));
+	for (size_t i = 0; i < prof.n_sample; i++)
+	{
+		view.samples[i] = prof.samples[i];
+		view.samples[i].n_label = 0;
+	}
+	pprof_env_init(&env);
+	m = pprof_merger_create(&env);
+	if (pprof_merger_add(m, &env, &view, &err) != PPROF_OK)
+		pprof_report(&err);
+	result = finish(m, caller);
 	MemoryContextSwitchTo(caller);
 	MemoryContextDelete(tmp);
 	PG_RETURN_BYTEA_P(result);

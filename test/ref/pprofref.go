@@ -13,6 +13,8 @@
 //	pprofref scale FILE RATIO        Scale(RATIO) then Compact
 //	pprofref scaleonly FILE RATIO    Scale(RATIO) alone (Go's Scale(1) changes nothing)
 //	pprofref shape FILE              how many mappings, locations and functions
+//	pprofref pgo FILE                labels dropped, then profile.Merge: what
+//	                                 Go's profile-guided optimization reads
 //	pprofref diff FILE BASE          FILE minus BASE as -diff_base builds it
 //	pprofref gen DIR                 writes edge-case profiles built with the
 //	                                 reference library (see gen below)
@@ -147,6 +149,20 @@ func main() {
 		}
 		if os.Args[1] == "avg" {
 			m.Scale(1 / float64(len(ps)))
+		}
+		if err := m.Write(os.Stdout); err != nil {
+			panic(err)
+		}
+		return
+	}
+	if os.Args[1] == "pgo" {
+		p := mustRead(os.Args[2])
+		for _, s := range p.Sample {
+			s.Label, s.NumLabel, s.NumUnit = nil, nil, nil
+		}
+		m, err := profile.Merge([]*profile.Profile{p})
+		if err != nil {
+			panic(err)
 		}
 		if err := m.Write(os.Stdout); err != nil {
 			panic(err)
