@@ -7,6 +7,8 @@
 #   - folded and lines bodies (py-spy, rbspy): stored as pprof profiles
 #     that go tool pprof reads, their totals and stacks what the text says,
 #     time and duration from from/until
+#   - the merge route's pgo=1 equals Go's profile package dropping labels
+#     and merging; refused for a heap profile
 #   - bad requests: 400 with the reason, nothing stored
 #   - the real SDK: examples/nodeapp with @pyroscope/nodejs (npm) sends its
 #     wall and heap profiles with a token; go tool pprof -top of the merge
@@ -65,6 +67,19 @@ if start_auth_collector "$WORK/pyroscope.log" -db "$AUTH_DB"; then
                  FROM profefe.profiles p WHERE p.service = 'pyro-rb'")
     if [ "$got" = "alloc_objects=3 a;b 2
 c 1" ]; then pass; else fail "pyroscope: lines counted once each (got $got)"; fi
+    # the merge route's pgo=1: what Go's profile-guided optimization reads, as Go's profile package makes it
+    PY_ALL="from=2000-01-01T00:00:00&to=2100-01-01T00:00:00"
+    code=$(curl -s -o "$WORK/py-pgo.pb.gz" -D "$WORK/py-pgo.head" -w '%{http_code}' -H "Authorization: Bearer $PY_TOKEN" \
+        "$AUTH_URL/api/0/profiles/merge?service=pyro-go&type=cpu&$PY_ALL&pgo=1")
+    build/pprofref pgo "$WORK/i1-cpu.pb.gz" > "$WORK/py-pgo-ref.pb.gz"
+    eval "$(sed -n "/^canon() {/,/^}/p" test/merge.sh)"
+    if [ "$code" = 200 ] && grep -qi 'filename="default.pgo"' "$WORK/py-pgo.head" &&
+       diff <(canon "$WORK/py-pgo.pb.gz") <(canon "$WORK/py-pgo-ref.pb.gz") >/dev/null; then pass
+    else fail "pyroscope: merge with pgo=1 equals Go's labels dropped + Merge (got $code)"; fi
+    expect "pgo=1 of a heap profile" 400 "$(areq GET "$AUTH_URL/api/0/profiles/merge?service=pyro-go&type=heap&$PY_ALL&pgo=1" "$PY_TOKEN")" \
+        "needs a CPU profile"
+    expect "pgo=maybe" 400 "$(areq GET "$AUTH_URL/api/0/profiles/merge?service=pyro-go&type=cpu&$PY_ALL&pgo=maybe" "$PY_TOKEN")" \
+        "pgo must be"
     # bad requests: 400, nothing stored
     expect "no name" 400 "$(py_ingest "format=pprof" "$WORK/i1-cpu.pb.gz")" 'bad request: missing'
     expect "an unknown format" 400 "$(py_ingest "name=pyro-bad&format=jfr" "$WORK/i1-cpu.pb.gz")" "format jfr is not supported"

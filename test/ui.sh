@@ -88,7 +88,9 @@ SQL
     [ "$(grep -c "^ok " "$WORK/ui-auth.out")" = 6 ] || { tail -5 "$WORK/ui-auth.out"; fail "web UI behind tokens: not every check ran"; }
     # the command the page shows, run as shown (-raw instead of the web view), with the token in the environment
     ui_cmd=$(sed -n 's/^CMD go tool pprof -http=: /go tool pprof -raw /p' "$WORK/ui-auth.out")
-    if [ -n "$ui_cmd" ] && PROFEFE_TOKEN=$UI_TOKEN bash -c "$ui_cmd" 2>"$WORK/ui-cmd.err" | grep -q '^Samples:'; then pass
+    # (into a file: grep -q on a pipe can close it before go tool pprof is done, which then dies of SIGPIPE)
+    if [ -n "$ui_cmd" ] && PROFEFE_TOKEN=$UI_TOKEN bash -c "$ui_cmd" > "$WORK/ui-cmd.out" 2>"$WORK/ui-cmd.err" &&
+       grep -q '^Samples:' "$WORK/ui-cmd.out"; then pass
     else head -3 "$WORK/ui-cmd.err"; fail "web UI behind tokens: its go tool pprof command does not run ($ui_cmd)"; fi
     kill "$UI_PID" 2>/dev/null; wait "$UI_PID" 2>/dev/null
 fi

@@ -181,6 +181,10 @@ static const struct
 		"  FROM profefe.service_types($1, coalesce($2::timestamptz, '-infinity'), coalesce($3::timestamptz, 'infinity')) t", true},
 	/* tenants and tokens came with 0.5.0 */
 	[STMT_TENANT] = {"tenant", "SELECT profefe.act_for_tenant($1)", true},
+	/* a merge as Go's profile-guided optimization reads it (0.6.0) */
+	[STMT_MERGE_PGO] = {"merge_pgo",
+		"SELECT profefe.pprof_pgo(profefe.merge_profiles($1, $2, $3::timestamptz, $4::timestamptz, $5::jsonb))::bytea",
+	true},
 	/* other agents' profiles (0.6.0): the type from the sample types, or collapsed stacks */
 	[STMT_SAVE_GUESS] = {"save_guess",
 		"SELECT profefe.save_profile($1, g.t, $3::bytea, $4::jsonb, $5::timestamptz, $6), g.t"

@@ -221,6 +221,8 @@ merge(const Request *req, Reply *reply)
 {
 	Selection	s;
 	const char *values[5];
+	const char *pgo;
+	bool		pgo_on;
 	PGresult   *res;
 
 	if (!selection(req, reply, &s, true))
@@ -234,12 +236,21 @@ merge(const Request *req, Reply *reply)
 		reply_error(reply, 405, "can't merge profiles of type trace (Go execution traces are not pprof)");
 		return;
 	}
+	/* pgo=1: what Go's profile-guided optimization reads, to commit as default.pgo */
+	pgo = query_get(&req->query, "pgo");
+	if (pgo && strcmp(pgo, "1") != 0 && strcmp(pgo, "true") != 0 && strcmp(pgo, "0") != 0 && strcmp(pgo, "false") != 0)
+	{
+		selection_free(&s);
+		reply_error(reply, 400, "bad request: pgo must be 1, true, 0 or false");
+		return;
+	}
+	pgo_on = pgo && (strcmp(pgo, "1") == 0 || strcmp(pgo, "true") == 0);
 	selection_values(&s, values);
-	res = query(req, STMT_MERGE, 5, values, 1, reply);
+	res = query(req, pgo_on ? STMT_MERGE_PGO : STMT_MERGE, 5, values, 1, reply);
 	if (res && PQgetisnull(res, 0, 0))
 		reply_error(reply, 404, "nothing found");
 	else if (res)
-		reply_bytes(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0), s.type);
+		reply_bytes(reply, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0), pgo_on ? "default.pgo" : s.type);
 	selection_free(&s);
 	PQclear(res);
 }
