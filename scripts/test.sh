@@ -28,6 +28,8 @@
 #   idempotency  retried POSTs stored once (test/idempotency.sh)
 #   pyroscope    Pyroscope's POST /ingest: pprof, folded, lines, multipart,
 #                the real @pyroscope/nodejs SDK (test/pyroscope.sh)
+#   otlp         OTLP profiles, POST /v1development/profiles: requests built
+#                by protobufjs, read back by Go's profile package (test/otlp.sh)
 #   floods       slowloris next to well-behaved clients (test/floods.sh)
 #   crash        kill -9 of the collector and the postmaster under load (test/crash.sh)
 #   faults       a database that never answers, a held lock, few file
@@ -260,6 +262,7 @@ source test/tls.sh
 source test/auth.sh
 source test/idempotency.sh
 source test/pyroscope.sh
+source test/otlp.sh
 source test/floods.sh
 source test/crash.sh
 source test/faults.sh
@@ -284,6 +287,7 @@ fuzz() {
 }
 fuzz decoder "make -s build/fuzz_decode" build/fuzz_decode 65536 "${FUZZ_SECONDS:-20}" fuzz/seeds
 fuzz collector-params "make -s -C src/collector fuzz" build/fuzz_params 1024 "${FUZZ_SECONDS:-10}" fuzz/seeds-params
+fuzz collector-otlp "make -s -C src/collector fuzz-otlp" build/fuzz_otlp 16384 "${FUZZ_SECONDS:-10}" fuzz/seeds-otlp
 
 echo
 if [ $failed -gt 0 ]; then

@@ -41,6 +41,7 @@ static const char *const route_names[ROUTE_COUNT] = {
 	[ROUTE_METRICS] = "metrics",
 	[ROUTE_HEALTHZ] = "healthz",
 	[ROUTE_INGEST] = "pyroscope_ingest",
+	[ROUTE_OTLP] = "otlp_profiles",
 	[ROUTE_OTHER] = "other",
 };
 

@@ -22,6 +22,7 @@
 #include "db.h"
 #include "metrics.h"
 #include "params.h"
+#include "otlp.h"
 #include "pyroscope.h"
 #include "request.h"
 #include "routes.h"
@@ -79,6 +80,8 @@ route_of(const char *method, const char *path)
 		return ROUTE_HEALTHZ;
 	if (strcmp(path, "/ingest") == 0)
 		return ROUTE_INGEST;
+	if (strcmp(path, "/v1development/profiles") == 0)
+		return ROUTE_OTLP;
 	return ROUTE_OTHER;
 }
 
@@ -502,6 +505,7 @@ route_rights(Route route)
 		case ROUTE_PROFILES_POST:
 		case ROUTE_OLD_POST:
 		case ROUTE_INGEST:
+		case ROUTE_OTLP:
 			return RIGHT_WRITE;
 		case ROUTE_METRICS:
 			return RIGHT_ADMIN;
@@ -586,6 +590,10 @@ handle_request(Route route, const Request *req, Reply *reply)
 		case ROUTE_INGEST:
 			if (method_is(req, reply, "POST"))
 				pyroscope_ingest(req, reply);
+			break;
+		case ROUTE_OTLP:
+			if (method_is(req, reply, "POST"))
+				otlp_export(req, reply);
 			break;
 		default:
 			reply_error(reply, 404, "no such route: %s %s", req->method, req->path);

@@ -21,7 +21,7 @@ typedef enum Route
 	ROUTE_PROFILES_POST, ROUTE_PROFILES_FIND, ROUTE_MERGE, ROUTE_BY_ID,
 	ROUTE_SERVICES, ROUTE_VERSION, ROUTE_OLD_POST, ROUTE_OLD_GET,
 	ROUTE_SERIES, ROUTE_FLAME, ROUTE_TOP, ROUTE_LABELS, ROUTE_LABEL_VALUES, ROUTE_TYPES, ROUTE_UI,
-	ROUTE_METRICS, ROUTE_HEALTHZ, ROUTE_INGEST, ROUTE_OTHER, ROUTE_COUNT
+	ROUTE_METRICS, ROUTE_HEALTHZ, ROUTE_INGEST, ROUTE_OTLP, ROUTE_OTHER, ROUTE_COUNT
 } Route;
 
 typedef struct Reply
@@ -53,6 +53,7 @@ typedef struct Request
 	unsigned	rights;			/* RIGHT_* the caller holds */
 	const char *idempotency_key;	/* the Idempotency-Key header, or NULL */
 	const char *content_type;	/* the Content-Type header, or NULL */
+	const char *content_encoding;	/* the Content-Encoding header, or NULL */
 } Request;
 
 Route		route_of(const char *method, const char *path);

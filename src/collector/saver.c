@@ -284,30 +284,38 @@ run_batch(SaveItem **batch, int n)
 }
 
 /*
- * Saves one profile; returns when its fate is known (item->status). Each
- * waiter sleeps on a condition variable of its own and is woken only when
+ * Saves profiles; returns when the fate of each is known (item->status).
+ * Each waiter sleeps on a condition variable of its own and is woken only when
  * its profile is committed (or failed), or when it should lead the next
  * batch: no thundering herd at every commit.
  */
 void
-saver_submit(SaveItem *item)
+saver_submit_all(SaveItem **items, int nitems)
 {
 	SaveItem   *batch[BATCH_MAX_ITEMS];
 	pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+	int			ndone = 0;
 
-	item->wake = &wake;
-	item->done = false;
-	item->next = NULL;
-	item->status = 0;
-	item->id[0] = '\0';
+	if (nitems <= 0)
+		return;
 	pthread_mutex_lock(&lock);
-	if (tail)
-		tail->next = item;
-	else
-		head = item;
-	tail = item;
+	for (int i = 0; i < nitems; i++)
+	{
+		SaveItem   *item = items[i];
 
-	while (!item->done)
+		item->wake = &wake;
+		item->done = false;
+		item->next = NULL;
+		item->status = 0;
+		item->id[0] = '\0';
+		if (tail)
+			tail->next = item;
+		else
+			head = item;
+		tail = item;
+	}
+
+	while (ndone < nitems)
 	{
 		if (head != NULL && active_batches < max_active)
 		{
@@ -333,16 +341,30 @@ saver_submit(SaveItem *item)
 			for (int i = 0; i < n; i++)
 			{
 				batch[i]->done = true;
-				if (batch[i] != item)
+				if (batch[i]->wake != &wake)
 					pthread_cond_signal(batch[i]->wake);
 			}
+			ndone = 0;
+			for (int i = 0; i < nitems; i++)
+				ndone += items[i]->done;
 			/* whoever queued first leads the next batch (unless we loop) */
-			if (head != NULL && item->done)
+			if (head != NULL && ndone == nitems)
 				pthread_cond_signal(head->wake);
 		}
 		else
+		{
 			pthread_cond_wait(&wake, &lock);
+			ndone = 0;
+			for (int i = 0; i < nitems; i++)
+				ndone += items[i]->done;
+		}
 	}
 	pthread_mutex_unlock(&lock);
 	pthread_cond_destroy(&wake);
+}
+
+void
+saver_submit(SaveItem *item)
+{
+	saver_submit_all(&item, 1);
 }

@@ -59,4 +59,7 @@ typedef struct SaveItem
 void		saver_init(int max_batches);
 void		saver_submit(SaveItem *item);
 
+/* Saves items[0..n) (each in whichever batch takes it); returns when all are known. */
+void		saver_submit_all(SaveItem **items, int n);
+
 #endif

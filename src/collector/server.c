@@ -356,6 +356,7 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url, const cha
 		req.tenant = st->who.tenant[0] ? st->who.tenant : NULL;
 		req.idempotency_key = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Idempotency-Key");
 		req.content_type = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
+		req.content_encoding = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Encoding");
 		req.rights = st->who.rights;
 		handle_request(st->route, &req, &reply);
 	}

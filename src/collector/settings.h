@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define COLLECTOR_VERSION "0.6.0"
+#define COLLECTOR_VERSION "0.6.1"
 
 typedef struct Settings
 {

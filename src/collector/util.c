@@ -115,7 +115,8 @@ buf_append(Buf *b, const void *p, size_t n)
 {
 	if (!buf_reserve(b, n))
 		return;
-	memcpy(b->data + b->len, p, n);
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 }
@@ -304,4 +305,64 @@ gzip_buf(const void *in, size_t n, int level, Buf *out)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * The gzip (or zlib) stream in[0..n) decompressed into out (emptied
+ * first), at most max bytes. 0 on success; -1 not gzip or corrupt, -2
+ * larger than max, -3 out of memory (out freed on any failure).
+ */
+int
+gunzip_buf(const void *in, size_t n, size_t max, Buf *out)
+{
+	z_stream	z = {0};
+	int			rc;
+
+	buf_free(out);
+	if (inflateInit2(&z, 15 + 32) != Z_OK)
+		return -3;
+	z.next_in = (Bytef *) in;
+	z.avail_in = (uInt) n;		/* bodies are under 4 GB: -max-body caps them */
+	do
+	{
+		if (out->cap - out->len < 64 * 1024)
+		{
+			size_t		grow = out->cap < 256 * 1024 ? 256 * 1024 : out->cap;
+			char	   *p;
+
+			if (out->len >= max + 1)
+			{
+				rc = -2;
+				goto fail;
+			}
+			if ((p = realloc(out->data, out->cap + grow + 1)) == NULL)
+			{
+				rc = -3;
+				goto fail;
+			}
+			out->data = p;
+			out->cap += grow;
+		}
+		z.next_out = (Bytef *) out->data + out->len;
+		z.avail_out = (uInt) (out->cap - out->len);
+		rc = inflate(&z, Z_NO_FLUSH);
+		out->len = out->cap - z.avail_out;
+		if (out->len > max)
+		{
+			rc = -2;
+			goto fail;
+		}
+	} while (rc == Z_OK);
+	if (rc != Z_STREAM_END || z.avail_in != 0)
+	{
+		rc = -1;
+		goto fail;
+	}
+	inflateEnd(&z);
+	out->data[out->len] = '\0';
+	return 0;
+fail:
+	inflateEnd(&z);
+	buf_free(out);
+	return rc;
 }

@@ -38,5 +38,6 @@ bool		utf8_valid(const char *s, size_t n);
 int64_t		now_us(void);
 void		format_utc_seconds(int64_t unix_secs, char out[32]);
 bool		gzip_buf(const void *in, size_t n, int level, Buf *out);
+int			gunzip_buf(const void *in, size_t n, size_t max, Buf *out);
 
 #endif
