@@ -176,6 +176,16 @@ bench-faults: all collector
 bench-soak: all collector
 	bench/soak.sh
 
+# issue 17's baseline: ingest and stored bytes beside the original profefe
+# (PROFEFE_BIN=/path/to/profefe, built by you from its public source)
+bench-fleet: all collector build/zdict_bench
+	bench/fleet.sh
+
+# what zstd dictionaries trained per service and type would save (bench/zdict_bench.c)
+build/zdict_bench: bench/zdict_bench.c
+	@mkdir -p build
+	$(CC) -O2 -g -Wall -Wextra -o $@ bench/zdict_bench.c -lzstd -lz
+
 # ---------------------------------------------------------------------------
 # profefe-collector (src/collector/Makefile).
 COLLECTOR_PREFIX ?= /usr/local
@@ -189,4 +199,4 @@ collector-asan:
 install-collector:
 	$(MAKE) -C src/collector install COLLECTOR_PREFIX=$(COLLECTOR_PREFIX) DESTDIR=$(DESTDIR)
 
-.PHONY: fuzz engine-test test run stop bench bench-rollups bench-ui bench-auth bench-faults bench-soak test-tools regress-prep collector collector-asan install-collector
+.PHONY: fuzz engine-test test run stop bench bench-rollups bench-ui bench-auth bench-faults bench-soak bench-fleet test-tools regress-prep collector collector-asan install-collector
