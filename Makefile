@@ -17,7 +17,7 @@
 # glue; src/collector/ is the daemon.
 
 EXTENSION   = profefe
-EXTVERSION  = 0.6.0
+EXTVERSION  = 0.7.0
 MODULE_big  = profefe
 OBJS        = src/pg/module.o src/pg/pg_env.o src/pg/type_io.o src/pg/accessors.o \
               src/pg/read.o src/pg/flamerows.o src/pg/aggregates.o src/pg/transforms.o src/pg/pgregex.o src/pg/store.o \
@@ -29,7 +29,7 @@ DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(filter-out $(DATA_built), $(wildcard sql/$(EXTENSION)--*.sql))
 PGFILEDESC  = "profefe - pprof profiles in PostgreSQL"
 
-REGRESS      = setup pprof_type accessors read merge store scrape types rollups tenants ingest
+REGRESS      = setup pprof_type accessors read merge store scrape types rollups tenants ingest batch
 REGRESS_OPTS = --inputdir=build/regress
 REGRESS_PREP = regress-prep
 

@@ -194,6 +194,10 @@ static const struct
 	"       $9::bigint, $10::text, $11::text, $12::bigint, $13::timestamptz, $14::interval, $15::boolean)::bytea,"
 	"       $4::jsonb, $5::timestamptz, $6)",
 	true},
+	/* a whole batch in one statement (0.7.0): $3 is a binary bytea[], the rest text arrays */
+	[STMT_SAVE_MANY] = {"save_many",
+		"SELECT profefe.save_profiles($1::text[], $2::text[], $3::bytea[], $4::jsonb[], $5::timestamptz[], $6::text[])",
+	true},
 	[STMT_SAVE_ONCE] = {"save_once",
 		"SELECT s.profile_id, s.replayed"
 	"  FROM profefe.save_profile_once($7, $1, $2, $3, $4::jsonb, $5::timestamptz, $6) s", true},

@@ -66,6 +66,27 @@ item_stmt(const SaveItem *it)
 }
 
 /*
+ * The connection broke or stalled mid-batch: every item fails with 503
+ * (or the stall's error) and the connection, in an unknown state, is dropped.
+ */
+static void
+fail_broken(DbConn *dc, SaveItem **items, int n, int64_t t0)
+{
+	DbError		err;
+
+	if (!db_stalled(dc, &err))
+	{
+		db_error_from_result(dc, NULL, &err);
+		if (err.status != 503)
+			err.status = 503;
+	}
+	metrics_db((now_us() - t0) / 1e6, true);
+	log_msg(LOG_WARN, "saving %d profile(s): %s", n, err.message);
+	fail_all(items, n, &err);
+	db_discard(dc);
+}
+
+/*
  * Sends items as one pipeline on one connection. Returns the index of the
  * item that failed on its own (its status set), RETRY_ALL after a
  * serialization failure or deadlock (nothing was saved; worth another go),
@@ -222,17 +243,194 @@ run_pipeline(DbConn *dc, SaveItem **items, int n)
 	return failed_at;
 
 broken:
-	if (!db_stalled(dc, &err))
+	fail_broken(dc, items, n, t0);
+	return -1;
+}
+
+/* ---- a batch as one statement: save_profiles over arrays (0.7.0) ---- */
+
+static bool
+same_tenant(const SaveItem *a, const SaveItem *b)
+{
+	return (a->tenant == NULL && b->tenant == NULL) ||
+		(a->tenant && b->tenant && strcmp(a->tenant, b->tenant) == 0);
+}
+
+/* plain saves (no key, type given, pprof, not a trace) of one tenant */
+static bool
+batchable(DbConn *dc, SaveItem **items, int n)
+{
+	if (n < 2 || !db_prepared(dc, STMT_SAVE_MANY))
+		return false;
+	for (int i = 0; i < n; i++)
+		if (item_stmt(items[i]) != STMT_SAVE || strcmp(items[i]->type, "trace") == 0 ||
+			!same_tenant(items[i], items[0]))
+			return false;
+	return true;
+}
+
+/* a text array literal's element: NULL, or the string in double quotes, \ and " escaped */
+static void
+array_elem(Buf *b, const char *s, bool first)
+{
+	if (!first)
+		buf_append(b, ",", 1);
+	if (s == NULL)
 	{
-		db_error_from_result(dc, NULL, &err);
-		if (err.status != 503)
-			err.status = 503;
+		buf_puts(b, "NULL");
+		return;
 	}
-	metrics_db((now_us() - t0) / 1e6, true);
-	log_msg(LOG_WARN, "saving %d profile(s): %s", n, err.message);
-	fail_all(items, n, &err);
-	/* the connection's state is unknown now: drop it */
-	db_discard(dc);
+	buf_append(b, "\"", 1);
+	for (const char *p = s; *p; p++)
+	{
+		if (*p == '"' || *p == '\\')
+			buf_append(b, "\\", 1);
+		buf_append(b, p, 1);
+	}
+	buf_append(b, "\"", 1);
+}
+
+static void
+put_be32(Buf *b, uint32_t v)
+{
+	char		t[4] = {(char) (v >> 24), (char) (v >> 16), (char) (v >> 8), (char) v};
+
+	buf_append(b, t, 4);
+}
+
+/*
+ * Sends items[0..n) as one save_profiles call. 1: all saved (statuses 200,
+ * ids set); 0: the call failed (nothing saved; the caller saves them one
+ * by one, so that each refused profile gets its own error); -1: the
+ * connection broke or stalled (all failed, statuses set, connection gone).
+ */
+static int
+run_many(DbConn *dc, SaveItem **items, int n)
+{
+	PGconn	   *conn = db_pg(dc);
+	Buf			arr[6] = {{0}};
+	const char *values[6];
+	int			lengths[6] = {0},
+				formats[6] = {0, 0, 1, 0, 0, 0};
+	bool		tenant = items[0]->tenant && db_prepared(dc, STMT_TENANT);
+	int			ok = 0,
+				got = 0;
+	PGresult   *res;
+	DbError		err;
+	int64_t		t0 = now_us();
+
+	for (int k = 0; k < 6; k++)
+		if (k != 2)
+			buf_append(&arr[k], "{", 1);
+	/* bytea[] in binary: 1 dimension, no NULLs, element type bytea (17), n from 1 */
+	put_be32(&arr[2], 1);
+	put_be32(&arr[2], 0);
+	put_be32(&arr[2], 17);
+	put_be32(&arr[2], (uint32_t) n);
+	put_be32(&arr[2], 1);
+	for (int i = 0; i < n; i++)
+	{
+		SaveItem   *it = items[i];
+
+		array_elem(&arr[0], it->service, i == 0);
+		array_elem(&arr[1], it->type, i == 0);
+		put_be32(&arr[2], (uint32_t) it->len);
+		buf_append(&arr[2], it->data, it->len);
+		array_elem(&arr[3], it->labels_json, i == 0);
+		array_elem(&arr[4], it->created_at, i == 0);
+		array_elem(&arr[5], it->instance_id, i == 0);
+	}
+	for (int k = 0; k < 6; k++)
+	{
+		if (k != 2)
+			buf_append(&arr[k], "}", 1);
+		if (arr[k].failed)
+		{
+			for (int j = 0; j < 6; j++)
+				buf_free(&arr[j]);
+			return 0;
+		}
+		values[k] = arr[k].data;
+	}
+	lengths[2] = (int) arr[2].len;
+
+	db_begin(dc);
+	if (!PQenterPipelineMode(conn))
+		goto broken;
+	if (tenant && !PQsendQueryPrepared(conn, db_stmt_name(STMT_TENANT), 1, &items[0]->tenant, NULL, NULL, 0))
+		goto broken;
+	if (!PQsendQueryPrepared(conn, db_stmt_name(STMT_SAVE_MANY), 6, values, lengths, formats, 0) ||
+		!PQpipelineSync(conn))
+		goto broken;
+	ok = 1;
+	for (int k = 0; k < (tenant ? 2 : 1); k++)
+	{
+		bool		any = false;
+
+		while ((res = db_next_result(dc)) != NULL)
+		{
+			ExecStatusType st = PQresultStatus(res);
+
+			any = true;
+			if (k == (tenant ? 1 : 0) && st == PGRES_TUPLES_OK && PQntuples(res) == n)
+			{
+				for (int i = 0; i < n; i++)
+					snprintf(items[i]->id, sizeof(items[i]->id), "%s", PQgetvalue(res, i, 0));
+				got = n;
+			}
+			else if (st != PGRES_TUPLES_OK)
+			{
+				if (st == PGRES_FATAL_ERROR)
+				{
+					db_error_from_result(dc, res, &err);
+					log_msg(LOG_DEBUG, "saving %d profile(s) in one statement: %s; one by one instead", n, err.message);
+				}
+				ok = 0;
+			}
+			PQclear(res);
+		}
+		if (!any)
+			goto broken;
+	}
+	res = db_next_result(dc);
+	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+	{
+		/* an error at commit: nothing saved, one by one tells who */
+		if (res && PQresultStatus(res) == PGRES_FATAL_ERROR)
+		{
+			PQclear(res);
+			while ((res = db_next_result(dc)) != NULL)
+				PQclear(res);
+			if (PQpipelineStatus(conn) != PQ_PIPELINE_ON || !PQexitPipelineMode(conn))
+				goto broken;
+			ok = 0;
+			goto out;
+		}
+		if (res)
+			PQclear(res);
+		goto broken;
+	}
+	PQclear(res);
+	if (!PQexitPipelineMode(conn))
+		goto broken;
+	if (ok && got != n)
+		ok = 0;
+	metrics_db((now_us() - t0) / 1e6, !ok);
+	if (ok)
+	{
+		for (int i = 0; i < n; i++)
+			items[i]->status = 200;
+		metrics_batch(n);
+	}
+out:
+	for (int k = 0; k < 6; k++)
+		buf_free(&arr[k]);
+	return ok;
+
+broken:
+	fail_broken(dc, items, n, t0);
+	for (int k = 0; k < 6; k++)
+		buf_free(&arr[k]);
 	return -1;
 }
 
@@ -253,6 +451,16 @@ run_batch(SaveItem **batch, int n)
 	{
 		fail_all(items, n, &err);
 		return;
+	}
+	if (batchable(dc, items, n))
+	{
+		int			r = run_many(dc, items, n);
+
+		if (r != 0)
+		{
+			db_release(dc);		/* (after -1 the connection is gone: the slot goes back empty) */
+			return;
+		}
 	}
 	for (int retries = 0; n > 0;)
 	{

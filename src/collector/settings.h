@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define COLLECTOR_VERSION "0.6.1"
+#define COLLECTOR_VERSION "0.7.0"
 
 typedef struct Settings
 {
