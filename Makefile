@@ -35,7 +35,7 @@ REGRESS_PREP = regress-prep
 
 PG_CPPFLAGS = -Isrc
 PG_CFLAGS   = -Wall -Wmissing-prototypes -Wno-unused-parameter
-SHLIB_LINK  = build/libpprof.a -lzstd -lz -lm
+SHLIB_LINK  = build/libpprof.a -ldeflate -lzstd -lz -lm
 EXTRA_CLEAN = build src/proto results regression.diffs regression.out
 
 PG_CONFIG  ?= pg_config
@@ -56,7 +56,7 @@ ENGINE_HDR  = $(wildcard src/engine/*.h)
 ENGINE_CFLAGS = -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Wmissing-prototypes -Wno-unused-parameter \
                 -Wno-sign-compare -Wno-missing-field-initializers $(ENGINE_EXTRA_CFLAGS)
 ENGINE_OBJ  = $(patsubst src/engine/%.c, build/engine/%.o, $(ENGINE_SRC))
-ENGINE_LIBS = -lzstd -lz -lm
+ENGINE_LIBS = -ldeflate -lzstd -lz -lm
 
 build/engine/%.o: src/engine/%.c $(ENGINE_HDR)
 	@mkdir -p build/engine

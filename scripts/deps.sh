@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(make gcc pkg-config postgresql-15 postgresql-server-dev-15
       libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libmicrohttpd-dev
-      libpq-dev libzstd-dev libcurl4-openssl-dev golang-go golang-github-google-pprof-dev curl ca-certificates)
+      libpq-dev libzstd-dev libdeflate-dev libcurl4-openssl-dev golang-go golang-github-google-pprof-dev curl ca-certificates)
 if [ "${1:-}" = test ]; then
     pkgs+=(clang libclang-rt-14-dev chromium fonts-dejavu-core libfaketime openssl)
 fi

@@ -126,6 +126,69 @@ test_gunzip_limits(void)
 	free(data);
 }
 
+/*
+ * Small single-member streams take libdeflate, the rest zlib's loop: both
+ * must give the same bytes, and the loop must still take what the fast
+ * path leaves (several members) and refuse what it refuses.
+ */
+static void
+test_gunzip_paths(void)
+{
+	size_t		sizes[] = {0, 1, 100, 4096, 65537, 1024 * 1024, 1024 * 1024 + 1};
+	PprofEnv	env;
+	PprofError	err;
+	PprofZstd	kept = {0};
+	uint8_t    *out;
+	size_t		outlen;
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+	{
+		size_t		n = sizes[k],
+					gzlen;
+		uint8_t    *data = malloc(n + 1);
+		uint8_t    *gz,
+				   *two;
+
+		for (size_t i = 0; i < n; i++)
+			data[i] = (uint8_t) ((i * 31) ^ (i >> 7));
+		gz = ref_gzip(data, n, &gzlen);
+		for (int reuse = 0; reuse < 2; reuse++)
+		{
+			env_for(&env, 4 << 20);
+			env.zstd = reuse ? &kept : NULL;
+			CHECK(pprof_gunzip(&env, gz, gzlen, &out, &outlen, &err) == PPROF_OK, "gunzip of %zu bytes: %s", n, err.detail);
+			CHECK(outlen == n && (n == 0 || memcmp(out, data, n) == 0), "gunzip of %zu bytes differs", n);
+			pprof_arena_reset(arena);
+		}
+		/* two members: the loop reads both, as Go's reader does */
+		two = malloc(2 * gzlen);
+		memcpy(two, gz, gzlen);
+		memcpy(two + gzlen, gz, gzlen);
+		env_for(&env, 4 << 20);
+		CHECK(pprof_gunzip(&env, two, 2 * gzlen, &out, &outlen, &err) == PPROF_OK && outlen == 2 * n &&
+			  (n == 0 || (memcmp(out, data, n) == 0 && memcmp(out + n, data, n) == 0)), "two members of %zu bytes", n);
+		pprof_arena_reset(arena);
+		/* junk after the member, and a flipped byte of the data */
+		two[gzlen] = 0;
+		env_for(&env, 4 << 20);
+		CHECK(pprof_gunzip(&env, two, gzlen + 3, &out, &outlen, &err) == PPROF_MALFORMED &&
+			  strstr(err.detail, "not gzip data") != NULL, "junk after %zu bytes: %s", n, err.detail);
+		pprof_arena_reset(arena);
+		if (gzlen > 20)
+		{
+			gz[gzlen - 8] ^= 0x55;		/* the CRC-32 */
+			env_for(&env, 4 << 20);
+			CHECK(pprof_gunzip(&env, gz, gzlen, &out, &outlen, &err) == PPROF_MALFORMED,
+				  "a wrong CRC of %zu bytes accepted", n);
+			pprof_arena_reset(arena);
+		}
+		free(two);
+		free(gz);
+		free(data);
+	}
+	pprof_zstd_release(&kept);
+}
+
 static void
 test_gzip_roundtrip(void)
 {
@@ -599,6 +662,7 @@ main(int argc, char **argv)
 {
 	arena = pprof_arena_create();
 	test_gunzip_limits();
+	test_gunzip_paths();
 	test_gzip_roundtrip();
 	test_idmap_and_index();
 	test_folded();

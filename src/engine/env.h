@@ -58,7 +58,8 @@ typedef struct PprofAllocator
 } PprofAllocator;
 
 /*
- * zstd contexts the caller keeps between calls (they are costly to make):
+ * Codec contexts the caller keeps between calls (they are costly to make:
+ * zstd's, and libdeflate's gzip decompressor):
  * NULL members are made on first use and stay; pprof_zstd_release
  * (store.h) frees them. A caller without one (env->zstd NULL) gets contexts per call.
  */
@@ -66,6 +67,7 @@ typedef struct PprofZstd
 {
 	void	   *cctx;
 	void	   *dctx;
+	void	   *inflater;		/* libdeflate's gzip decompressor (gzip.c) */
 } PprofZstd;
 
 typedef struct PprofEnv

@@ -21,6 +21,9 @@ extern bool pprof_is_gzip(const uint8_t *data, size_t len);
  * Decompresses a gzip stream (possibly of several members, as Go's reader
  * allows) into a new buffer of at most env->max_size bytes.
  */
+/* Frees a PprofZstd's inflater (pprof_zstd_release calls it). */
+extern void pprof_inflater_free(void *inflater);
+
 extern PprofStatus pprof_gunzip(const PprofEnv *env, const uint8_t *in, size_t len,
 								uint8_t **out, size_t *outlen, PprofError *err);
 

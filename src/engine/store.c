@@ -19,6 +19,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "gzip.h"
 #include "store.h"
 
 /* The status of a failed zstd call: memory, or something that should not happen. */
@@ -137,6 +138,8 @@ pprof_zstd_release(PprofZstd *z)
 {
 	ZSTD_freeCCtx(z->cctx);
 	ZSTD_freeDCtx(z->dctx);
+	pprof_inflater_free(z->inflater);
 	z->cctx = NULL;
 	z->dctx = NULL;
+	z->inflater = NULL;
 }
