@@ -414,7 +414,16 @@ run_many(DbConn *dc, SaveItem **items, int n)
 	if (!PQexitPipelineMode(conn))
 		goto broken;
 	if (ok && got != n)
-		ok = 0;
+	{
+		/* committed, but not as asked: never save them again */
+		snprintf(err.message, sizeof(err.message), "save_profiles returned %d ids for %d profiles", got, n);
+		snprintf(err.sqlstate, sizeof(err.sqlstate), "XX000");
+		err.status = 500;
+		log_msg(LOG_ERROR, "%s", err.message);
+		fail_all(items, n, &err);
+		ok = 1;
+		goto out;
+	}
 	metrics_db((now_us() - t0) / 1e6, !ok);
 	if (ok)
 	{

@@ -30,7 +30,12 @@ var (
 	soakReadGap = flag.Duration("soak-read-every", 3*time.Second, "soak group: a merge, a series and a flame graph this often")
 	soakWindow  = flag.Duration("soak-window", 10*time.Second, "soak group: a CSV line this often")
 	soakOut     = flag.String("soak-out", "", "soak group: the CSV of windows")
+	soakFleet   = flag.Int("soak-fleet", 0, "soak group: N > 0 posts a fleet's mix instead: N instances of 40 services, "+
+		"the six Go runtime types in turn (i1-i4 fixtures), instance/version/region labels")
 )
+
+// the fleet mix: profefe's type names and the fixture each comes from
+var fleetTypes = []string{"cpu", "heap", "allocs", "goroutine", "mutex", "block"}
 
 type soakStats struct {
 	mu                  sync.Mutex
@@ -56,13 +61,27 @@ func pctl(xs []time.Duration, p float64) float64 {
 }
 
 func soak() {
-	raw, err := os.ReadFile(*fixtures + "/i1-cpu.pb.gz")
-	if !check("soak: fixture", err == nil, "%v", err) {
-		return
+	// templates: the small CPU fixture, or with -soak-fleet the six types of four instances
+	var tmpls []*profile.Profile
+	names := []string{"i1-cpu"}
+	if *soakFleet > 0 {
+		names = nil
+		for i := 1; i <= 4; i++ {
+			for _, t := range fleetTypes {
+				names = append(names, fmt.Sprintf("i%d-%s", i, t))
+			}
+		}
 	}
-	tmpl, err := profile.ParseData(raw)
-	if !check("soak: fixture parses", err == nil, "%v", err) {
-		return
+	for _, name := range names {
+		raw, err := os.ReadFile(*fixtures + "/" + name + ".pb.gz")
+		if !check("soak: fixture", err == nil, "%v", err) {
+			return
+		}
+		tmpl, err := profile.ParseData(raw)
+		if !check("soak: fixture parses", err == nil, "%v", err) {
+			return
+		}
+		tmpls = append(tmpls, tmpl)
 	}
 	out, err := os.Create(*soakOut)
 	if !check("soak: CSV", err == nil, "%v", err) {
@@ -93,14 +112,16 @@ func soak() {
 		}
 		close(tick)
 	}()
-	// the profile's time is now to 100 ms: re-encoded ten times a second,
+	// the profiles' time is now to 100 ms: re-encoded ten times a second,
 	// not per POST (Go's encoder would take more CPU than the collector)
-	var cur atomic.Value
+	cur := make([]atomic.Value, len(tmpls))
 	encode := func() {
-		tmpl.TimeNanos = time.Now().UnixNano()
-		var b bytes.Buffer
-		tmpl.Write(&b)
-		cur.Store(b.Bytes())
+		for i, tmpl := range tmpls {
+			tmpl.TimeNanos = time.Now().UnixNano()
+			var b bytes.Buffer
+			tmpl.Write(&b)
+			cur[i].Store(b.Bytes())
+		}
 	}
 	encode()
 	go func() {
@@ -109,7 +130,20 @@ func soak() {
 			encode()
 		}
 	}()
-	fresh := func() []byte { return cur.Load().([]byte) }
+	var seq atomic.Int64
+	// which profile and where: the small CPU profile of five services, or a fleet's instance
+	next := func(n int) (string, []byte) {
+		if *soakFleet == 0 {
+			return fmt.Sprintf("%s/api/0/profiles?service=soak-%d&type=cpu&labels=zone=%c", *base, n%5, 'a'+rune(n%2)),
+				cur[0].Load().([]byte)
+		}
+		k := int(seq.Add(1))
+		t := k % len(fleetTypes)
+		inst := (k / len(fleetTypes)) % *soakFleet
+		src := (inst%4)*len(fleetTypes) + t
+		return fmt.Sprintf("%s/api/0/profiles?service=fleet-%d&type=%s&labels=instance=i%d,version=v1.%d,region=r%d",
+			*base, inst%40, fleetTypes[t], inst, inst%3, inst%4), cur[src].Load().([]byte)
+	}
 	for i := 0; i < *soakClients; i++ {
 		wg.Add(1)
 		go func(i int) {
@@ -117,9 +151,9 @@ func soak() {
 			n := 0
 			for range tick {
 				n++
-				u := fmt.Sprintf("%s/api/0/profiles?service=soak-%d&type=cpu&labels=zone=%c", *base, n%5, 'a'+rune(n%2))
+				u, body := next(n)
 				t0 := time.Now()
-				resp, err := c.Post(u, "application/octet-stream", bytes.NewReader(fresh()))
+				resp, err := c.Post(u, "application/octet-stream", bytes.NewReader(body))
 				lat := time.Since(t0)
 				st.mu.Lock()
 				switch {

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# A fleet on one machine (`make bench-fleet-sim`; issue 17): SIM_RATE (1200)
+# POSTs a second for SIM_SECONDS (600) of a fleet's mix — SIM_INSTANCES
+# (2000) instances of 40 services sending the six Go runtime profile types
+# in turn (the i1-i4 fixtures, their time set to now), labels instance,
+# version and region — with a reader asking for a merge, a series and a
+# flame graph every 3 s. Durable: fsync, synchronous_commit and
+# full_page_writes on. Prints the settings, the CPU left idle, POST
+# p50/p99 over the run's windows, the stored and WAL bytes per profile,
+# and what a day and 30 days of this would take.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+source scripts/cluster.sh
+RATE=${SIM_RATE:-1200}
+SECS=${SIM_SECONDS:-600}
+INSTANCES=${SIM_INSTANCES:-2000}
+
+make -s all collector >/dev/null
+SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+$SUDO make -s install >/dev/null
+export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=${GOCACHE:-$ROOT/build/gocache} GOFLAGS=
+go build -o build/collector-e2e ./test/collector
+
+WORK=$(mktemp -d /tmp/profefe-sim.XXXXXX)
+chmod 755 "$WORK"
+COLL_PID=
+trap '[ -n "$COLL_PID" ] && kill $COLL_PID 2>/dev/null; cluster_stop "$WORK/pg"; rm -rf "$WORK"' EXIT
+CLUSTER_DURABLE=1 cluster_start "$WORK/pg" >/dev/null
+echo "PostgreSQL settings: $(cluster_settings)"
+echo "machine: $(nproc) cores shared by PostgreSQL, the collector, the clients; $(date -u +%F)"
+psql -X -q -d postgres -c "SET client_min_messages = warning" -c "CREATE EXTENSION profefe"
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+build/profefe-collector -addr "127.0.0.1:$PORT" -auth none -db "host=$PGHOST port=$PGPORT dbname=postgres" \
+    -scrape.workers 0 -log.level warn > "$WORK/collector.log" 2>&1 &
+COLL_PID=$!
+for _ in $(seq 1 50); do curl -sf -o /dev/null "$URL/healthz" && break; sleep 0.1; done
+
+cpu() { awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8, $5 + $6 }' /proc/stat; }
+lsn() { psql -X -At -d postgres -c "SELECT pg_current_wal_lsn()"; }
+stored() { psql -X -At -d postgres -c "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits WHERE inhparent = 'profefe.profiles'::regclass"; }
+count() { psql -X -At -d postgres -c "SELECT count(*) FROM profefe.profiles"; }
+
+echo "== $RATE POSTs/s for $SECS s: $INSTANCES instances, 40 services, 6 types"
+read -r t0 i0 < <(cpu)
+w0=$(lsn) s0=$(stored) n0=$(count)
+build/collector-e2e -only soak -url "$URL" -fixtures test/fixtures -soak-for "${SECS}s" -soak-rate "$RATE" \
+    -soak-clients 64 -soak-fleet "$INSTANCES" -soak-window 10s -soak-out "$WORK/windows.csv" | tee "$WORK/soak.out" | grep -v '^ok'
+read -r t1 i1 < <(cpu)
+w1=$(lsn) n1=$(count)
+psql -X -q -d postgres -c "CHECKPOINT" -c "VACUUM ANALYZE profefe.profiles" >/dev/null
+s1=$(stored)
+n=$((n1 - n0))
+wal=$(psql -X -At -d postgres -c "SELECT pg_wal_lsn_diff('$w1', '$w0')")
+awk -v t="$((t1 - t0))" -v i="$((i1 - i0))" 'BEGIN { printf "CPU idle over the run: %.0f%% of %d cores\n", 100 * i / t, '"$(nproc)"' }'
+# POST latency: the median of the windows' p50s and the worst window's p99 (the first window warms up)
+tail -n +3 "$WORK/windows.csv" | awk -F, '{ print $3 }' | sort -n | awk '{ v[NR] = $1 } END { printf "POST p50 (median window): %s ms\n", v[int((NR + 1) / 2)] }'
+tail -n +3 "$WORK/windows.csv" | awk -F, '{ print $4 }' | sort -n | awk '{ v[NR] = $1 } END { printf "POST p99: median window %s ms, worst window %s ms\n", v[int((NR + 1) / 2)], v[NR] }'
+tail -n +3 "$WORK/windows.csv" | awk -F, '{ print $6 }' | sort -n | awk '{ v[NR] = $1 } END { printf "reads (merge, series, flame of the last minute) p50: %s ms\n", v[int((NR + 1) / 2)] }'
+awk -v n="$n" -v s="$((s1 - s0))" -v w="$wal" -v r="$RATE" 'BEGIN {
+    printf "stored: %d profiles, %.0f bytes each (heap + TOAST + indexes), WAL %.0f bytes each\n", n, s / n, w / n
+    day = r * 86400
+    printf "a day at %d/s: %.1f million profiles, %.0f GB stored, %.0f GB of WAL\n", r, day / 1e6, day * s / n / 1e9, day * w / n / 1e9
+    printf "30 days raw: %.1f TB (rollups not counted; retention tiers keep raw for less)\n", 30 * day * s / n / 1e12
+}'
+psql -X -At -d postgres -c "SELECT 'by type: ' || string_agg(type || ' ' || n || ' x ' || avg_size || ' B received', ', ' ORDER BY type)
+                              FROM (SELECT type, count(*) n, round(avg(size)) avg_size FROM profefe.profiles GROUP BY type) t"
