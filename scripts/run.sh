@@ -104,6 +104,7 @@ for i in $(seq 1 50); do
 done
 echo "profefe: profefe-collector is listening on 127.0.0.1:$PORT, without authentication (local only; docs/security.md turns tokens on) (log: $HOME_DIR/collector.log)"
 
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%S)     # its first profile is newer than this (a store may hold older runs')
 nohup build/hotapp -collector "http://127.0.0.1:$PORT" -service hotapp -labels "region=local,version=1.0" \
     -cpu 5s -interval 10s -listen 127.0.0.1:6060 > "$HOME_DIR/hotapp.log" 2>&1 &
 echo $! > "$HOME_DIR/hotapp.pid"
@@ -129,7 +130,7 @@ TO=$(date -u -d tomorrow +%Y-%m-%dT00:00:00)
 API="http://localhost:$PORT/api/0"
 printf 'profefe: waiting for its first CPU profile'
 for _ in $(seq 1 60); do
-    curl -sf -o /dev/null "$API/profiles?service=hotapp&type=cpu&from=$FROM&to=$TO" && break
+    curl -sf -o /dev/null "$API/profiles?service=hotapp&type=cpu&from=$STARTED&to=$TO" && break
     printf '.'; sleep 0.5
 done
 echo
