@@ -464,6 +464,32 @@ test_file(const char *path)
 		stored[0] = 9;
 		CHECK(pprof_store_unpack(&env, stored, stored_len, &raw, &rawlen, &err) == PPROF_MALFORMED,
 			  "%s: unknown stored version accepted", name);
+
+		/* one whole gzip member: that form kept as received, and a damaged one refused */
+		if (prof.gzip_whole)
+		{
+			const uint8_t *gz;
+			size_t		gzlen;
+
+			CHECK(pprof_is_gzip(data, len), "%s: gzip_whole without gzip", name);
+			CHECK(pprof_store_keep(&env, data, len, &stored, &stored_len, &err) == PPROF_OK &&
+				  stored[0] == PPROF_STORE_GZIP && stored_len == len + PPROF_STORE_HDRSZ,
+				  "%s: keep", name);
+			CHECK(pprof_store_gzip(stored, stored_len, &gz, &gzlen) && gzlen == len && memcmp(gz, data, len) == 0,
+				  "%s: the kept gzip is not the bytes received", name);
+			CHECK(pprof_store_unpack(&env, stored, stored_len, &raw, &rawlen, &err) == PPROF_OK &&
+				  rawlen == prof.raw_size && memcmp(raw, prof.raw, rawlen) == 0,
+				  "%s: kept gzip does not unpack to the same protobuf", name);
+			CHECK(pprof_store_decode(&env, stored, stored_len, &again, &err) == PPROF_OK &&
+				  again.n_sample == prof.n_sample, "%s: kept store decode", name);
+			stored[stored_len - 6] ^= 0x5a;		/* in the CRC-32 */
+			CHECK(pprof_store_unpack(&env, stored, stored_len, &raw, &rawlen, &err) == PPROF_MALFORMED &&
+				  strstr(err.detail, "stored gzip profile is corrupt") != NULL,
+				  "%s: damaged kept gzip accepted (%s)", name, err.detail);
+		}
+		else
+			CHECK(!pprof_is_gzip(data, len) || prof.raw_size > 1024 * 1024 || strstr(name, "two-gzip-members"),
+				  "%s: a gzip profile of %zu bytes not read whole", name, prof.raw_size);
 	}
 	pprof_arena_reset(arena);
 	free(data);

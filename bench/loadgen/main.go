@@ -1,9 +1,12 @@
 // loadgen: a load generator for profefe-collector's ingest and merge
 // endpoints (bench/collector.sh runs it).
 //
-//	loadgen -mode post -url URL -file PROFILE -c CLIENTS -d DURATION
+//	loadgen -mode post -url URL -file PROFILE -c CLIENTS -d DURATION [-now]
 //	    CLIENTS keep-alive connections POST the file in a loop for DURATION;
 //	    prints one line: clients, POSTs/s, MB/s, p50/p99 latency, errors.
+//	    With -now the profile is first stamped with the current time (as a
+//	    live service's would be; re-encoded by Go's profile package), so
+//	    that a store files it in the current hour, not a past one.
 //	loadgen -mode get -url URL -n N
 //	    GETs the URL N times one after another; prints min/median/max and
 //	    the reply size.
@@ -19,6 +22,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/google/pprof/profile"
 )
 
 var (
@@ -28,6 +33,7 @@ var (
 	clients  = flag.Int("c", 1, "concurrent clients")
 	duration = flag.Duration("d", 10*time.Second, "how long to POST")
 	n        = flag.Int("n", 5, "GETs")
+	now      = flag.Bool("now", false, "stamp the profile with the current time before posting it")
 )
 
 func percentile(xs []time.Duration, p float64) time.Duration {
@@ -42,6 +48,9 @@ func post() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
+	}
+	if *now {
+		body = stampNow(body)
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}
 	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
@@ -123,6 +132,22 @@ func get() {
 	fmt.Printf("min %.0f ms  median %.0f ms  max %.0f ms  (%d runs, reply %d bytes)\n",
 		float64(ts[0].Microseconds())/1000, float64(ts[len(ts)/2].Microseconds())/1000,
 		float64(ts[len(ts)-1].Microseconds())/1000, len(ts), size)
+}
+
+// stampNow: the profile with TimeNanos = now, gzip-compressed as Go writes it.
+func stampNow(body []byte) []byte {
+	p, err := profile.ParseData(body)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "-now:", err)
+		os.Exit(2)
+	}
+	p.TimeNanos = time.Now().UnixNano()
+	var b bytes.Buffer
+	if err := p.Write(&b); err != nil {
+		fmt.Fprintln(os.Stderr, "-now:", err)
+		os.Exit(2)
+	}
+	return b.Bytes()
 }
 
 func main() {

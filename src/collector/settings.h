@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define COLLECTOR_VERSION "0.7.0"
+#define COLLECTOR_VERSION "0.8.0"
 
 typedef struct Settings
 {

@@ -98,6 +98,15 @@ PprofStatus
 pprof_gunzip(const PprofEnv *env, const uint8_t *in, size_t len,
 			 uint8_t **out, size_t *outlen, PprofError *err)
 {
+	bool		whole;
+
+	return pprof_gunzip_ex(env, in, len, out, outlen, &whole, err);
+}
+
+PprofStatus
+pprof_gunzip_ex(const PprofEnv *env, const uint8_t *in, size_t len,
+				uint8_t **out, size_t *outlen, bool *whole, PprofError *err)
+{
 	z_stream	zs;
 	size_t		limit = env->max_size;
 	size_t		cap;
@@ -105,7 +114,8 @@ pprof_gunzip(const PprofEnv *env, const uint8_t *in, size_t len,
 	uint8_t    *buf;
 	int			rc;
 
-	if (gunzip_whole(env, in, len, out, outlen))
+	*whole = gunzip_whole(env, in, len, out, outlen);
+	if (*whole)
 		return PPROF_OK;
 
 	/*

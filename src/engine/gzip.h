@@ -27,6 +27,10 @@ extern void pprof_inflater_free(void *inflater);
 extern PprofStatus pprof_gunzip(const PprofEnv *env, const uint8_t *in, size_t len,
 								uint8_t **out, size_t *outlen, PprofError *err);
 
+/* pprof_gunzip, telling whether the input was one whole member (*whole; see PprofProfile.gzip_whole). */
+extern PprofStatus pprof_gunzip_ex(const PprofEnv *env, const uint8_t *in, size_t len,
+								   uint8_t **out, size_t *outlen, bool *whole, PprofError *err);
+
 /* Compresses raw bytes into a single gzip member. */
 extern PprofStatus pprof_gzip(const PprofEnv *env, const uint8_t *in, size_t len,
 							  int level, uint8_t **out, size_t *outlen,

@@ -23,6 +23,7 @@ pprof_decode(const PprofEnv *env, const uint8_t *data, size_t len,
 {
 	const uint8_t *raw = data;
 	size_t		rawlen = len;
+	bool		whole = false;
 	PprofStatus st;
 
 	memset(out, 0, sizeof(*out));
@@ -35,7 +36,7 @@ pprof_decode(const PprofEnv *env, const uint8_t *data, size_t len,
 	{
 		uint8_t    *buf;
 
-		st = pprof_gunzip(env, data, len, &buf, &rawlen, err);
+		st = pprof_gunzip_ex(env, data, len, &buf, &rawlen, &whole, err);
 		if (st != PPROF_OK)
 			return st;
 		raw = buf;
@@ -50,6 +51,7 @@ pprof_decode(const PprofEnv *env, const uint8_t *data, size_t len,
 	st = pprof_parse_protobuf(env, raw, rawlen, out, err);
 	if (st != PPROF_OK)
 		return st;
+	out->gzip_whole = whole;
 	pprof_tick(env);
 	return pprof_validate(env, out, err);
 }

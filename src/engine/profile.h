@@ -155,6 +155,12 @@ typedef struct PprofProfile
 	/* the uncompressed protobuf the strings point into */
 	const uint8_t *raw;
 	size_t		raw_size;
+
+	/*
+	 * pprof_decode's input was one whole gzip member, its CRC-32 and size
+	 * checked, nothing after it: the store may keep those bytes as they are.
+	 */
+	bool		gzip_whole;
 } PprofProfile;
 
 /* ---- decoding ---- */

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * store.c
- *	  The stored form of a profile (store.h): packing with zstd, unpacking
- *	  with the frame's checksum checked.
+ *	  The stored form of a profile (store.h): packing with zstd or keeping
+ *	  the gzip as received, unpacking with the frame's checksum or the
+ *	  member's CRC-32 checked.
  *
  * zstd allocates its contexts with malloc and never calls back into our
  * code, so nothing can unwind through it. The contexts are the caller's
@@ -70,6 +71,34 @@ pprof_store_pack(const PprofEnv *env, const uint8_t *raw, size_t len, int level,
 }
 
 PprofStatus
+pprof_store_keep(const PprofEnv *env, const uint8_t *gz, size_t len,
+				 uint8_t **out, size_t *outlen, PprofError *err)
+{
+	uint8_t    *buf;
+
+	if (len > UINT32_MAX)
+		return pprof_error(err, PPROF_TOO_LARGE,
+						   "The profile is %zu bytes; at most 4GB can be stored.", len);
+	buf = pprof_alloc(env, PPROF_STORE_HDRSZ + len);
+	buf[0] = PPROF_STORE_GZIP;
+	buf[1] = 0;
+	memcpy(buf + PPROF_STORE_HDRSZ, gz, len);
+	*out = buf;
+	*outlen = PPROF_STORE_HDRSZ + len;
+	return PPROF_OK;
+}
+
+bool
+pprof_store_gzip(const uint8_t *stored, size_t len, const uint8_t **gz, size_t *gzlen)
+{
+	if (len < PPROF_STORE_HDRSZ || stored[0] != PPROF_STORE_GZIP || stored[1] != 0)
+		return false;
+	*gz = stored + PPROF_STORE_HDRSZ;
+	*gzlen = len - PPROF_STORE_HDRSZ;
+	return true;
+}
+
+PprofStatus
 pprof_store_unpack(const PprofEnv *env, const uint8_t *stored, size_t len,
 				   uint8_t **raw, size_t *rawlen, PprofError *err)
 {
@@ -79,7 +108,22 @@ pprof_store_unpack(const PprofEnv *env, const uint8_t *stored, size_t len,
 	size_t		size;
 	uint8_t    *buf;
 	size_t		n;
+	const uint8_t *gz;
+	size_t		gzlen;
 
+	if (pprof_store_gzip(stored, len, &gz, &gzlen))
+	{
+		PprofStatus st = pprof_gunzip(env, gz, gzlen, raw, rawlen, err);
+
+		if (st == PPROF_MALFORMED)
+		{
+			char		why[sizeof(err->detail)];
+
+			memcpy(why, err->detail, sizeof(why));
+			return pprof_error(err, PPROF_MALFORMED, "The stored gzip profile is corrupt. %s", why);
+		}
+		return st;
+	}
 	if (len < PPROF_STORE_HDRSZ || stored[0] != PPROF_STORE_V1 || stored[1] != 0)
 		return pprof_error(err, PPROF_MALFORMED,
 						   "The stored profile has an unknown format (version byte %d).",

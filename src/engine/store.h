@@ -1,15 +1,22 @@
 /*-------------------------------------------------------------------------
  *
  * store.h
- *	  The form profefe stores a profile in: a 2-byte header followed by one
- *	  zstd frame (with content size and checksum) holding the profile's
- *	  uncompressed protobuf exactly as received.
+ *	  The form profefe stores a profile in: a 2-byte header followed by
+ *	  the profile's protobuf, exactly as received, in one of two forms.
  *
- *   byte 0     format version (PPROF_STORE_V1)
+ *   byte 0     format version:
+ *              PPROF_STORE_V1    one zstd frame (with content size and
+ *                                checksum) of the uncompressed protobuf
+ *              PPROF_STORE_GZIP  the gzip member as received (0.8.0): a
+ *                                profile that came as one whole gzip
+ *                                member of at most PPROF_STORE_KEEP_MAX
+ *                                bytes uncompressed
  *   byte 1     flags (0; reserved for later formats)
  *
- * Why zstd and not the gzip bytes as received is in docs/decisions.md
- * (smaller on the corpus, and ~5x faster to unpack, which every read pays).
+ * Why zstd for large profiles and the received gzip for small ones is in
+ * docs/decisions.md (§1 and §17): zstd halves large profiles, while for
+ * small ones it is no smaller than their gzip (0.96-1.0x) and compressing
+ * was the largest single cost of a save.
  *
  * src/engine/store.h
  *
@@ -21,7 +28,11 @@
 #include "profile.h"
 
 #define PPROF_STORE_V1		1
+#define PPROF_STORE_GZIP	2
 #define PPROF_STORE_HDRSZ	2
+
+/* The largest uncompressed profile whose gzip is kept as received. */
+#define PPROF_STORE_KEEP_MAX	(64 * 1024)
 
 /* zstd level of stored profiles: zstd's default, smaller than gzip -6 on every corpus file */
 #define PPROF_STORE_LEVEL	3
@@ -30,6 +41,16 @@
 extern PprofStatus pprof_store_pack(const PprofEnv *env, const uint8_t *raw, size_t len,
 									int level, uint8_t **out, size_t *outlen,
 									PprofError *err);
+
+/* Keeps a validated whole gzip member as the stored form (PPROF_STORE_GZIP). */
+extern PprofStatus pprof_store_keep(const PprofEnv *env, const uint8_t *gz, size_t len,
+									uint8_t **out, size_t *outlen, PprofError *err);
+
+/*
+ * Whether the stored value holds its gzip as received; if so *gz and *gzlen
+ * point at it, inside stored.
+ */
+extern bool pprof_store_gzip(const uint8_t *stored, size_t len, const uint8_t **gz, size_t *gzlen);
 
 /*
  * Unpacks the stored form back into raw protobuf. env->max_size bounds the

@@ -207,9 +207,13 @@ pprof_make_value_facts(const uint8_t *data, size_t len, ProfileFacts *facts, boo
 	old = MemoryContextSwitchTo(tmp);
 	pprof_env_init(&env);
 	env.max_size = (size_t) profefe_max_profile_size;
-	if (pprof_decode(&env, data, len, &prof, &err) != PPROF_OK ||
-		pprof_store_pack(&env, prof.raw, prof.raw_size, PPROF_STORE_LEVEL,
-						 &stored, &stored_len, &err) != PPROF_OK)
+	if (pprof_decode(&env, data, len, &prof, &err) != PPROF_OK)
+		report_input(&err);
+	/* a small profile's gzip as received; zstd for the rest (store.h) */
+	if (prof.gzip_whole && prof.raw_size <= PPROF_STORE_KEEP_MAX
+		? pprof_store_keep(&env, data, len, &stored, &stored_len, &err) != PPROF_OK
+		: pprof_store_pack(&env, prof.raw, prof.raw_size, PPROF_STORE_LEVEL,
+						   &stored, &stored_len, &err) != PPROF_OK)
 		report_input(&err);
 	MemoryContextSwitchTo(old);
 	facts->time_nanos = prof.time_nanos;
@@ -283,8 +287,12 @@ pprof_to_gzip(bytea *value)
 			   *gz;
 	size_t		rawlen,
 				gzlen;
+	const uint8_t *kept;
 	bytea	   *result;
 
+	/* kept as received: those very bytes */
+	if (pprof_store_gzip((const uint8_t *) VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), &kept, &gzlen))
+		return make_bytea(kept, gzlen);
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "profefe encode",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(tmp);

@@ -82,6 +82,9 @@ typedef struct ProfileFacts
 } ProfileFacts;
 
 extern bytea *pprof_make_value_facts(const uint8_t *data, size_t len, ProfileFacts *facts, bool totals);
+
+/* A new 20-character profile id sorting by ts (store.c). */
+extern text *profefe_make_id(TimestampTz ts);
 extern void pprof_totals_datums(const PprofProfile *p, ProfileFacts *facts);
 
 /* Packs raw protobuf the engine produced into a new stored value. */

@@ -41,11 +41,10 @@ profefe_outer_role(PG_FUNCTION_ARGS)
 	PG_RETURN_OID(GetOuterUserId());
 }
 
-/* profefe_new_id(created_at timestamptz) RETURNS text */
-Datum
-profefe_new_id(PG_FUNCTION_ARGS)
+/* A new profile id for a profile created at ts (profefe_new_id, save_profiles). */
+text *
+profefe_make_id(TimestampTz ts)
 {
-	TimestampTz ts = PG_GETARG_TIMESTAMPTZ(0);
 	static const char digits[] = "0123456789abcdefghijklmnopqrstuv";
 	uint8		raw[12];
 	char		out[21];
@@ -79,7 +78,14 @@ profefe_new_id(PG_FUNCTION_ARGS)
 	if (bits > 0)
 		out[n++] = digits[(acc << (5 - bits)) & 31];
 	out[n] = '\0';
-	PG_RETURN_TEXT_P(cstring_to_text(out));
+	return cstring_to_text(out);
+}
+
+/* profefe_new_id(created_at timestamptz) RETURNS text */
+Datum
+profefe_new_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(profefe_make_id(PG_GETARG_TIMESTAMPTZ(0)));
 }
 
 /*
