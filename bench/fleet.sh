@@ -2,7 +2,8 @@
 # Fleet scale, side by side with the original profefe (issue 17's baseline;
 # `make bench-fleet`). Both durable: PostgreSQL with fsync, synchronous_commit
 # and full_page_writes on; profefe's Badger with its synced writes.
-#   1. ingest: the small Go CPU profile (7 KB gzip) POSTed by BENCH_CONNS
+#   1. ingest: the small Go CPU profile (7 KB gzip, stamped with the time of
+#      the run as a live service's would be: loadgen -now) POSTed by BENCH_CONNS
 #      keep-alive connections for BENCH_SECONDS, to fresh stores, rounds
 #      alternating between the two; medians of POSTs/s and p99
 #   2. stored bytes per profile of each small Go runtime profile type: N
@@ -74,11 +75,12 @@ stop_orig() { kill "$ORIG_PID"; wait "$ORIG_PID" 2>/dev/null || true; ORIG_PID=;
 # loadgen prints: clients, POSTs/s, MB/s, p50, p99, errors
 load() { # connections
     build/loadgen -mode post -url "$URL/api/0/profiles?service=fleet&type=cpu&labels=zone=a,pod=p$1" \
-        -file test/fixtures/i1-cpu.pb.gz -c "$1" -d "${SECS}s"
+        -file test/fixtures/i1-cpu.pb.gz -now -c "$1" -d "${SECS}s"
 }
 
 echo
-echo "== 1. durable ingest: i1-cpu.pb.gz ($(stat -c %s test/fixtures/i1-cpu.pb.gz) bytes), ${SECS} s a run, $ROUNDS rounds alternating, fresh stores"
+echo "== 1. durable ingest: i1-cpu.pb.gz stamped with the time of the run (loadgen -now: a live service's profile, filed in"
+echo "   the current hour; $(stat -c %s test/fixtures/i1-cpu.pb.gz) bytes before Go re-encodes it), ${SECS} s a run, $ROUNDS rounds alternating, fresh stores"
 for c in $CONNS; do
     : > "$WORK/ours-$c" ; : > "$WORK/orig-$c"
     for r in $(seq 1 "$ROUNDS"); do

@@ -14,3 +14,7 @@ CREATE OR REPLACE FUNCTION save_profiles(services text[], types text[], datas by
 CREATE OR REPLACE FUNCTION rollup_track_inserts() RETURNS trigger
     AS 'MODULE_PATHNAME', 'profefe_rollup_track_inserts'
     LANGUAGE C SECURITY DEFINER SET search_path = profefe, pg_temp;
+
+-- Small gzip profiles are kept as received (the engine's format 2; values
+-- stored before stay as they are and read as before).
+COMMENT ON TYPE pprof IS 'a validated pprof profile (stored as the gzip received when small, else zstd-compressed; read and written as gzip or raw protobuf)';

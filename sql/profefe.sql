@@ -36,7 +36,7 @@ CREATE TYPE pprof (
     ALIGNMENT = int4,
     STORAGE = external
 );
-COMMENT ON TYPE pprof IS 'a validated pprof profile (stored zstd-compressed; read and written as gzip or raw protobuf)';
+COMMENT ON TYPE pprof IS 'a validated pprof profile (stored as the gzip received when small, else zstd-compressed; read and written as gzip or raw protobuf)';
 
 -- bytea -> pprof validates gzip or raw protobuf; pprof -> bytea yields the
 -- gzip-compressed protobuf that go tool pprof reads.
@@ -642,6 +642,8 @@ END $$;
 COMMENT ON FUNCTION ensure_partition(date) IS 'the partition of profiles for a UTC day, created if missing';
 
 -- Availability: 0.1.0
+-- (save_profiles, src/pg/save.c, passes an object of strings without
+-- calling it: a rule added here must be added there.)
 CREATE FUNCTION check_labels(labels jsonb) RETURNS jsonb
     LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE

@@ -303,8 +303,8 @@ put_be32(Buf *b, uint32_t v)
 
 /*
  * Sends items[0..n) as one save_profiles call. 1: all saved (statuses 200,
- * ids set), or a lone profile refused (its 4xx status and error set: the
- * error is its own, so it is not sent again); 0: the call failed (nothing
+ * ids set), or all failed for good (a lone profile refused, or a failure
+ * not about the profiles; statuses and errors set); 0: the call failed (nothing
  * saved; the caller saves them one by one, so that each refused profile
  * gets its own error); -1: the connection broke or stalled (all failed,
  * statuses set, connection gone).
@@ -438,10 +438,15 @@ run_many(DbConn *dc, SaveItem **items, int n)
 			items[i]->status = 200;
 		metrics_batch(n);
 	}
-	else if (n == 1 && refused && err.status >= 400 && err.status < 500)
+	else if (refused && strncmp(err.sqlstate, "40", 2) != 0 && (n == 1 || err.status >= 500))
 	{
-		items[0]->status = err.status;
-		items[0]->err = err;
+		/*
+		 * A lone profile's refusal is its own; a failure not about the
+		 * profiles (a statement timeout, say) fails them all, as in the
+		 * pipeline: sending them again one by one would wait as long again.
+		 * Serialization failures and deadlocks go to the pipeline's retries.
+		 */
+		fail_all(items, n, &err);
 		ok = 1;
 	}
 out:

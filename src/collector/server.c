@@ -458,7 +458,10 @@ server_start(void)
 								   MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
 								   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) settings.max_conns,
 								   MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) settings.max_conns_per_ip,
-								   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024,
+								   /* request line, headers and read buffer; libmicrohttpd zeroes it
+								    * between the requests of a connection (256 KB cost 5% of the
+								    * machine at 2,000 POSTs/s); longer request lines get 414 */
+								   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
 								   MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
 								   MHD_OPTION_ARRAY, tls,
 								   ai ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, ai ? ai->ai_addr : NULL,
