@@ -21,7 +21,7 @@ EXTVERSION  = 0.8.0
 MODULE_big  = profefe
 OBJS        = src/pg/module.o src/pg/pg_env.o src/pg/type_io.o src/pg/accessors.o \
               src/pg/read.o src/pg/flamerows.o src/pg/aggregates.o src/pg/transforms.o src/pg/pgregex.o src/pg/store.o \
-              src/pg/save.o src/pg/rollup_track.o src/pg/folded.o
+              src/pg/save.o src/pg/rollup_track.o src/pg/tenant.o src/pg/folded.o
 # sql/profefe.sql is what the extension is now; installed as the script of
 # the current version, beside the upgrade scripts (and the first release's
 # base script, which the upgrade test starts from).

@@ -18,3 +18,47 @@ CREATE OR REPLACE FUNCTION rollup_track_inserts() RETURNS trigger
 -- Small gzip profiles are kept as received (the engine's format 2; values
 -- stored before stay as they are and read as before).
 COMMENT ON TYPE pprof IS 'a validated pprof profile (stored as the gzip received when small, else zstd-compressed; read and written as gzip or raw protobuf)';
+
+-- The tenant the caller acts for (see above). SET ROLE cannot leave a pin:
+-- the session user's pins count as well as the current role's. Called
+-- through current_tenant(), which keeps the answer while nothing it
+-- depends on can have changed (src/pg/tenant.c).
+-- Availability: 0.8.0 (0.5.0's current_tenant())
+CREATE FUNCTION current_tenant_resolve() RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+DECLARE
+    r oid := profefe_outer_role();
+    pins text[];
+    t text;
+BEGIN
+    SELECT ARRAY(SELECT DISTINCT x FROM unnest(role_tenants(r) || role_tenants(session_user::regrole)) x ORDER BY 1)
+      INTO pins;
+    IF cardinality(pins) = 1 THEN
+        RETURN pins[1];
+    ELSIF cardinality(pins) > 1 THEN
+        RAISE EXCEPTION 'role "%" is pinned to more than one tenant', session_user
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Its pins (tenant_roles) name the tenants %s.', array_to_string(pins, ', '));
+    END IF;
+    IF pg_catalog.pg_has_role(r, 'profefe_collector', 'MEMBER') OR pg_catalog.pg_has_role(r, 'profefe_admin', 'MEMBER') THEN
+        t := current_setting('profefe.tenant');
+        IF t <> '' THEN
+            IF NOT tenant_is_valid(t) THEN
+                RAISE EXCEPTION 'invalid tenant "%"', t USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = 'A tenant is 1 to 63 letters, digits, dots, dashes and underscores, starting with a letter or digit.';
+            END IF;
+            RETURN t;
+        END IF;
+    END IF;
+    RETURN 'default';
+END $$;
+COMMENT ON FUNCTION current_tenant_resolve() IS 'current_tenant() worked out: the pins, the role and profefe.tenant read again';
+
+-- current_tenant_resolve(), worked out once a transaction: again after any
+-- write in it (the command counter), in another subtransaction, or for
+-- another outer role, session user or profefe.tenant. A pin another
+-- session adds counts from the caller's next transaction.
+-- Availability: 0.5.0; changed in 0.8.0 (C, kept per transaction)
+CREATE OR REPLACE FUNCTION current_tenant() RETURNS text
+    AS 'MODULE_PATHNAME', 'profefe_current_tenant' LANGUAGE C STABLE;
+REVOKE EXECUTE ON FUNCTION current_tenant_resolve() FROM PUBLIC;

@@ -351,9 +351,11 @@ END $$;
 COMMENT ON FUNCTION acts_for_any_tenant() IS 'whether the caller chooses its tenant with profefe.tenant (an unpinned superuser, collector or administrator)';
 
 -- The tenant the caller acts for (see above). SET ROLE cannot leave a pin:
--- the session user's pins count as well as the current role's.
--- Availability: 0.5.0
-CREATE FUNCTION current_tenant() RETURNS text
+-- the session user's pins count as well as the current role's. Called
+-- through current_tenant(), which keeps the answer while nothing it
+-- depends on can have changed (src/pg/tenant.c).
+-- Availability: 0.8.0 (0.5.0's current_tenant())
+CREATE FUNCTION current_tenant_resolve() RETURNS text
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
 DECLARE
     r oid := profefe_outer_role();
@@ -381,6 +383,15 @@ BEGIN
     END IF;
     RETURN 'default';
 END $$;
+COMMENT ON FUNCTION current_tenant_resolve() IS 'current_tenant() worked out: the pins, the role and profefe.tenant read again';
+
+-- current_tenant_resolve(), worked out once a transaction: again after any
+-- write in it (the command counter), in another subtransaction, or for
+-- another outer role, session user or profefe.tenant. A pin another
+-- session adds counts from the caller's next transaction.
+-- Availability: 0.5.0; changed in 0.8.0 (C, kept per transaction)
+CREATE FUNCTION current_tenant() RETURNS text
+    AS 'MODULE_PATHNAME', 'profefe_current_tenant' LANGUAGE C STABLE;
 COMMENT ON FUNCTION current_tenant() IS 'the tenant the caller acts for: its pin, else profefe.tenant for the collector and administrators, else default';
 
 -- Acts for a tenant for the rest of the transaction: sets profefe.tenant
@@ -2063,7 +2074,7 @@ COMMENT ON POLICY tokens_tenant ON tokens IS 'an administrator pinned to a tenan
 REVOKE ALL ON TABLE tokens, tenant_roles, tenant_limits, scrape_credentials FROM PUBLIC;
 REVOKE ALL ON TABLE api_tokens FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION create_api_token(text, text[], timestamptz, text), revoke_api_token(text),
-    verify_api_token(text), tenant_limits_of(text), tenant_retentions(), role_tenants(oid),
+    verify_api_token(text), tenant_limits_of(text), tenant_retentions(), role_tenants(oid), current_tenant_resolve(),
     set_scrape_credentials(bigint, text, text, text) FROM PUBLIC;
 GRANT USAGE ON SCHEMA profefe TO profefe_admin, profefe_collector;
 GRANT SELECT ON TABLE profiles, rollups, tenant_limits TO profefe_reader;

@@ -59,6 +59,29 @@ SELECT current_tenant() AS plain;
 RESET profefe.tenant;
 RESET ROLE;
 
+-- current_tenant() is kept within a transaction (0.8.0), but never past a
+-- change it depends on: a pin written in the same transaction, a savepoint
+-- rolled back, another role, another profefe.tenant.
+CREATE ROLE tn_later LOGIN IN ROLE profefe_collector;
+BEGIN;
+SET LOCAL ROLE tn_later;
+SELECT current_tenant() AS later_unpinned, current_tenant() AS asked_again;
+SET LOCAL profefe.tenant = 'c';
+SELECT current_tenant() AS later_for_c;
+RESET ROLE;
+SAVEPOINT s;
+INSERT INTO tenant_roles VALUES ('tn_later', 'p');
+SET LOCAL ROLE tn_later;
+SELECT current_tenant() AS later_pinned_in_the_transaction;
+RESET ROLE;
+ROLLBACK TO SAVEPOINT s;
+SET LOCAL ROLE tn_later;
+SELECT current_tenant() AS later_after_the_rollback;
+RESET ROLE;
+SELECT current_tenant() AS the_superuser_meanwhile;
+COMMIT;
+DROP ROLE tn_later;
+
 -- The collector saves for three tenants: a and b both have a "shop".
 SET ROLE tn_collector;
 SET profefe.tenant = 'a';

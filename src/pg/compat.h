@@ -28,4 +28,11 @@
 	ereport(ERROR, __VA_ARGS__)
 #endif
 
+/* This backend's local transaction id (PG17 moved it into vxid). */
+#if PG_VERSION_NUM >= 170000
+#define PROFEFE_MY_LXID (MyProc->vxid.lxid)
+#else
+#define PROFEFE_MY_LXID (MyProc->lxid)
+#endif
+
 #endif							/* PROFEFE_COMPAT_H */

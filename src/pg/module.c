@@ -27,7 +27,7 @@ char	   *profefe_retention_daily = NULL;
 char	   *profefe_rollup_delay = NULL;
 bool		profefe_use_rollups = true;
 static bool profefe_retention_running = false;
-static char *profefe_tenant = NULL;
+char	   *profefe_tenant_setting = NULL;
 static char *profefe_idempotency_window = NULL;
 static int	profefe_max_samples = 100000;
 static int	profefe_max_depth = 1000;
@@ -103,7 +103,7 @@ _PG_init(void)
 							   "The tenant the collector and administrators act for.",
 							   "Honored only for members of profefe_collector and profefe_admin that are "
 							   "not pinned to a tenant (current_tenant()); everyone else's is ignored.",
-							   &profefe_tenant,
+							   &profefe_tenant_setting,
 							   "",
 							   PGC_USERSET,
 							   0,

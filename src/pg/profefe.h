@@ -33,6 +33,9 @@ extern char *profefe_retention_daily;
 extern char *profefe_rollup_delay;
 extern bool profefe_use_rollups;
 
+/* profefe.tenant (module.c; current_tenant() reads it, tenant.c) */
+extern char *profefe_tenant_setting;
+
 /*
  * What a stored value may decode to: values were checked against
  * profefe.max_profile_size when they came in, so reading them needs only a
