@@ -7,7 +7,8 @@
 # flame graph every 3 s. Durable: fsync, synchronous_commit and
 # full_page_writes on. Prints the settings, the CPU left idle, POST
 # p50/p99 over the run's windows, the stored and WAL bytes per profile,
-# and what a day and 30 days of this would take.
+# and what a day and 30 days of this would take; then builds the run's
+# hourly and daily rollups and projects 30 days with the retention tiers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -62,7 +63,35 @@ awk -v n="$n" -v s="$((s1 - s0))" -v w="$wal" -v r="$RATE" 'BEGIN {
     printf "stored: %d profiles, %.0f bytes each (heap + TOAST + indexes), WAL %.0f bytes each\n", n, s / n, w / n
     day = r * 86400
     printf "a day at %d/s: %.1f million profiles, %.0f GB stored, %.0f GB of WAL\n", r, day / 1e6, day * s / n / 1e9, day * w / n / 1e9
-    printf "30 days raw: %.1f TB (rollups not counted; retention tiers keep raw for less)\n", 30 * day * s / n / 1e12
+    printf "30 days raw: %.1f TB (everything kept raw)\n", 30 * day * s / n / 1e12
+}'
+# Rollups: the run's hours built now (refresh_rollups would wait for them to
+# close), then the day from them; one row per tenant, service, type and
+# label set an hour (a day for the daily tier), whatever the rate, so a
+# day of this fleet has 24 hourly rows and one daily row per label set and
+# type. Projected with the retention tiers' settings.
+t_r=$(date +%s%N)
+psql -X -q -d postgres -c "SELECT profefe.rollup_build_hour(h) FROM (SELECT DISTINCT date_trunc('hour', created_at, 'UTC') h FROM profefe.profiles) x" \
+    -c "SELECT profefe.rollup_build_day(d) FROM (SELECT DISTINCT date_trunc('day', created_at, 'UTC') d FROM profefe.profiles) x" >/dev/null
+t_r=$(( ($(date +%s%N) - t_r) / 1000000 ))
+psql -X -q -d postgres -c "CHECKPOINT" -c "VACUUM ANALYZE profefe.rollups" >/dev/null
+read -r sets hrows hbytes drows dbytes raw_days hourly_days daily_days < <(psql -X -q -At -F' ' -d postgres -c "LOAD 'profefe'" -c "
+    SELECT (SELECT count(*) FROM (SELECT DISTINCT tenant, service, type, labels FROM profefe.profiles) x),
+           (SELECT count(*) FROM profefe.rollups WHERE tier = 'hour'),
+           (SELECT coalesce(sum(pg_total_relation_size(i.inhrelid)), 0) FROM pg_inherits i WHERE i.inhparent = 'profefe.rollups_hour'::regclass),
+           (SELECT count(*) FROM profefe.rollups WHERE tier = 'day'),
+           (SELECT coalesce(sum(pg_total_relation_size(i.inhrelid)), 0) FROM pg_inherits i WHERE i.inhparent = 'profefe.rollups_day'::regclass),
+           extract(epoch FROM current_setting('profefe.retention')::interval) / 86400,
+           extract(epoch FROM current_setting('profefe.retention_hourly')::interval) / 86400,
+           extract(epoch FROM current_setting('profefe.retention_daily')::interval) / 86400")
+awk -v sets="$sets" -v hr="$hrows" -v hb="$hbytes" -v dr="$drows" -v db="$dbytes" -v ms="$t_r" \
+    -v rd="$raw_days" -v hd="$hourly_days" -v dd="$daily_days" -v n="$n" -v s="$((s1 - s0))" -v r="$RATE" 'BEGIN {
+    hrow = hb / hr; drow = db / dr
+    printf "rollups of the run: %d hourly rows (%.0f B each), %d daily (%.0f B each) for %d label sets and types, built in %.1f s\n", hr, hrow, dr, drow, sets, ms / 1000
+    rawday = r * 86400 * s / n; hday = 24 * sets * hrow; dday = sets * drow
+    printf "a day of rollups: %.1f GB hourly, %.2f GB daily (raw: %.0f GB)\n", hday / 1e9, dday / 1e9, rawday / 1e9
+    kr = rd < 30 ? rd : 30; kh = hd < 30 ? hd : 30; kd = dd < 30 ? dd : 30
+    printf "30 days with the retention tiers (raw %g d, hourly %g d, daily %g d): %.2f TB (raw %.2f, hourly %.3f, daily %.4f)\n", rd, hd, dd, (kr * rawday + kh * hday + kd * dday) / 1e12, kr * rawday / 1e12, kh * hday / 1e12, kd * dday / 1e12
 }'
 psql -X -At -d postgres -c "SELECT 'by type: ' || string_agg(type || ' ' || n || ' x ' || avg_size || ' B received', ', ' ORDER BY type)
                               FROM (SELECT type, count(*) n, round(avg(size)) avg_size FROM profefe.profiles GROUP BY type) t"
