@@ -2,7 +2,8 @@
  * fuzz_decode.c
  *	  libFuzzer target for the profile decoder: gzip detection and inflate,
  *	  the protobuf decoder and every validity check. Accepted inputs also go
- *	  through the stored form and are decoded again, which must succeed,
+ *	  through the stored forms (zstd, and a whole gzip member kept as
+ *	  received) and are decoded again, which must succeed,
  *	  and through top, the flame tree, folded output and the SVG.
  *
  *	  make fuzz FUZZ_SECONDS=600
@@ -10,6 +11,7 @@
  * fuzz/fuzz_decode.c
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/arena.h"
 #include "engine/folded.h"
@@ -43,6 +45,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pprof_store_decode(&env, stored, stored_len, &again, &err) != PPROF_OK ||
 			again.n_sample != prof.n_sample)
 			abort();
+		/* one whole gzip member kept as received (0.8.0) must come back as the same protobuf */
+		if (prof.gzip_whole)
+		{
+			uint8_t    *raw;
+			size_t		rawlen;
+
+			if (pprof_store_keep(&env, data, size, &stored, &stored_len, &err) != PPROF_OK ||
+				pprof_store_unpack(&env, stored, stored_len, &raw, &rawlen, &err) != PPROF_OK ||
+				rawlen != prof.raw_size || memcmp(raw, prof.raw, rawlen) != 0 ||
+				pprof_store_decode(&env, stored, stored_len, &again, &err) != PPROF_OK ||
+				again.n_sample != prof.n_sample)
+				abort();
+		}
 		/* merging it with itself must give a profile we accept */
 		{
 			PprofMerger *mg = pprof_merger_create(&env);
