@@ -54,11 +54,22 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION current_tenant_resolve() IS 'current_tenant() worked out: the pins, the role and profefe.tenant read again';
 
--- current_tenant_resolve(), worked out once a transaction: again after any
--- write in it (the command counter), in another subtransaction, or for
--- another outer role, session user or profefe.tenant. A pin another
--- session adds counts from the caller's next transaction.
--- Availability: 0.5.0; changed in 0.8.0 (C, kept per transaction)
+-- current_tenant_resolve(), kept (per session, for the same outer role,
+-- session user and profefe.tenant) until the pins or a role's memberships
+-- change — counted from the caller's next transaction, or its next command
+-- for its own change — and at most a second past its transaction
+-- (src/pg/tenant.c).
+-- Availability: 0.5.0; changed in 0.8.0 (C, kept)
 CREATE OR REPLACE FUNCTION current_tenant() RETURNS text
     AS 'MODULE_PATHNAME', 'profefe_current_tenant' LANGUAGE C STABLE;
 REVOKE EXECUTE ON FUNCTION current_tenant_resolve() FROM PUBLIC;
+
+-- Pins changed: every backend drops the current_tenant() answer it keeps
+-- (src/pg/tenant.c), at its next transaction.
+-- Availability: 0.8.0
+CREATE FUNCTION tenant_roles_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'profefe_tenant_roles_changed' LANGUAGE C;
+COMMENT ON FUNCTION tenant_roles_changed() IS 'trigger: pins changed, so the current_tenant() answers kept by every session are dropped';
+CREATE TRIGGER tenant_roles_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenant_roles
+    FOR EACH STATEMENT EXECUTE FUNCTION tenant_roles_changed();
+COMMENT ON TRIGGER tenant_roles_changed ON tenant_roles IS 'keeps current_tenant() exact when pins change';

@@ -80,6 +80,27 @@ SELECT current_tenant() AS later_after_the_rollback;
 RESET ROLE;
 SELECT current_tenant() AS the_superuser_meanwhile;
 COMMIT;
+-- and across transactions (statements in autocommit): a pin written, a
+-- pinned group joined, both undone
+SET ROLE tn_later;
+SELECT current_tenant() AS later_before;
+RESET ROLE;
+INSERT INTO tenant_roles VALUES ('tn_later', 'q');
+SET ROLE tn_later;
+SELECT current_tenant() AS later_pinned_next_statement;
+RESET ROLE;
+DELETE FROM tenant_roles WHERE role = 'tn_later'::regrole;
+SET ROLE tn_later;
+SELECT current_tenant() AS later_unpinned_again;
+RESET ROLE;
+GRANT tn_group_a TO tn_later;
+SET ROLE tn_later;
+SELECT current_tenant() AS later_in_group_a;
+RESET ROLE;
+REVOKE tn_group_a FROM tn_later;
+SET ROLE tn_later;
+SELECT current_tenant() AS later_out_of_group_a;
+RESET ROLE;
 DROP ROLE tn_later;
 
 -- The collector saves for three tenants: a and b both have a "shop".

@@ -1,19 +1,27 @@
 /*-------------------------------------------------------------------------
  *
  * tenant.c
- *	  current_tenant(), worked out once a transaction (0.8.0).
+ *	  current_tenant(), kept until what it depends on changes (0.8.0).
  *
  * Who the caller acts for is current_tenant_resolve() (sql/profefe.sql):
  * its pins in tenant_roles, else profefe.tenant for the collector's role
  * and administrators, else 'default'. Every save, find and row-level
- * security check asks, and the answer cost ~0.1-0.15 ms a time (three
- * plpgsql calls and their queries), asked two or three times in each of
- * the collector's transactions. So current_tenant() keeps the last answer
- * and gives it again while nothing it depends on can have changed: the
- * same transaction, subtransaction and command (any write in the
- * transaction, to tenant_roles or a GRANT among them, moves the command
- * counter on), the same outer role, session user and profefe.tenant.
- * Another session's change to the pins counts from the next transaction.
+ * security check asks, and the answer cost ~0.2 ms a time (three plpgsql
+ * calls and their queries), asked at least once in each of the collector's
+ * transactions. So current_tenant() keeps the last answer, for the same
+ * outer role, session user and profefe.tenant, until something it depends
+ * on may have changed:
+ *   - tenant_roles written: its statement trigger (tenant_roles_changed)
+ *     sends a relcache invalidation, which every backend applies at its
+ *     next transaction or lock (this one at its next command, and on
+ *     rollback);
+ *   - a role's attributes or memberships (pg_authid, pg_auth_members):
+ *     their syscache invalidations;
+ *   - and, for anything that bypasses the trigger (disabled triggers,
+ *     session_replication_role = replica), at most a second later: past
+ *     its transaction, an answer is kept for one second only.
+ * Within a transaction a write moves the command counter, which also
+ * drops the answer.
  *
  * src/pg/tenant.c
  *
@@ -27,13 +35,23 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "profefe.h"
 
 PG_FUNCTION_INFO_V1(profefe_current_tenant);
+PG_FUNCTION_INFO_V1(profefe_tenant_roles_changed);
+
+/* how long an answer outlives its transaction, at most */
+#define MEMO_USECS (1000 * 1000)
 
 static struct
 {
@@ -43,6 +61,8 @@ static struct
 	CommandId	cid;
 	Oid			outer;
 	Oid			session;
+	Oid			roles_rel;		/* profefe.tenant_roles, whose invalidation drops it */
+	TimestampTz made;
 	char	   *setting;		/* profefe.tenant then (TopMemoryContext) */
 	text	   *tenant;			/* the answer (TopMemoryContext) */
 } memo;
@@ -52,9 +72,55 @@ memo_holds(void)
 {
 	const char *setting = profefe_tenant_setting ? profefe_tenant_setting : "";
 
-	return memo.valid && memo.lxid == PROFEFE_MY_LXID && memo.subxid == GetCurrentSubTransactionId() &&
-		memo.cid == GetCurrentCommandId(false) && memo.outer == GetOuterUserId() &&
-		memo.session == GetSessionUserId() && strcmp(memo.setting, setting) == 0;
+	if (!memo.valid || memo.outer != GetOuterUserId() || memo.session != GetSessionUserId() ||
+		strcmp(memo.setting, setting) != 0)
+		return false;
+	if (memo.lxid == PROFEFE_MY_LXID)
+		return memo.subxid == GetCurrentSubTransactionId() && memo.cid == GetCurrentCommandId(false);
+	return GetCurrentTimestamp() - memo.made < MEMO_USECS;
+}
+
+static void
+memo_drop_rel(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == memo.roles_rel)
+		memo.valid = false;
+}
+
+static void
+memo_drop_sys(Datum arg, int cacheid, uint32 hashvalue)
+{
+	memo.valid = false;
+}
+
+static void
+register_callbacks(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	CacheRegisterRelcacheCallback(memo_drop_rel, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, memo_drop_sys, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, memo_drop_sys, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, memo_drop_sys, (Datum) 0);
+	done = true;
+}
+
+/*
+ * tenant_roles_changed() RETURNS trigger, AFTER INSERT OR UPDATE OR DELETE
+ * OR TRUNCATE ON tenant_roles FOR EACH STATEMENT: every backend's kept
+ * current_tenant() answer is dropped when the pins change.
+ */
+Datum
+profefe_tenant_roles_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "tenant_roles_changed must run as a trigger");
+	CacheInvalidateRelcache(td->tg_relation);
+	return PointerGetDatum(NULL);
 }
 
 /* current_tenant() RETURNS text */
@@ -66,6 +132,7 @@ profefe_current_tenant(PG_FUNCTION_ARGS)
 	Datum		t;
 	MemoryContext old;
 
+	register_callbacks();
 	if (memo_holds())
 		PG_RETURN_TEXT_P(DatumGetTextPCopy(PointerGetDatum(memo.tenant)));
 
@@ -87,6 +154,8 @@ profefe_current_tenant(PG_FUNCTION_ARGS)
 	memo.cid = GetCurrentCommandId(false);
 	memo.outer = GetOuterUserId();
 	memo.session = GetSessionUserId();
+	memo.roles_rel = get_relname_relid("tenant_roles", get_namespace_oid("profefe", false));
+	memo.made = GetCurrentTimestamp();
 	memo.valid = true;
 	PG_RETURN_TEXT_P(DatumGetTextPCopy(t));
 }
