@@ -16,7 +16,7 @@
 # committed): PROFEFE_BIN=/path/to/profefe (go build -mod=vendor ./cmd/profefe
 # in a checkout of github.com/profefe/profefe). Without it only our side runs.
 # Settings: BENCH_SECONDS (10), BENCH_CONNS ("8 16"), BENCH_ROUNDS (3),
-# BENCH_STORE_N (500); FLEET_PROFILES=DIR adds part 3 (zstd dictionaries).
+# BENCH_STORE_N (500; 0 leaves part 2 out); FLEET_PROFILES=DIR adds part 3 (zstd dictionaries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -109,6 +109,7 @@ for c in $CONNS; do
 done
 
 echo
+if [ "$STORE_N" -gt 0 ]; then
 echo "== 2. stored bytes per profile: $STORE_N profiles of each type, fresh stores (heap + TOAST + indexes for ours)"
 post_n() { # file type: STORE_N POSTs, 8 at a time, an instance label each
     seq 1 "$STORE_N" | xargs -P 8 -I{} curl -s -o /dev/null --data-binary @"$1" \
@@ -140,6 +141,9 @@ for f in i1-cpu i1-heap i1-allocs i1-goroutine i1-mutex i1-block; do
         "$(awk -v a="$ours" -v g="$gz" 'BEGIN { printf "%.2fx", a / g }')" "$orig_b" "$orig_r" "$n"
 done
 
+else
+    echo "== 2. stored bytes: left out (BENCH_STORE_N=0)"
+fi
 echo
 echo "== 3. zstd dictionaries per service and type (build/zdict_bench; the payload only, no row or index)"
 if [ -n "${FLEET_PROFILES:-}" ]; then
