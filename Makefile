@@ -17,11 +17,11 @@
 # glue; src/collector/ is the daemon.
 
 EXTENSION   = profefe
-EXTVERSION  = 0.8.0
+EXTVERSION  = 0.9.0
 MODULE_big  = profefe
 OBJS        = src/pg/module.o src/pg/pg_env.o src/pg/type_io.o src/pg/accessors.o \
               src/pg/read.o src/pg/flamerows.o src/pg/aggregates.o src/pg/transforms.o src/pg/pgregex.o src/pg/store.o \
-              src/pg/save.o src/pg/rollup_track.o src/pg/tenant.o src/pg/folded.o
+              src/pg/save.o src/pg/rollup_track.o src/pg/tenant.o src/pg/folded.o src/pg/pack.o
 # sql/profefe.sql is what the extension is now; installed as the script of
 # the current version, beside the upgrade scripts (and the first release's
 # base script, which the upgrade test starts from).
@@ -29,7 +29,7 @@ DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(filter-out $(DATA_built), $(wildcard sql/$(EXTENSION)--*.sql))
 PGFILEDESC  = "profefe - pprof profiles in PostgreSQL"
 
-REGRESS      = setup pprof_type accessors read merge store scrape types rollups tenants ingest batch
+REGRESS      = setup pprof_type accessors read merge store scrape types rollups tenants ingest batch packs
 REGRESS_OPTS = --inputdir=build/regress
 REGRESS_PREP = regress-prep
 
@@ -49,7 +49,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 # The engine: a static library of plain C, compiled without the server's
 # include paths (a server header included by mistake does not compile),
 # position-independent so it links into the extension.
-ENGINE_SRC  = $(addprefix src/engine/, env.c arena.c gzip.c decode.c validate.c profile.c store.c \
+ENGINE_SRC  = $(addprefix src/engine/, env.c arena.c gzip.c decode.c validate.c profile.c store.c pack.c \
               merge.c compact.c encode.c folded.c filter.c tagfilter.c prune.c units.c labels.c \
               frames.c top.c flame.c flamerows.c svg.c)
 ENGINE_HDR  = $(wildcard src/engine/*.h)

@@ -662,6 +662,155 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION ensure_partition(date) IS 'the partition of profiles for a UTC day, created if missing';
 
+-- ===========================================================================
+-- Packs (0.9.0): the profiles of one tenant's service, type and UTC hour,
+-- once that hour is rolled up, kept as a few rows of up to
+-- profefe.pack_max_profiles profiles each instead of a row each: one zstd
+-- frame over their protobufs (what instances of a service send repeats
+-- from profile to profile, which a frame per profile cannot use), their
+-- ids, times, labels and facts in arrays beside it. A row, its index
+-- entries and its TOAST overhead cost ~700 bytes, more than most Go
+-- runtime profiles take compressed; in a pack they are shared (measured in
+-- docs/decisions.md §17). Every read goes through profiles_in (or the
+-- stored_profiles view), which reads the rows not packed yet and the packs
+-- alike; a profile read back from a pack is its protobuf as it came in
+-- (pprof::bytea gzips it anew), with the same samples.
+-- ===========================================================================
+
+-- Availability: 0.9.0
+CREATE FUNCTION pprof_pack(profiles pprof[]) RETURNS bytea
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_pack(pprof[]) IS 'the profiles, in order, as one pack (one zstd frame over their protobufs)';
+-- Availability: 0.9.0
+CREATE FUNCTION pprof_unpack_at(pack bytea, n int) RETURNS pprof
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_unpack_at(bytea, int) IS 'the n-th profile (1-based) of a pack';
+-- Availability: 0.9.0
+CREATE FUNCTION pprof_pack_count(pack bytea) RETURNS int
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_pack_count(bytea) IS 'how many profiles a pack holds (the pack checked whole)';
+
+-- What a pack keeps of each profile beside its protobuf: the columns of
+-- profiles but the pack's own (tenant, service, type) and the id (kept in
+-- profile_packs.profile_ids for its index).
+-- Availability: 0.9.0
+CREATE TYPE pack_entry AS (
+    instance_id  text,
+    labels       jsonb,
+    created_at   timestamptz,
+    size         int,
+    sample_count bigint,
+    sample_types text[],
+    totals       bigint[],
+    default_type int
+);
+COMMENT ON TYPE pack_entry IS 'a packed profile''s row but its id, tenant, service, type and protobuf';
+
+-- Availability: 0.9.0
+CREATE TABLE profile_packs (
+    pack_id     bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant      text        NOT NULL,
+    service     text        NOT NULL,
+    type        text        NOT NULL,
+    hour        timestamptz NOT NULL,   -- the UTC hour its profiles were created in
+    first_at    timestamptz NOT NULL,   -- its oldest profile's created_at
+    last_at     timestamptz NOT NULL,   -- its newest one's
+    profile_ids text[]      NOT NULL,   -- in pack order
+    entries     pack_entry[] NOT NULL,  -- the same order
+    data        bytea       NOT NULL,   -- pprof_pack of the profiles, the same order
+    CONSTRAINT profile_packs_check CHECK (cardinality(profile_ids) = cardinality(entries) AND cardinality(profile_ids) > 0
+                                          AND first_at <= last_at AND first_at >= hour AND last_at < hour + interval '1 hour')
+);
+ALTER TABLE profile_packs ALTER COLUMN data SET STORAGE EXTERNAL;       -- compressed already
+ALTER TABLE profile_packs ALTER COLUMN entries SET COMPRESSION lz4;
+ALTER TABLE profile_packs ALTER COLUMN profile_ids SET COMPRESSION lz4;
+CREATE INDEX profile_packs_stream ON profile_packs (tenant, service, type, hour);
+CREATE INDEX profile_packs_ids ON profile_packs USING gin (profile_ids);
+COMMENT ON TABLE profile_packs IS 'profiles of rolled-up hours, many a row (pack_profiles)';
+COMMENT ON INDEX profile_packs_pkey IS 'a pack by id';
+COMMENT ON INDEX profile_packs_stream IS 'a tenant''s service''s packs of a type by hour';
+COMMENT ON INDEX profile_packs_ids IS 'the pack holding a profile id';
+COMMENT ON SEQUENCE profile_packs_pack_id_seq IS 'pack ids (pack_id is an identity column)';
+SELECT pg_catalog.pg_extension_config_dump('profile_packs', '');
+SELECT pg_catalog.pg_extension_config_dump('profile_packs_pack_id_seq', '');
+ALTER TABLE profile_packs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY profile_packs_tenant ON profile_packs USING (tenant = (SELECT current_tenant()));
+COMMENT ON POLICY profile_packs_tenant ON profile_packs IS 'a role sees its tenant''s packs only (the owner bypasses it)';
+
+-- How far packing has gone: every hour before packed_to is packed but for
+-- profiles saved into it since (pack_profiles packs those after the hour's
+-- rollup is rebuilt).
+-- Availability: 0.9.0
+CREATE TABLE pack_state (
+    one       boolean PRIMARY KEY DEFAULT true CONSTRAINT pack_state_one CHECK (one),
+    packed_to timestamptz          -- NULL: nothing packed yet
+);
+INSERT INTO pack_state VALUES (true, NULL);
+COMMENT ON TABLE pack_state IS 'how far pack_profiles has packed';
+COMMENT ON INDEX pack_state_pkey IS 'the one row';
+SELECT pg_catalog.pg_extension_config_dump('pack_state', '');
+
+-- A tenant's service's stored profiles of a type created in [lo, hi),
+-- packed or not. Plain SQL without SET or SECURITY DEFINER so that the
+-- planner inlines it: what the caller filters on (labels) goes into both
+-- scans, and a pack's profile is unpacked only if the caller reads it.
+-- Row-level security is the caller's (the store's functions run as the
+-- owner and pass the tenant).
+-- Availability: 0.9.0
+CREATE FUNCTION profiles_in(tenant text, service text, type text, lo timestamptz, hi timestamptz)
+    RETURNS TABLE (profile_id text, instance_id text, labels jsonb, created_at timestamptz, profile pprof,
+                   size int, sample_count bigint, sample_types text[], totals bigint[], default_type int)
+    LANGUAGE sql STABLE AS $$
+    SELECT p.profile_id, p.instance_id, p.labels, p.created_at, p.profile, p.size, p.sample_count, p.sample_types,
+           p.totals, p.default_type
+      FROM profefe.profiles p
+     WHERE p.tenant = $1 AND p.service = $2 AND p.type = $3 AND p.created_at >= $4 AND p.created_at < $5
+    UNION ALL
+    SELECT e.profile_id, e.instance_id, e.labels, e.created_at, profefe.pprof_unpack_at(k.data, e.n::int), e.size,
+           e.sample_count, e.sample_types, e.totals, e.default_type
+      FROM profefe.profile_packs k,
+           ROWS FROM (unnest(k.profile_ids), unnest(k.entries)) WITH ORDINALITY
+               e(profile_id, instance_id, labels, created_at, size, sample_count, sample_types, totals, default_type, n)
+     WHERE k.tenant = $1 AND k.service = $2 AND k.type = $3
+       AND k.hour >= date_trunc('hour', $4, 'UTC') AND k.hour < $5 AND k.last_at >= $4 AND k.first_at < $5
+       AND e.created_at >= $4 AND e.created_at < $5
+$$;
+COMMENT ON FUNCTION profiles_in(text, text, text, timestamptz, timestamptz)
+    IS 'a tenant''s service''s stored profiles of a type created in [lo, hi), packed or not';
+
+-- Every stored profile, packed or not, with the columns of profiles (and
+-- packed). Reading a time range of one service through it scans all that
+-- service's packs: profiles_in reads only the packs of the range.
+-- Availability: 0.9.0
+CREATE VIEW stored_profiles WITH (security_invoker = true) AS
+    SELECT p.profile_id, p.tenant, p.service, p.type, p.instance_id, p.labels, p.created_at, p.profile, p.trace,
+           p.size, p.sample_count, p.sample_types, p.totals, p.default_type, false AS packed
+      FROM profefe.profiles p
+    UNION ALL
+    SELECT e.profile_id, k.tenant, k.service, k.type, e.instance_id, e.labels, e.created_at,
+           profefe.pprof_unpack_at(k.data, e.n::int), NULL::bytea, e.size, e.sample_count, e.sample_types, e.totals,
+           e.default_type, true
+      FROM profefe.profile_packs k,
+           ROWS FROM (unnest(k.profile_ids), unnest(k.entries)) WITH ORDINALITY
+               e(profile_id, instance_id, labels, created_at, size, sample_count, sample_types, totals, default_type, n);
+COMMENT ON VIEW stored_profiles IS 'every stored profile, packed or not (row-level security of the caller)';
+
+-- A profile by id, packed or not (the id's pack found by its GIN index).
+-- Availability: 0.9.0
+CREATE FUNCTION profile_by_id(tenant text, profile_id text)
+    RETURNS TABLE (type text, service text, created_at timestamptz, profile pprof, trace bytea)
+    LANGUAGE sql STABLE AS $$
+    (SELECT p.type, p.service, p.created_at, p.profile, p.trace FROM profefe.profiles p
+      WHERE p.profile_id = $2 AND p.tenant = $1 LIMIT 1)
+    UNION ALL
+    (SELECT k.type, k.service, (k.entries[i]).created_at, profefe.pprof_unpack_at(k.data, i), NULL::bytea
+       FROM profefe.profile_packs k, LATERAL array_position(k.profile_ids, $2) i
+      WHERE k.profile_ids @> ARRAY[$2] AND k.tenant = $1 LIMIT 1)
+    LIMIT 1
+$$;
+COMMENT ON FUNCTION profile_by_id(text, text) IS 'a tenant''s stored profile by id, packed or not; no row when unknown';
+
+
 -- Availability: 0.1.0
 -- (save_profiles, src/pg/save.c, passes an object of strings without
 -- calling it: a rule added here must be added there.)
@@ -865,16 +1014,34 @@ CREATE FUNCTION find_profiles(service text, type text DEFAULT NULL,
                    created_at timestamptz, size int)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
     WITH ok AS MATERIALIZED (
-        SELECT check_find($1, $2, $3, $4, $5, $6) AS checked)
+        SELECT check_find($1, $2, $3, $4, $5, $6) AS checked, current_tenant() AS tn)
     SELECT newest.* FROM (
-        SELECT p.profile_id, p.service, p.type, p.instance_id, p.labels, p.created_at, p.size
-          FROM ok, profiles p
+        SELECT p.profile_id, $1, t.type, p.instance_id, p.labels, p.created_at, p.size
+          FROM ok, unnest(CASE WHEN $2 IS NULL THEN profile_types() ELSE ARRAY[$2] END) t(type),
+               LATERAL (SELECT p.profile_id, p.instance_id, p.labels, p.created_at, p.size
+                          FROM profiles p
+                         WHERE p.tenant = ok.tn AND p.service = $1 AND p.type = t.type
+                           AND p.created_at BETWEEN $3 AND $4 AND p.labels @> coalesce($5, '{}')
+                        UNION ALL
+                        -- packs: with max_results, only those that can hold the
+                        -- newest (every pack but the newest N by last_at, ties
+                        -- kept, holds only profiles older than N others)
+                        SELECT e.profile_id, e.instance_id, e.labels, e.created_at, e.size
+                          FROM (SELECT k.* FROM profile_packs k
+                                 WHERE k.tenant = ok.tn AND k.service = $1 AND k.type = t.type
+                                   AND k.hour >= date_trunc('hour', $3, 'UTC') AND k.hour <= $4
+                                   AND k.last_at >= $3 AND k.first_at <= $4
+                                   AND ($6 IS NULL OR k.last_at >= coalesce(
+                                        (SELECT q.last_at FROM profile_packs q
+                                          WHERE q.tenant = ok.tn AND q.service = $1 AND q.type = t.type
+                                            AND q.hour >= date_trunc('hour', $3, 'UTC') AND q.hour <= $4
+                                            AND q.last_at >= $3 AND q.first_at <= $4
+                                          ORDER BY q.last_at DESC OFFSET greatest($6 - 1, 0) LIMIT 1), '-infinity'))) k,
+                               ROWS FROM (unnest(k.profile_ids), unnest(k.entries)) WITH ORDINALITY
+                                   e(profile_id, instance_id, labels, created_at, size, sample_count, sample_types,
+                                     totals, default_type, n)
+                         WHERE e.created_at BETWEEN $3 AND $4 AND e.labels @> coalesce($5, '{}')) p
          WHERE ok.checked
-           AND p.tenant = (SELECT current_tenant())
-           AND p.service = $1
-           AND ($2 IS NULL OR p.type = $2)
-           AND p.created_at BETWEEN $3 AND $4
-           AND p.labels @> coalesce($5, '{}')
          ORDER BY p.created_at DESC, p.profile_id DESC
          LIMIT (SELECT $6 FROM ok WHERE ok.checked)) newest
      ORDER BY newest.created_at, newest.profile_id
@@ -885,8 +1052,7 @@ COMMENT ON FUNCTION find_profiles(text, text, timestamptz, timestamptz, jsonb, i
 -- Availability: 0.1.0; changed in 0.5.0 (the caller's tenant only)
 CREATE FUNCTION get_profile(profile_id text) RETURNS pprof
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
-    RETURN (SELECT p.profile FROM profiles p WHERE p.profile_id = get_profile.profile_id
-               AND p.tenant = (SELECT current_tenant()) LIMIT 1);
+    RETURN (SELECT b.profile FROM profile_by_id(current_tenant(), get_profile.profile_id) b);
 COMMENT ON FUNCTION get_profile(text) IS 'a stored profile by id (NULL when unknown or a trace)';
 
 -- Availability: 0.1.0; changed in 0.5.0 (the caller's tenant only)
@@ -902,8 +1068,7 @@ COMMENT ON FUNCTION get_trace(text) IS 'a stored Go execution trace by id';
 CREATE FUNCTION profile_data(profile_id text, OUT type text, OUT data bytea)
     RETURNS SETOF record
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp ROWS 1
-    AS $$ SELECT p.type, coalesce(p.profile::bytea, p.trace)
-            FROM profiles p WHERE p.profile_id = $1 AND p.tenant = (SELECT current_tenant()) LIMIT 1 $$;
+    AS $$ SELECT b.type, coalesce(b.profile::bytea, b.trace) FROM profile_by_id(current_tenant(), $1) b $$;
 COMMENT ON FUNCTION profile_data(text) IS 'type and bytes of a stored profile (gzip pprof, or a trace as received); no row when unknown';
 
 -- Availability: 0.1.0; changed in 0.3.0 (rollups), 0.5.0 (the caller's tenant only)
@@ -940,10 +1105,9 @@ BEGIN
             -- the range's partitions, never a scan of all of them
             SELECT p.profile, p.created_at, p.profile_id
               FROM unnest(plan.raw) rr,
-                   LATERAL (SELECT p.profile, p.created_at, p.profile_id FROM profiles p
-                             WHERE p.tenant = tn AND p.service = merge_profiles.service AND p.type = merge_profiles.type
-                               AND p.created_at >= lower(rr) AND p.created_at < upper(rr)
-                               AND p.labels @> merge_profiles.labels OFFSET 0) p) x;
+                   LATERAL (SELECT p.profile, p.created_at, p.profile_id
+                              FROM profiles_in(tn, merge_profiles.service, merge_profiles.type, lower(rr), upper(rr)) p
+                             WHERE p.labels @> merge_profiles.labels OFFSET 0) p) x;
     RETURN result;
 END $$;
 COMMENT ON FUNCTION merge_profiles(text, text, timestamptz, timestamptz, jsonb)
@@ -956,33 +1120,34 @@ COMMENT ON FUNCTION merge_profiles(text, text, timestamptz, timestamptz, jsonb)
 CREATE FUNCTION merge_profiles(profile_ids text[]) RETURNS pprof
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
 DECLARE
-    missing text;
+    r record;
+    types text[] := '{}';
     result pprof;
     tn text := current_tenant();
 BEGIN
     IF profile_ids IS NULL OR cardinality(profile_ids) = 0 THEN
         RAISE EXCEPTION 'no profile ids given' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT u.id INTO missing
-      FROM unnest(profile_ids) u(id)
-     WHERE u.id IS NULL OR NOT EXISTS (SELECT FROM profiles p WHERE p.profile_id = u.id AND p.tenant = tn)
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'profile "%" not found', coalesce(missing, 'NULL') USING ERRCODE = 'no_data_found';
-    END IF;
-    IF EXISTS (SELECT FROM profiles p WHERE p.profile_id = ANY (profile_ids) AND p.tenant = tn AND p.type = 'trace') THEN
+    -- (since 0.9.0 packed profiles too: profile_by_id)
+    FOR r IN SELECT u.id, (SELECT q.type FROM profiles q WHERE q.profile_id = u.id AND q.tenant = tn LIMIT 1) AS type,
+                    (SELECT k.type FROM profile_packs k WHERE k.profile_ids @> ARRAY[u.id] AND k.tenant = tn LIMIT 1) AS packed
+               FROM unnest(profile_ids) WITH ORDINALITY u(id, n) ORDER BY u.n LOOP
+        IF r.id IS NULL OR coalesce(r.type, r.packed) IS NULL THEN
+            RAISE EXCEPTION 'profile "%" not found', coalesce(r.id, 'NULL') USING ERRCODE = 'no_data_found';
+        END IF;
+        types := types || coalesce(r.type, r.packed);
+    END LOOP;
+    IF 'trace' = ANY (types) THEN
         RAISE EXCEPTION 'traces cannot be merged' USING ERRCODE = 'feature_not_supported',
             DETAIL = 'Go execution traces are not pprof profiles.';
     END IF;
-    IF (SELECT count(DISTINCT p.type) FROM profiles p WHERE p.profile_id = ANY (profile_ids) AND p.tenant = tn) > 1 THEN
+    IF (SELECT count(DISTINCT t) FROM unnest(types) t) > 1 THEN
         RAISE EXCEPTION 'cannot merge profiles of different types' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = format('The profiles are of types %s.',
-                            (SELECT string_agg(DISTINCT p.type, ', ') FROM profiles p
-                              WHERE p.profile_id = ANY (profile_ids) AND p.tenant = tn));
+            DETAIL = format('The profiles are of types %s.', (SELECT string_agg(DISTINCT t, ', ') FROM unnest(types) t));
     END IF;
-    SELECT pprof_merge(p.profile ORDER BY u.n) INTO result
+    SELECT pprof_merge(b.profile ORDER BY u.n) INTO result
       FROM unnest(profile_ids) WITH ORDINALITY u(id, n)
-      JOIN LATERAL (SELECT q.profile FROM profiles q WHERE q.profile_id = u.id AND q.tenant = tn LIMIT 1) p ON true;
+      JOIN LATERAL profile_by_id(tn, u.id) b ON true;
     RETURN result;
 END $$;
 COMMENT ON FUNCTION merge_profiles(text[]) IS 'the merge of stored profiles by id; an unknown id raises no_data_found';
@@ -1000,15 +1165,47 @@ CREATE FUNCTION services() RETURNS SETOF text
           SELECT s.name FROM s WHERE s.name IS NOT NULL
           UNION
           SELECT r.service FROM rollups r WHERE r.tenant = (SELECT current_tenant())   -- those whose raw profiles retention has dropped
+          UNION
+          -- packed hours are rolled up: this adds a service only where the tiers keep less than raw retention
+          SELECT k.service FROM profile_packs k WHERE k.tenant = (SELECT current_tenant())
           ORDER BY 1 $$;
 COMMENT ON FUNCTION services() IS 'the services of the caller''s tenant that have stored profiles or rollups, sorted';
 
 -- Availability: 0.1.0; changed in 0.5.0 (the caller's tenant only)
+-- A packed profile is deleted by writing its pack anew without it (and its
+-- hour marked dirty, as rollup_track does for a row).
 CREATE FUNCTION delete_profiles(profile_ids text[]) RETURNS bigint
-    LANGUAGE sql SECURITY DEFINER SET search_path = profefe, pg_temp
-    AS $$ WITH d AS (DELETE FROM profiles WHERE profile_id = ANY (profile_ids)
-                        AND tenant = (SELECT current_tenant()) RETURNING 1)
-          SELECT count(*) FROM d $$;
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp AS $$
+DECLARE
+    tn text := current_tenant();
+    n bigint;
+    k record;
+    keep int[];
+BEGIN
+    WITH d AS (DELETE FROM profiles p WHERE p.profile_id = ANY (delete_profiles.profile_ids) AND p.tenant = tn RETURNING 1)
+    SELECT count(*) INTO n FROM d;
+    -- (after the rows: a pack_hour that had them locked has committed its packs by now)
+    FOR k IN SELECT q.pack_id, q.service, q.type, q.hour, q.profile_ids, q.entries, q.data FROM profile_packs q
+              WHERE q.profile_ids && delete_profiles.profile_ids AND q.tenant = tn FOR UPDATE LOOP
+        keep := ARRAY(SELECT i FROM generate_subscripts(k.profile_ids, 1) i
+                       WHERE k.profile_ids[i] <> ALL (delete_profiles.profile_ids) ORDER BY i);
+        n := n + cardinality(k.profile_ids) - cardinality(keep);
+        PERFORM pg_advisory_xact_lock_shared(hashtext('profefe.rollups'), rollup_hour_lock(k.hour));
+        INSERT INTO rollup_dirty (tenant, service, type, hour) VALUES (tn, k.service, k.type, k.hour);
+        IF cardinality(keep) = 0 THEN
+            DELETE FROM profile_packs q WHERE q.pack_id = k.pack_id;
+        ELSE
+            UPDATE profile_packs q
+               SET profile_ids = ARRAY(SELECT k.profile_ids[i] FROM unnest(keep) WITH ORDINALITY u(i, o) ORDER BY o),
+                   entries = ARRAY(SELECT k.entries[i] FROM unnest(keep) WITH ORDINALITY u(i, o) ORDER BY o),
+                   data = pprof_pack(ARRAY(SELECT pprof_unpack_at(k.data, i) FROM unnest(keep) WITH ORDINALITY u(i, o) ORDER BY o)),
+                   first_at = (k.entries[keep[1]]).created_at,
+                   last_at = (k.entries[keep[cardinality(keep)]]).created_at
+             WHERE q.pack_id = k.pack_id;
+        END IF;
+    END LOOP;
+    RETURN n;
+END $$;
 COMMENT ON FUNCTION delete_profiles(text[]) IS 'delete stored profiles of the caller''s tenant by id; returns how many were deleted';
 
 -- Retention: roll up what is due first (so that rollups cover what raw
@@ -1088,6 +1285,13 @@ BEGIN
             removed := removed + n;
         END IF;
     END LOOP;
+    -- packs (0.9.0), by the same rule: a day's packs go when the whole day is older than the tenant's cutoff
+    WITH d AS (DELETE FROM profile_packs k
+                WHERE date_trunc('day', k.hour, 'UTC') + interval '1 day' <= cut.raw_some
+                  AND date_trunc('day', k.hour, 'UTC') + interval '1 day'
+                      <= coalesce(cut.raw_cut ->> k.tenant, cut.raw_cut ->> '')::timestamptz
+                RETURNING cardinality(k.profile_ids) AS n)
+    SELECT removed + coalesce(sum(d.n), 0) INTO removed FROM d;
     DELETE FROM ingest_keys k WHERE k.created_at < now() - current_setting('profefe.idempotency_window')::interval;
     -- markers of hours whose profiles are going: nothing left to rebuild from
     DELETE FROM rollup_dirty m
@@ -1459,8 +1663,9 @@ CREATE FUNCTION rollup_track() RETURNS trigger
 DECLARE
     t timestamptz := OLD.created_at;
 BEGIN
-    IF OLD.type = 'trace' OR current_setting('profefe.retention_running', true) = 'on' THEN
-        RETURN NULL;                            -- what retention removes is not a change to roll up
+    IF OLD.type = 'trace' OR current_setting('profefe.retention_running', true) = 'on'
+       OR current_setting('profefe.packing_running', true) = 'on' THEN
+        RETURN NULL;                            -- what retention removes is not a change to roll up, nor is a packed row
     END IF;
     PERFORM pg_advisory_xact_lock_shared(hashtext('profefe.rollups'), rollup_hour_lock(t));
     -- Closed hours are the ones refresh_rollups builds. The clock is read
@@ -1549,6 +1754,12 @@ BEGIN
            AND (rollup_build_hour.tenant IS NULL OR r.tenant = rollup_build_hour.tenant)
            AND (rollup_build_hour.service IS NULL OR r.service = rollup_build_hour.service)
            AND (rollup_build_hour.type IS NULL OR r.type = rollup_build_hour.type)
+        UNION
+        SELECT DISTINCT k.tenant, k.service, k.type FROM profile_packs k     -- packed (0.9.0)
+         WHERE k.hour = h
+           AND (rollup_build_hour.tenant IS NULL OR k.tenant = rollup_build_hour.tenant)
+           AND (rollup_build_hour.service IS NULL OR k.service = rollup_build_hour.service)
+           AND (rollup_build_hour.type IS NULL OR k.type = rollup_build_hour.type)
     LOOP
         DELETE FROM rollups r WHERE r.tier = 'hour' AND r.bucket = h AND r.tenant = st.tenant
            AND r.service = st.service AND r.type = st.type;
@@ -1560,9 +1771,7 @@ BEGIN
             SELECT 'hour', st.tenant, st.service, st.type, g.labels, h, g.merged, g.n, f.sample_types, f.totals,
                    f.default_type
               FROM (SELECT p.labels, pprof_merge(p.profile ORDER BY p.created_at, p.profile_id) AS merged, count(*)::int AS n
-                      FROM profiles p
-                     WHERE p.tenant = st.tenant AND p.service = st.service AND p.type = st.type
-                       AND p.created_at >= h AND p.created_at < h + interval '1 hour'
+                      FROM profiles_in(st.tenant, st.service, st.type, h, h + interval '1 hour') p
                      GROUP BY p.labels) g,
                    LATERAL pprof_facts(g.merged) f;
             GET DIAGNOSTICS k = ROW_COUNT;
@@ -1705,6 +1914,10 @@ BEGIN
                   AND q.tenant = r.tenant AND q.service = r.service AND q.type = r.type)) THEN
             n := n + rollup_build_hour(r.hour, r.service, r.type, r.tenant);
             built := built + 1;                 -- (markers of hours not built yet cost nothing)
+            -- profiles saved late into a packed hour join it as a pack of their own (0.9.0)
+            IF r.hour < coalesce((SELECT s.packed_to FROM pack_state s), '-infinity') THEN
+                PERFORM pack_hour(r.hour, r.tenant, r.service, r.type);
+            END IF;
         END IF;
         DELETE FROM rollup_dirty m WHERE m.failed IS NULL AND m.id <= last_marker
            AND m.tenant = r.tenant AND m.service = r.service AND m.type = r.type AND m.hour = r.hour;
@@ -1740,6 +1953,133 @@ BEGIN
     RETURN n;
 END $$;
 COMMENT ON FUNCTION refresh_rollups(int) IS 'roll up closed hours and days and rebuild dirty ones; returns the rollups written (NULL when another refresh runs)';
+
+-- Packs one tenant's service's profiles of a type created in an hour that
+-- are still rows: in created_at order, profefe.pack_max_profiles (1000) a
+-- pack at most, and at most profefe.pack_max_size (4MB) of them as received.
+-- The rows go without marking the hour dirty (its profiles are all still
+-- there). Takes the hour's rollup lock, so a profile being saved into the
+-- hour is either packed or saved after (and packed with the hour's
+-- rebuild). Returns the number of profiles packed.
+-- Availability: 0.9.0
+CREATE FUNCTION pack_hour(hour timestamptz, tenant text, service text, type text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
+DECLARE
+    h timestamptz := date_trunc('hour', pack_hour.hour, 'UTC');
+    max_n int := current_setting('profefe.pack_max_profiles')::int;
+    max_bytes bigint := pg_size_bytes(current_setting('profefe.pack_max_size'));
+    r record;
+    ids text[] := '{}';
+    ents pack_entry[] := '{}';
+    profs pprof[] := '{}';
+    bytes bigint := 0;
+    lo timestamptz;
+    n bigint := 0;
+BEGIN
+    IF pack_hour.type = 'trace' THEN
+        RETURN 0;                               -- traces are not pprof profiles
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('profefe.rollups'), rollup_hour_lock(h));
+    PERFORM set_config('profefe.packing_running', 'on', true);
+    FOR r IN
+        SELECT p.profile_id, p.profile, p.size AS len,
+               ROW(p.instance_id, p.labels, p.created_at, p.size, p.sample_count, p.sample_types, p.totals,
+                   p.default_type)::pack_entry AS e
+          FROM profiles p
+         WHERE p.tenant = pack_hour.tenant AND p.service = pack_hour.service AND p.type = pack_hour.type
+           AND p.created_at >= h AND p.created_at < h + interval '1 hour'
+         ORDER BY p.created_at, p.profile_id
+           FOR UPDATE
+    LOOP
+        -- (len: the size received, usually gzip; pprof_pack bounds the
+        -- protobufs' size itself)
+        IF cardinality(ids) >= max_n OR (cardinality(ids) > 0 AND bytes + r.len > max_bytes) THEN
+            PERFORM pack_write(pack_hour.tenant, pack_hour.service, pack_hour.type, h, ids, ents, profs);
+            n := n + cardinality(ids);
+            ids := '{}'; ents := '{}'; profs := '{}'; bytes := 0;
+        END IF;
+        ids := ids || r.profile_id;
+        ents := ents || r.e;
+        profs := profs || r.profile;
+        bytes := bytes + r.len;
+    END LOOP;
+    IF cardinality(ids) > 0 THEN
+        PERFORM pack_write(pack_hour.tenant, pack_hour.service, pack_hour.type, h, ids, ents, profs);
+        n := n + cardinality(ids);
+    END IF;
+    -- the rows just packed: the hour's lock keeps new ones out, and the
+    -- row locks (FOR UPDATE) a delete_profiles that came first
+    DELETE FROM profiles p
+     WHERE p.tenant = pack_hour.tenant AND p.service = pack_hour.service AND p.type = pack_hour.type
+       AND p.created_at >= h AND p.created_at < h + interval '1 hour';
+    PERFORM set_config('profefe.packing_running', 'off', true);
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION pack_hour(timestamptz, text, text, text) IS 'pack a tenant''s service''s profiles of a type created in an hour; returns how many';
+
+-- One pack of profiles given in created_at order (pack_hour's helper).
+-- Availability: 0.9.0
+CREATE FUNCTION pack_write(tenant text, service text, type text, hour timestamptz, ids text[], ents pack_entry[],
+                           profs pprof[]) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = profefe, pg_temp
+    AS $$ INSERT INTO profile_packs (tenant, service, type, hour, first_at, last_at, profile_ids, entries, data)
+          VALUES ($1, $2, $3, $4, ($6[1]).created_at, ($6[cardinality($6)]).created_at, $5, $6, pprof_pack($7)) $$;
+COMMENT ON FUNCTION pack_write(text, text, text, timestamptz, text[], pack_entry[], pprof[]) IS 'write one pack of profiles in created_at order';
+
+-- Packs what is due, oldest hour first: the hours rolled up (before
+-- rollup_state's built_to),
+-- each (tenant, service, type) that has rollups or a failed marker there,
+-- until max_profiles or more are packed (a stream's hour is packed whole,
+-- so a call may pack more). Run it after refresh_rollups, again while it
+-- returns max_profiles or more (profefe-collector does). With
+-- profefe.pack off it packs nothing. Returns the number of
+-- profiles packed (NULL when another call runs).
+-- Availability: 0.9.0
+CREATE FUNCTION pack_profiles(max_profiles int DEFAULT 20000) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
+DECLARE
+    upto timestamptz;
+    h timestamptz;
+    s record;
+    n bigint := 0;
+BEGIN
+    PERFORM profefe_new_id(now());              -- loads the module: its settings are real ones
+    IF max_profiles IS NULL OR max_profiles < 1 THEN
+        RAISE EXCEPTION 'max_profiles must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(hashtext('profefe.packs'), -1) THEN
+        RETURN NULL;
+    END IF;
+    IF NOT current_setting('profefe.pack')::boolean THEN
+        RETURN 0;
+    END IF;
+    SELECT built_to INTO upto FROM rollup_state WHERE tier = 'hour';
+    SELECT packed_to INTO h FROM pack_state FOR UPDATE;
+    IF upto IS NULL THEN
+        RETURN 0;
+    END IF;
+    LOOP
+        -- the next hour with something rolled up (or failed) from h on
+        h := least((SELECT min(r.bucket) FROM rollups r WHERE r.tier = 'hour' AND r.bucket >= coalesce(h, '-infinity')
+                       AND r.bucket < upto),
+                   (SELECT min(m.hour) FROM rollup_dirty m WHERE m.tier = 'hour' AND m.failed IS NOT NULL
+                       AND m.hour >= coalesce(h, '-infinity') AND m.hour < upto));
+        EXIT WHEN h IS NULL OR n >= max_profiles;
+        FOR s IN SELECT DISTINCT r.tenant, r.service, r.type FROM rollups r WHERE r.tier = 'hour' AND r.bucket = h
+                 UNION
+                 SELECT m.tenant, m.service, m.type FROM rollup_dirty m
+                  WHERE m.tier = 'hour' AND m.hour = h AND m.failed IS NOT NULL LOOP
+            n := n + pack_hour(h, s.tenant, s.service, s.type);
+            IF n >= max_profiles THEN
+                RETURN n;                       -- the next call goes on with this hour
+            END IF;
+        END LOOP;
+        h := h + interval '1 hour';
+        UPDATE pack_state SET packed_to = h;
+    END LOOP;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION pack_profiles(int) IS 'pack the profiles of rolled-up hours, oldest first, about max_profiles a call; returns how many (NULL when another call runs)';
 
 -- What a merge or series over [from_ts, to_ts] reads for a service and
 -- type: whole UTC days from daily rollups, whole hours from hourly ones
@@ -1777,10 +2117,13 @@ BEGIN
     END IF;
     -- the span the service's data covers bounds the buckets to look at
     SELECT least((SELECT min(p.created_at) FROM profiles p WHERE p.tenant = tn AND p.service = $1 AND p.type = $2),
+                 (SELECT min(k.hour) FROM profile_packs k WHERE k.tenant = tn AND k.service = $1 AND k.type = $2),
                  (SELECT min(r.bucket) FROM rollups r WHERE r.tier IN ('hour', 'day') AND r.tenant = tn
                      AND r.service = $1 AND r.type = $2)),
            greatest((SELECT max(p.created_at) FROM profiles p WHERE p.tenant = tn AND p.service = $1 AND p.type = $2)
                         + interval '1 microsecond',
+                    (SELECT max(k.hour) FROM profile_packs k WHERE k.tenant = tn AND k.service = $1 AND k.type = $2)
+                        + interval '1 hour',
                     (SELECT max(r.bucket) FROM rollups r WHERE r.tier = 'day' AND r.tenant = tn
                         AND r.service = $1 AND r.type = $2) + interval '1 day',
                     (SELECT max(r.bucket) FROM rollups r WHERE r.tier = 'hour' AND r.tenant = tn
@@ -1843,8 +2186,8 @@ CREATE FUNCTION merge_plan(service text, type text, from_ts timestamptz, to_ts t
     UNION ALL
     SELECT 'raw', lower(x), upper(x), NULL, n, n
       FROM plan, unnest(plan.raw) x,
-           LATERAL (SELECT count(*) AS n FROM profiles p WHERE p.tenant = (SELECT current_tenant()) AND p.service = $1 AND p.type = $2
-                       AND p.created_at >= lower(x) AND p.created_at < upper(x) AND p.labels @> coalesce($5, '{}')) c
+           LATERAL (SELECT count(*) AS n FROM profiles_in(current_tenant(), $1, $2, lower(x), upper(x)) p
+                     WHERE p.labels @> coalesce($5, '{}')) c
      ORDER BY 2, 1
 $$;
 COMMENT ON FUNCTION merge_plan(text, text, timestamptz, timestamptz, jsonb)
@@ -1901,9 +2244,9 @@ BEGIN
                    AND ((r.tier = 'day' AND r.bucket = ANY (plan.days)) OR (r.tier = 'hour' AND r.bucket = ANY (plan.hours)))
                 UNION ALL
                 SELECT p.sample_types FROM unnest(plan.raw) x,
-                       LATERAL (SELECT p.sample_types FROM profiles p
-                                 WHERE p.tenant = tn AND p.service = profile_series.service AND p.type = profile_series.type
-                                   AND p.created_at >= lower(x) AND p.created_at < upper(x) OFFSET 0) p) s
+                       LATERAL (SELECT p.sample_types
+                                  FROM profiles_in(tn, profile_series.service, profile_series.type, lower(x), upper(x)) p
+                                OFFSET 0) p) s
          WHERE s.sample_types IS NOT NULL AND sample_type_index(s.sample_types, 1, sample_type) IS NULL
          LIMIT 1;
         IF FOUND THEN
@@ -1926,9 +2269,9 @@ BEGIN
         UNION ALL
         SELECT p.created_at, p.labels, 1, p.profile, p.sample_types, p.totals, p.default_type
           FROM unnest(plan.raw) x,
-               LATERAL (SELECT p.* FROM profiles p           -- per range: index scans (as in merge_profiles)
-                         WHERE p.tenant = tn AND p.service = profile_series.service AND p.type = profile_series.type
-                           AND p.created_at >= lower(x) AND p.created_at < upper(x) AND p.labels @> lbl OFFSET 0) p),
+               LATERAL (SELECT p.*                          -- per range: index scans (as in merge_profiles)
+                          FROM profiles_in(tn, profile_series.service, profile_series.type, lower(x), upper(x)) p
+                         WHERE p.labels @> lbl OFFSET 0) p),
     vals AS (
         SELECT date_bin(step, s.ts, from_ts) AS b,
                CASE WHEN group_by IS NULL THEN NULL ELSE coalesce(s.l ->> group_by, '') END AS g,
@@ -1980,9 +2323,9 @@ BEGIN
            AND r.bucket = ANY (plan.hours) AND r.labels @> lbl
         UNION ALL
         SELECT p.labels, 1 FROM unnest(plan.raw) x,
-               LATERAL (SELECT p.labels FROM profiles p
-                         WHERE p.tenant = tn AND p.service = profile_labels.service AND p.type = profile_labels.type
-                           AND p.created_at >= lower(x) AND p.created_at < upper(x) AND p.labels @> lbl OFFSET 0) p)
+               LATERAL (SELECT p.labels
+                          FROM profiles_in(tn, profile_labels.service, profile_labels.type, lower(x), upper(x)) p
+                         WHERE p.labels @> lbl OFFSET 0) p)
     SELECT e.key, e.value, sum(s.n)::bigint
       FROM src s, jsonb_each_text(s.l) e
      WHERE profile_labels.label IS NULL OR e.key = profile_labels.label
@@ -1999,6 +2342,9 @@ CREATE FUNCTION service_types(service text, from_ts timestamptz DEFAULT '-infini
     AS $$ SELECT u.t FROM unnest(profile_types()) WITH ORDINALITY u(t, n)
            WHERE EXISTS (SELECT FROM profiles p WHERE p.tenant = (SELECT current_tenant()) AND p.service = $1 AND p.type = u.t
                             AND p.created_at >= $2 AND p.created_at <= $3)
+              OR EXISTS (SELECT FROM profile_packs k WHERE k.tenant = (SELECT current_tenant()) AND k.service = $1 AND k.type = u.t
+                            AND k.hour >= date_trunc('hour', $2, 'UTC') AND k.hour <= $3
+                            AND k.last_at >= $2 AND k.first_at <= $3)
               OR EXISTS (SELECT FROM rollups r WHERE r.tenant = (SELECT current_tenant()) AND r.service = $1 AND r.type = u.t
                             AND r.bucket <= $3
                             AND r.bucket + CASE r.tier WHEN 'day' THEN interval '1 day' ELSE interval '1 hour' END > $2)
@@ -2088,6 +2434,11 @@ REVOKE EXECUTE ON FUNCTION create_api_token(text, text[], timestamptz, text), re
     set_scrape_credentials(bigint, text, text, text) FROM PUBLIC;
 GRANT USAGE ON SCHEMA profefe TO profefe_admin, profefe_collector;
 GRANT SELECT ON TABLE profiles, rollups, tenant_limits TO profefe_reader;
+-- packs (0.9.0): readers see their tenant's, like profiles; the collector packs
+GRANT SELECT ON TABLE profile_packs, stored_profiles TO profefe_reader;
+REVOKE EXECUTE ON FUNCTION pack_hour(timestamptz, text, text, text),
+    pack_write(text, text, text, timestamptz, text[], pack_entry[], pprof[]), pack_profiles(int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pack_profiles(int) TO profefe_writer;
 GRANT SELECT (token_id, tenant, rights, created_at, created_by, expires_at, revoked_at, note) ON TABLE tokens TO profefe_admin;
 GRANT SELECT ON TABLE api_tokens TO profefe_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE tenant_roles, tenant_limits, scrape_targets TO profefe_admin;

@@ -92,7 +92,7 @@ if [ -n "$A_RW" ] && start_auth_collector "$WORK/auth.log" -db "$AUTH_DB" -auth.
     expect "b's save" 200 "$(areq POST "$AUTH_URL/api/0/profiles?$P&labels=zone=secret-b" "$B_RW" $FIX/i3-cpu.pb.gz)"
     B_ID=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$WORK/auth-body")
     expect "b's other service" 200 "$(areq POST "$AUTH_URL/api/0/profiles?service=bank&type=cpu" "$B_RW" $FIX/i4-cpu.pb.gz)"
-    if [ "$(aq -c "SELECT string_agg(tenant || ':' || service, ',' ORDER BY tenant, service) FROM profefe.profiles")" = \
+    if [ "$(aq -c "SELECT string_agg(tenant || ':' || service, ',' ORDER BY tenant, service) FROM profefe.stored_profiles")" = \
          "a:shop,a:shop,b:bank,b:shop" ]; then pass; else fail "auth: saves land in the token's tenant"; fi
 
     # every route: no token, malformed, unknown, expired, revoked -> 401 with WWW-Authenticate
@@ -141,7 +141,7 @@ if [ -n "$A_RW" ] && start_auth_collector "$WORK/auth.log" -db "$AUTH_DB" -auth.
     expect "Basic, a wrong password" 401 "$(areq GET "$AUTH_URL/api/0/services" "" "" -u "anyone:$UNKNOWN")"
     USERINFO_URL="http://u:$A_RW@127.0.0.1:$AUTH_PORT"
     if build/collector-e2e -only agent -url "$USERINFO_URL" -fixtures test/fixtures > "$WORK/auth-agent.out" 2>&1 &&
-       [ "$(aq -c "SELECT tenant FROM profefe.profiles WHERE service = 'agent'")" = a ]; then pass
+       [ "$(aq -c "SELECT tenant FROM profefe.stored_profiles WHERE service = 'agent'")" = a ]; then pass
     else cat "$WORK/auth-agent.out"; fail "auth: Go's client with the token in the collector address (profefe's agent)"; fi
     if go tool pprof -proto "http://u:$A_R@127.0.0.1:$AUTH_PORT/api/0/profiles/merge?$P&$RANGE" > "$WORK/auth-pprof.pb" 2>"$WORK/auth-pprof.err" &&
        areq GET "$AUTH_URL/api/0/profiles/merge?$P&$RANGE" "$A_R" >/dev/null && cp "$WORK/auth-body" "$WORK/auth-merge.pb" &&
@@ -190,7 +190,7 @@ if [ -n "$A_RW" ] && start_auth_collector "$WORK/auth.log" -db "$AUTH_DB" -auth.
     # per-tenant limits over HTTP
     expect "a tenant's body cap" 413 "$(areq POST "$AUTH_URL/api/0/profiles?$P" "$SMALL_W" $FIX/i1-cpu.pb.gz)" 'tenant \"small\" accepts (1000 bytes'
     expect "a tenant's sample limit" 413 "$(areq POST "$AUTH_URL/api/0/profiles?$P" "$FEW_W" $FIX/i1-cpu.pb.gz)" "too many samples"
-    if [ "$(aq -c "SELECT count(*) FROM profefe.profiles WHERE tenant IN ('small', 'few')")" = 0 ]; then pass
+    if [ "$(aq -c "SELECT count(*) FROM profefe.stored_profiles WHERE tenant IN ('small', 'few')")" = 0 ]; then pass
     else fail "auth: a refused profile was stored"; fi
     r1=$(areq POST "$AUTH_URL/api/0/profiles?$P" "$RATE_W" $FIX/i1-cpu.pb.gz)
     r2=$(areq POST "$AUTH_URL/api/0/profiles?$P" "$RATE_W" $FIX/i1-cpu.pb.gz)
@@ -216,7 +216,7 @@ if [ -n "$A_RW" ] && start_auth_collector "$WORK/auth.log" -db "$AUTH_DB" -auth.
     expect "header mode: a malformed tenant" 401 "$(areq GET "$AUTH_URL/api/0/services" "" "" -H "X-Scope-OrgID: a b")" "invalid X-Scope-OrgID"
     expect "header mode: writes for the named tenant" 200 \
         "$(areq POST "$AUTH_URL/api/0/profiles?service=proxied&type=cpu" "" $FIX/i1-cpu.pb.gz -H "X-Scope-OrgID: c")"
-    if [ "$(aq -c "SELECT tenant FROM profefe.profiles WHERE service = 'proxied'")" = c ]; then pass
+    if [ "$(aq -c "SELECT tenant FROM profefe.stored_profiles WHERE service = 'proxied'")" = c ]; then pass
     else fail "auth: header mode stores for the header's tenant"; fi
     stop_auth_collector
     start_auth_collector "$WORK/auth-header2.log" -db "$AUTH_DB" -auth header -auth.header X-Tenant -auth.trusted-proxies 10.9.0.0/16
@@ -233,7 +233,7 @@ if [ -n "$A_RW" ] && start_auth_collector "$WORK/auth.log" -db "$AUTH_DB" -auth.
     expect "... and refuses to act for another" 500 "$(areq GET "$AUTH_URL/api/0/services" "$B_RW")" 'cannot act for tenant \"b\"'
     expect "... writes too, storing nothing" 500 "$(areq POST "$AUTH_URL/api/0/profiles?service=pinned&type=cpu" "$B_RW" $FIX/i1-cpu.pb.gz)" \
         'cannot act for tenant \"b\"'
-    if [ "$(aq -c "SELECT count(*) FROM profefe.profiles WHERE service = 'pinned'")" = 0 ]; then pass
+    if [ "$(aq -c "SELECT count(*) FROM profefe.stored_profiles WHERE service = 'pinned'")" = 0 ]; then pass
     else fail "auth: a save the role could not act for was stored"; fi
     stop_auth_collector
 

@@ -184,7 +184,7 @@ SQL
     wait "$POST_PID" "$LOCK_PID" "${GET_PIDS[@]}"
     s_post=$(cat "$WORK/busy-post-code"); b_post=$(cat "$WORK/busy-post")
     gets=$(cat "$WORK/busy-get-1" "$WORK/busy-get-2" | sort | tr '\n' ' ')
-    n=$(psql -X -At -d collector_test -c "SELECT count(*) FROM profefe.profiles WHERE service = 'busy'")
+    n=$(psql -X -At -d collector_test -c "SELECT count(*) FROM profefe.stored_profiles WHERE service = 'busy'")
     if [ "$s_post" = 503 ] && [[ "$b_post" == *"statement timeout"* ]] && [ "$n" = 0 ] \
         && [[ "$gets" == *'{"code":503,"error":"database busy: all 1 connections in use"}'* ]] \
         && [[ "$gets" == *'{"code":503,"error":"canceling statement due to statement timeout"}'* ]]; then pass
@@ -199,7 +199,7 @@ SQL
         case "$verdict" in ok) pass ;; FAIL) fail "collector: $rest" ;; esac
     done < "$WORK/e2e-stop.out"
     wait "$COLL_PID"; rc=$?
-    n=$(psql -X -At -d collector_test -c "SELECT count(*) FROM profefe.profiles WHERE service = 'shutdown'")
+    n=$(psql -X -At -d collector_test -c "SELECT count(*) FROM profefe.stored_profiles WHERE service = 'shutdown'")
     if [ "$rc" = 0 ] && [ "$n" = 1 ] && grep -q "stopped" "$WORK/collector.log"; then pass
     else tail -5 "$WORK/collector.log"; fail "collector: clean exit after SIGTERM (rc $rc, $n stored)"; fi
 
@@ -213,7 +213,7 @@ SQL
     else fail "collector: connects once the database is up"; fi
     # retention skipped while down, done once up: nothing older than 5 days left
     for _ in $(seq 1 30); do grep -q "retention: .* removed" "$WORK/collector2.log" && break; sleep 0.2; done
-    old=$(psql -X -At -d collector_test -c "SELECT count(*) FROM profefe.profiles WHERE created_at < now() - interval '5 days'")
+    old=$(psql -X -At -d collector_test -c "SELECT count(*) FROM profefe.stored_profiles WHERE created_at < now() - interval '5 days'")
     if grep -q "retention skipped: database unavailable" "$WORK/collector2.log" \
         && grep -q "rollups skipped: database unavailable" "$WORK/collector2.log" \
         && grep -q "retention: .* removed" "$WORK/collector2.log" && [ "$old" = 0 ]; then pass

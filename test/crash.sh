@@ -101,16 +101,16 @@ SQL
     if [ "$load_rc" = 0 ]; then pass; else fail "crash: the clients or the reader saw a 500 or a hang (or nothing answered)"; fi
     cq -q -c "CREATE TABLE acked (key text, id text, fixture text)" -c "\\copy acked FROM '$WORK/crash-acked' WITH (DELIMITER ' ')"
     acked=$(cq -c "SELECT count(*) || ' (' || count(*) FILTER (WHERE fixture <> 'i1-cpu') || ' medium or large)' FROM acked")
-    stored=$(cq -c "SELECT count(*) FROM profefe.profiles WHERE service = 'crash'")
+    stored=$(cq -c "SELECT count(*) FROM profefe.stored_profiles WHERE service = 'crash'")
     lost=$(cq -c "SELECT count(*) FROM acked a LEFT JOIN profefe.ingest_keys k ON k.tenant = 'default' AND k.key = a.key
-                  LEFT JOIN profefe.profiles p ON p.profile_id = a.id
+                  LEFT JOIN profefe.stored_profiles p ON p.profile_id = a.id
                   WHERE k.profile_id IS DISTINCT FROM a.id OR p.profile_id IS NULL")
-    keyless=$(cq -c "SELECT count(*) FROM profefe.profiles p WHERE p.service = 'crash'
+    keyless=$(cq -c "SELECT count(*) FROM profefe.stored_profiles p WHERE p.service = 'crash'
                      AND NOT EXISTS (SELECT FROM profefe.ingest_keys k WHERE k.profile_id = p.profile_id)")
     twice=$(cq -c "SELECT count(*) - count(DISTINCT key) FROM acked")
     bytes_ok=$(cq -v d="$WORK" <<'SQL'
 SELECT bool_and(md5(p.profile::bytea) = f.sum) AND count(*) = (SELECT count(*) FROM acked)
-  FROM acked a JOIN profefe.profiles p ON p.profile_id = a.id
+  FROM acked a JOIN profefe.stored_profiles p ON p.profile_id = a.id
   JOIN (SELECT n, md5(pg_read_binary_file(:'d' || '/' || n || '.pb.gz')::profefe.pprof::bytea) AS sum
           FROM unnest(ARRAY['i1-cpu', 'medium-cpu-1', 'large-cpu']) n) f ON f.n = a.fixture;
 SQL
@@ -137,11 +137,11 @@ SQL
         scraped=$(cq -c "SELECT count(*) FILTER (WHERE last_success_at > '$last_fault') || '/' || count(*) FROM profefe.scrape_targets")
         refreshed=$(awk '$1 == "profefe_rollup_refreshes_total{result=\"ok\"}" { print $2 }' <<< "$m")
         retained=$(awk '$1 == "profefe_retention_runs_total{result=\"ok\"}" { print $2 }' <<< "$m")
-        expired=$(cq -c "SELECT count(*) FROM profefe.profiles WHERE tenant = 'old'")
+        expired=$(cq -c "SELECT count(*) FROM profefe.stored_profiles WHERE tenant = 'old'")
         [ "$scraped" = 4/4 ] && [ "${refreshed:-0}" -ge 1 ] && [ "${retained:-0}" -ge 1 ] && [ "$expired" = 0 ] && { again=1; break; }
         sleep 0.2
     done
-    lost_after=$(cq -c "SELECT count(*) FROM acked a LEFT JOIN profefe.profiles p ON p.profile_id = a.id WHERE p.profile_id IS NULL")
+    lost_after=$(cq -c "SELECT count(*) FROM acked a LEFT JOIN profefe.stored_profiles p ON p.profile_id = a.id WHERE p.profile_id IS NULL")
     echo "   after the faults: targets scraped again $scraped; rollup refreshes ok ${refreshed:-0}; retention runs ok"\
          "${retained:-0} (the expired profile left: $expired; acknowledged ones gone: $lost_after)"
     if [ -n "$again" ] && [ "$lost_after" = 0 ]; then pass; else fail "crash: scraping, rollups or retention did not resume"; fi
@@ -153,7 +153,7 @@ SQL
     # (the minute of the medium and large profiles: raw profiles, no rollup)
     range=$(cq -c "SELECT to_char(min(p.created_at) - interval '1 minute', 'YYYY-MM-DD\"T\"HH24:MI:SS') || '&to=' ||
                           to_char(max(p.created_at) + interval '1 minute', 'YYYY-MM-DD\"T\"HH24:MI:SS')
-                     FROM acked a JOIN profefe.profiles p ON p.profile_id = a.id WHERE a.fixture <> 'i1-cpu'")
+                     FROM acked a JOIN profefe.stored_profiles p ON p.profile_id = a.id WHERE a.fixture <> 'i1-cpu'")
     M="http://127.0.0.1:$CRASH_PORT/api/0/profiles/merge?service=crash&type=cpu&from=$range"
     fewest_fds() { local m=100000 n; for _ in 1 2 3 4 5 6 7 8; do n=$(ls "/proc/$CRASH_PID/fd" | wc -l); [ "$n" -lt "$m" ] && m=$n; sleep 0.15; done; echo "$m"; }
     curl -s -o /dev/null "$M"; curl -s -o /dev/null "$M"

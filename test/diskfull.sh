@@ -30,9 +30,9 @@ if mount -t tmpfs -o size=48m,mode=700 profefe-test "$F_SMALL" 2> "$WORK/mount.e
     done
     full_body=$(head -c 400 "$WORK/faults-body")
     used=$(df --output=pcent "$F_SMALL" | tail -1 | tr -d ' ')
-    stored=$(fq -c "SELECT count(*) FROM profefe.profiles")
+    stored=$(fq -c "SELECT count(*) FROM profefe.stored_profiles")
     read -r code2 _ < <(fpost test/fixtures/large-cpu.pb.gz full)
-    stored2=$(fq -c "SELECT count(*) FROM profefe.profiles")
+    stored2=$(fq -c "SELECT count(*) FROM profefe.stored_profiles")
     find_code=$(curl -s -o "$WORK/full-find" -w '%{http_code}' \
         "$F_URL/api/0/profiles?service=full&type=cpu&from=2000-01-01T00:00:00&to=2100-01-01T00:00:00&limit=1000")
     found=$(grep -o '"id"' "$WORK/full-find" | wc -l)
@@ -56,7 +56,7 @@ if mount -t tmpfs -o size=48m,mode=700 profefe-test "$F_SMALL" 2> "$WORK/mount.e
         sleep 0.5
     done
     used_after=$(df --output=pcent "$F_SMALL" | tail -1 | tr -d ' ')
-    left=$(fq -c "SELECT count(*) FROM profefe.profiles WHERE service = 'full'")
+    left=$(fq -c "SELECT count(*) FROM profefe.stored_profiles WHERE service = 'full'")
     echo "   retention freed the old days: ingest resumed ${resumed:-: no}; $used_after used;"\
          "old profiles left $left; $(grep -c 'retention failed' "$WORK/faults-collector.log") retention runs failed meanwhile"
     if [ -n "$resumed" ] && [ "$left" = 0 ]; then pass; else fail "faults: ingest did not resume after retention freed space"; fi

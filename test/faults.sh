@@ -83,7 +83,7 @@ if cluster_start "$F_PG" >/dev/null; then
     else fail "faults: a database that never answers (see the figures above)"; fi
 
     # --- a lock held on the profiles: statement_timeout fires
-    n0=$(fq -c "SELECT count(*) FROM profefe.profiles")
+    n0=$(fq -c "SELECT count(*) FROM profefe.stored_profiles")
     psql -X -q -d postgres -c "BEGIN; LOCK TABLE profefe.profiles IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;" >/dev/null 2>&1 &
     lock_pid=$!
     sleep 0.5
@@ -91,7 +91,7 @@ if cluster_start "$F_PG" >/dev/null; then
     lock_body=$(head -c 300 "$WORK/faults-body")
     wait "$lock_pid"
     read -r code2 _ < <(fpost test/fixtures/i1-cpu.pb.gz locked)
-    n1=$(fq -c "SELECT count(*) FROM profefe.profiles")
+    n1=$(fq -c "SELECT count(*) FROM profefe.stored_profiles")
     echo "   a lock held: POST $code in ${secs}s ($lock_body); after: $code2; profiles $n0 -> $n1"
     if [ "$code" = 503 ] && grep -q 'statement timeout' <<< "$lock_body"; then
         if [ "$code2" = 200 ] && [ "$n1" = $((n0 + 1)) ]; then pass; else fail "faults: after a held lock (got $code2, $n0 -> $n1)"; fi

@@ -10,7 +10,7 @@ IDEM_SVC="idem-$(date +%s%N)"
 if start_auth_collector "$WORK/idem.log" -db "$AUTH_DB" -auth none; then
     F=test/fixtures/i1-cpu.pb.gz
     idem_id() { sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$WORK/auth-body"; }
-    rows() { aq -c "SELECT count(*) FROM profefe.profiles WHERE service = '$1'"; }
+    rows() { aq -c "SELECT count(*) FROM profefe.stored_profiles WHERE service = '$1'"; }
     expect "keyed POST" 200 "$(areq POST "$AUTH_URL/api/0/profiles?service=$IDEM_SVC&type=cpu" "" $F -H "Idempotency-Key: k-1")"
     id1=$(idem_id)
     ! grep -qi '^Idempotent-Replayed' "$WORK/auth-head" && pass || fail "idempotency: the first save is not marked replayed"

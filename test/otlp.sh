@@ -35,7 +35,7 @@ elif start_auth_collector "$WORK/otlp.log" -db "$AUTH_DB"; then
         local f=$1; shift
         areq POST "$AUTH_URL/v1development/profiles" "$OT_TOKEN" "$f" -H "Content-Type: application/x-protobuf" "$@"
     }
-    otcount() { aq -c "SELECT count(*) FROM profefe.profiles WHERE labels ? 'host.name'"; }
+    otcount() { aq -c "SELECT count(*) FROM profefe.stored_profiles WHERE labels ? 'host.name'"; }
 
     got=$(otpost "$OT_DIR/main.bin")
     if [ "$got" = 200 ] && grep -qi '^content-type: application/x-protobuf' "$WORK/auth-head" &&
@@ -46,7 +46,7 @@ elif start_auth_collector "$WORK/otlp.log" -db "$AUTH_DB"; then
 
     # every stored profile, read back by Go's profile package
     : > "$OT_DIR/main.got"
-    aq -F ' ' -c "SELECT profile_id, service, type, labels::text FROM profefe.profiles WHERE labels ? 'host.name' ORDER BY service, type" |
+    aq -F ' ' -c "SELECT profile_id, service, type, labels::text FROM profefe.stored_profiles WHERE labels ? 'host.name' ORDER BY service, type" |
     while read -r id svc type labels; do
         curl -s -o "$OT_DIR/p-$id.pb" -H "Authorization: Bearer $OT_TOKEN" "$AUTH_URL/api/0/profiles/$id"
         echo "== $svc $type $labels" >> "$OT_DIR/main.got"
@@ -57,7 +57,7 @@ elif start_auth_collector "$WORK/otlp.log" -db "$AUTH_DB"; then
     else head -40 "$OT_DIR/main.diff"; fail "otlp: stored profiles as Go reads them equal the request's model"; fi
     # times: the profile's own (time_unix_nano), the heap one a second later
     got=$(aq -c "SELECT string_agg(service || '@' || extract(epoch FROM created_at)::bigint, ' ' ORDER BY service, type)
-                   FROM profefe.profiles WHERE labels ? 'host.name'")
+                   FROM profefe.stored_profiles WHERE labels ? 'host.name'")
     if [ "$got" = "node-host@1700000002 otel-shop@1700000000 otel-shop@1700000000 svc-a@1700000002 svc-b@1700000002 unknown_service:pyworker@1700000001" ]; then pass
     else fail "otlp: created_at is each profile's time_unix_nano (got $got)"; fi
     OT_RANGE="from=2023-11-14T00:00:00&to=2023-11-16T00:00:00"
@@ -85,12 +85,12 @@ elif start_auth_collector "$WORK/otlp.log" -db "$AUTH_DB"; then
     # partial success: the tenant takes 30 labels; one resource has 36
     got=$(otpost "$OT_DIR/partial.bin")
     resp=$(otgen response "$WORK/auth-body" 2>&1)
-    stored=$(aq -c "SELECT string_agg(service || ':' || type, ',' ORDER BY service) FROM profefe.profiles WHERE service IN ('too-many', 'fine')")
+    stored=$(aq -c "SELECT string_agg(service || ':' || type, ',' ORDER BY service) FROM profefe.stored_profiles WHERE service IN ('too-many', 'fine')")
     if [ "$got" = 200 ] && [[ $resp == "1 the cpu profile of service too-many: too many labels"* ]] && [ "$stored" = "fine:other" ]; then pass
     else fail "otlp: partial success (got $got, response \"$resp\", stored $stored)"; fi
 
     # malformed: 400, a Status naming the fault, nothing stored
-    before=$(aq -c "SELECT count(*) FROM profefe.profiles")
+    before=$(aq -c "SELECT count(*) FROM profefe.stored_profiles")
     head -c 900 "$OT_DIR/main.bin" > "$OT_DIR/bad-truncated.bin"
     printf 'not gzip at all' > "$OT_DIR/bad-gzip.bin"
     for c in "stack-index|samples[0].stack_index = 999 is out of range: dictionary.stack_table has" \
@@ -119,7 +119,7 @@ elif start_auth_collector "$WORK/otlp.log" -db "$AUTH_DB"; then
     if [ "$got" = 415 ]; then pass; else fail "otlp: OTLP/JSON is refused with 415 (got $got)"; fi
     got=$(areq POST "$AUTH_URL/v1development/profiles" "" "$OT_DIR/main.bin" -H "Content-Type: application/x-protobuf")
     if [ "$got" = 401 ]; then pass; else fail "otlp: without a token 401 (got $got)"; fi
-    after=$(aq -c "SELECT count(*) FROM profefe.profiles")
+    after=$(aq -c "SELECT count(*) FROM profefe.stored_profiles")
     if [ "$after" = "$before" ]; then pass; else fail "otlp: malformed requests stored nothing ($before -> $after)"; fi
     stop_auth_collector
     if ls "$WORK"/collector-asan* "$WORK"/collector-ubsan* >/dev/null 2>&1; then

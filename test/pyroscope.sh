@@ -30,13 +30,13 @@ if start_auth_collector "$WORK/pyroscope.log" -db "$AUTH_DB"; then
     # pprof, raw: Pyroscope's Go SDK style name with a type suffix and labels
     expect "pprof body" 200 "$(py_ingest "name=pyro-go.cpu%7Benv%3Dtest%2Cpod%3Da-1%2C__session_id__%3Dx%7D&from=$PY_T0&until=$((PY_T0 + 10))&format=pprof&spyName=gospy" \
         "$WORK/i1-cpu.pb.gz" -H "Content-Type: application/octet-stream")" '"type":"cpu"'
-    got=$(pyq "SELECT type || ' ' || labels::text || ' ' || md5(profile::bytea) FROM profefe.profiles WHERE service = 'pyro-go' AND type = 'cpu'")
+    got=$(pyq "SELECT type || ' ' || labels::text || ' ' || md5(profile::bytea) FROM profefe.stored_profiles WHERE service = 'pyro-go' AND type = 'cpu'")
     if [ "$got" = "cpu {\"env\": \"test\", \"pod\": \"a-1\"} $(fixture_sum "$WORK/i1-cpu.pb.gz")" ]; then pass
     else fail "pyroscope: a pprof body stored as it came, app as service, labels from the name (got $got)"; fi
     # multipart/form-data, as the SDKs' uploaders send it (with sample_type_config beside)
     expect "multipart body" 200 "$(py_ingest "name=pyro-go.inuse_objects%7Benv%3Dtest%7D&format=pprof" "" \
         -F "profile=@$WORK/i1-heap.pb.gz;filename=profile.pprof" -F 'sample_type_config={"inuse_objects":{"units":"objects"}}')" '"type":"heap"'
-    got=$(pyq "SELECT md5(profile::bytea) FROM profefe.profiles WHERE service = 'pyro-go' AND type = 'heap'")
+    got=$(pyq "SELECT md5(profile::bytea) FROM profefe.stored_profiles WHERE service = 'pyro-go' AND type = 'heap'")
     if [ "$got" = "$(fixture_sum "$WORK/i1-heap.pb.gz")" ]; then pass; else fail "pyroscope: the multipart profile part stored as it came"; fi
     expect "contentions with .block_count: block" 200 "$(py_ingest "name=pyro-go.block_count&format=pprof" "$WORK/i1-block.pb.gz")" '"type":"block"'
     expect "contentions with .mutex_count: mutex" 200 "$(py_ingest "name=pyro-go.mutex_count&format=pprof" "$WORK/i1-mutex.pb.gz")" '"type":"mutex"'
@@ -56,7 +56,7 @@ if start_auth_collector "$WORK/pyroscope.log" -db "$AUTH_DB"; then
        grep -qE '^ +0 +0% +100% +450ms +100% +main$' "$WORK/py-top.txt"; then pass
     else cat "$WORK/py-top.txt"; fail "pyroscope: go tool pprof -top of folded stacks"; fi
     got=$(pyq "SELECT profefe.pprof_time(profile) || ' ' || profefe.pprof_duration(profile) || ' ' || labels::text
-                 FROM profefe.profiles WHERE service = 'pyro-py'")
+                 FROM profefe.stored_profiles WHERE service = 'pyro-py'")
     if [ "$got" = "2023-11-14 22:13:20+00 00:00:10 {\"lang\": \"python\"}" ]; then pass
     else fail "pyroscope: folded time, duration and labels (got $got)"; fi
     # lines (one stack a line), objects of an alloc_objects name
@@ -64,7 +64,7 @@ if start_auth_collector "$WORK/pyroscope.log" -db "$AUTH_DB"; then
     expect "lines body" 200 "$(py_ingest "name=pyro-rb.alloc_objects&format=lines&units=objects&from=$PY_T0" "$WORK/py-lines.txt")" '"type":"allocs"'
     got=$(pyq "SELECT (SELECT string_agg(t.type || '=' || profefe.pprof_total(p.profile, t.type), ',')
                          FROM profefe.pprof_sample_types(p.profile) t) || ' ' || profefe.pprof_folded(p.profile)
-                 FROM profefe.profiles p WHERE p.service = 'pyro-rb'")
+                 FROM profefe.stored_profiles p WHERE p.service = 'pyro-rb'")
     if [ "$got" = "alloc_objects=3 a;b 2
 c 1" ]; then pass; else fail "pyroscope: lines counted once each (got $got)"; fi
     # the merge route's pgo=1: what Go's profile-guided optimization reads, as Go's profile package makes it
@@ -96,7 +96,7 @@ c 1" ]; then pass; else fail "pyroscope: lines counted once each (got $got)"; fi
     expect "an unknown units" 400 "$(py_ingest "name=pyro-bad&units=parsecs" "$WORK/py-folded.txt")" "units parsecs"
     expect "no token" 401 "$(areq POST "$AUTH_URL/ingest?name=pyro-bad" "" "$WORK/py-folded.txt")"
     expect "GET /ingest" 405 "$(areq GET "$AUTH_URL/ingest?name=pyro-bad" "$PY_TOKEN")"
-    if [ "$(pyq "SELECT count(*) FROM profefe.profiles WHERE service = 'pyro-bad'")" = 0 ]; then pass
+    if [ "$(pyq "SELECT count(*) FROM profefe.stored_profiles WHERE service = 'pyro-bad'")" = 0 ]; then pass
     else fail "pyroscope: a refused request stored something"; fi
 
     # the real SDK: @pyroscope/nodejs in examples/nodeapp
@@ -106,9 +106,9 @@ c 1" ]; then pass; else fail "pyroscope: lines counted once each (got $got)"; fi
     if (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>"$WORK/nodeapp-npm.log"); then
         PROFEFE_URL=$AUTH_URL PROFEFE_TOKEN=$PY_TOKEN APP_NAME=nodeapp FLUSH_MS=2000 RUN_SECONDS=7 \
             timeout 60 node "$NODE_DIR/app.js" > "$WORK/nodeapp.log" 2>&1
-        got=$(pyq "SELECT string_agg(DISTINCT type, ',' ORDER BY type) FROM profefe.profiles WHERE service = 'nodeapp'")
+        got=$(pyq "SELECT string_agg(DISTINCT type, ',' ORDER BY type) FROM profefe.stored_profiles WHERE service = 'nodeapp'")
         echo "   @pyroscope/nodejs stored: $(pyq "SELECT count(*) || ' profiles (' || string_agg(DISTINCT type, ', ') || '), labels ' || max(labels::text)
-                                              FROM profefe.profiles WHERE service = 'nodeapp'")"
+                                              FROM profefe.stored_profiles WHERE service = 'nodeapp'")"
         if [ "$got" = "heap,wall" ]; then pass; else cat "$WORK/nodeapp.log" | tail -5; fail "pyroscope: the Node.js SDK's wall and heap profiles (got $got)"; fi
         go tool pprof -top -nodecount=15 "http://u:$PY_TOKEN@${AUTH_URL#http://}/api/0/profiles/merge?service=nodeapp&type=wall&from=2000-01-01T00:00:00&to=2100-01-01T00:00:00" \
             > "$WORK/nodeapp-top.txt" 2>&1 < /dev/null || true

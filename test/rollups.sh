@@ -168,7 +168,7 @@ for k in 303 304; do add_profile "$k" cpu "$(( (BASE + 47 * H + 3599) * 10000000
 build/pprofref retime < <(tail -5 "$RW/list") || fail "rollups: pprofref retime"
 save_list "$RW/load" >/dev/null
 # two profiles of hour 40 deleted, and out of the manifest
-del=$(rq -c "SELECT string_agg(profile_id, ',') FROM (SELECT profile_id FROM profefe.profiles WHERE service = 'rt' AND type = 'cpu'
+del=$(rq -c "SELECT string_agg(profile_id, ',') FROM (SELECT profile_id FROM profefe.stored_profiles WHERE service = 'rt' AND type = 'cpu'
                AND created_at >= $(ts "$(us BASE+40*H)") AND created_at < $(ts "$(us BASE+41*H)") ORDER BY created_at LIMIT 2) x")
 rq -c "SELECT profefe.delete_profiles(string_to_array('$del', ','))" >/dev/null
 for f in $(build/pprofref pick "$RW/manifest-cpu" "$(us BASE+40*H)" "$(( $(us BASE+41*H) - 1 ))" "" | head -2); do
@@ -206,7 +206,7 @@ done
 wait "${pids[@]}"
 rq -c "SELECT profefe.refresh_rollups()" >/dev/null
 rq -c "SELECT profefe.refresh_rollups()" >/dev/null     # the markers made during the last one
-twice=$(rq -c "SELECT count(*) FROM (SELECT date_trunc('hour', created_at, 'UTC') h, count(*) n FROM profefe.profiles
+twice=$(rq -c "SELECT count(*) FROM (SELECT date_trunc('hour', created_at, 'UTC') h, count(*) n FROM profefe.stored_profiles
                  WHERE service = 'rt' AND created_at < date_trunc('hour', now(), 'UTC') - interval '1 hour' GROUP BY 1) raw
                FULL JOIN (SELECT bucket h, sum(profiles) n FROM profefe.rollups WHERE tier = 'hour' AND service = 'rt' GROUP BY 1) r
                USING (h) WHERE raw.n IS DISTINCT FROM r.n")
@@ -222,9 +222,9 @@ all_merges "after concurrent refreshes and saves"
 
 echo "-- retention"
 # an hour of raw profiles kept: all but the current hour's go
-old=$(rq -c "SELECT count(*) FROM profefe.profiles WHERE created_at < now() - interval '1 hour'")
+old=$(rq -c "SELECT count(*) FROM profefe.stored_profiles WHERE created_at < now() - interval '1 hour'")
 rq -c "SET profefe.retention = '1 hour'; SELECT profefe.apply_retention()" | tail -1 > "$RW/removed"
-left=$(rq -c "SELECT count(*) FROM profefe.profiles WHERE created_at < now() - interval '1 hour'")
+left=$(rq -c "SELECT count(*) FROM profefe.stored_profiles WHERE created_at < now() - interval '1 hour'")
 dirty=$(rq -c "SELECT count(*) FROM profefe.rollup_dirty")
 if [ "$(cat "$RW/removed")" = "$old" ] && [ "$old" -gt 400 ] && [ "$left" = 0 ] && [ "$dirty" = 0 ]; then pass
 else fail "rollups: raw retention ($(cat "$RW/removed") of $old removed, $left left, $dirty dirty)"; fi

@@ -7,7 +7,7 @@ for s in 1 2 3 4; do
                FROM fixtures, generate_series(1, 50) WHERE name = 'i$s-cpu.pb.gz'" > "$WORK/conc-$s.out" 2>&1 &
 done
 wait
-read -r rows ids < <(q -F ' ' -c "SELECT count(*), count(DISTINCT profile_id) FROM profefe.profiles WHERE service = 'concurrent'")
+read -r rows ids < <(q -F ' ' -c "SELECT count(*), count(DISTINCT profile_id) FROM profefe.stored_profiles WHERE service = 'concurrent'")
 if [ "$rows" = 200 ] && [ "$ids" = 200 ] && ! grep -q ERROR "$WORK"/conc-*.out; then
     pass; echo "200 profiles saved by 4 sessions, 200 distinct ids"
 else
@@ -22,13 +22,13 @@ for s in 1 2 3 4; do
                FROM fixtures, generate_series(1, 40) g WHERE name = 'valid-no-time.pb'" > "$WORK/days-$s.out" 2>&1 &
 done
 wait
-read -r rows days < <(q -F ' ' -c "SELECT count(*), count(DISTINCT created_at::date) FROM profefe.profiles WHERE service = 'newdays'")
+read -r rows days < <(q -F ' ' -c "SELECT count(*), count(DISTINCT created_at::date) FROM profefe.stored_profiles WHERE service = 'newdays'")
 if [ "$rows" = 160 ] && [ "$days" = 20 ] && ! grep -q ERROR "$WORK"/days-*.out; then
     pass; echo "160 profiles over 20 new day partitions"
 else
     cat "$WORK"/days-*.out | head -5; fail "concurrent partition creation ($rows rows, $days days)"
 fi
-q -q -c "SELECT delete_profiles(ARRAY(SELECT profile_id FROM profefe.profiles WHERE service = 'newdays'))" >/dev/null
+q -q -c "SELECT delete_profiles(ARRAY(SELECT profile_id FROM profefe.stored_profiles WHERE service = 'newdays'))" >/dev/null
 
 echo "== store: a save waiting on retention's drop of its day's partition"
 # Retention drops a day holding ACCESS EXCLUSIVE on profiles; a save of that
@@ -48,20 +48,20 @@ waiting=$(q -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_da
 echo "COMMIT;" >&"${DROPPER[1]}"; echo '\q' >&"${DROPPER[1]}"
 wait "$saver"
 wait "$dropper_pid" 2>/dev/null
-n=$(q -c "SELECT count(*) FROM profefe.profiles WHERE service = 'dropday'")
+n=$(q -c "SELECT count(*) FROM profefe.stored_profiles WHERE service = 'dropday'")
 if [ "$dropped" = dropped ] && [ "$waiting" -ge 1 ] && [ "$(cat "$WORK/dropday.out")" = t ] && [ "$n" = 1 ]; then
     pass; echo "the waiting save made the day again (1 profile kept, the dropped one gone)"
 else
     echo "dropped=$dropped waiting=$waiting rows=$n"; cat "$WORK/dropday.out"; fail "a save racing a partition drop"
 fi
-q -q -c "SELECT delete_profiles(ARRAY(SELECT profile_id FROM profefe.profiles WHERE service = 'dropday'))" >/dev/null
+q -q -c "SELECT delete_profiles(ARRAY(SELECT profile_id FROM profefe.stored_profiles WHERE service = 'dropday'))" >/dev/null
 
 echo "== store: pg_dump / restore of the whole database"
 psql -q -d postgres -c "CREATE DATABASE store_restored" >/dev/null
 "$PG_BIN/pg_dump" -d $DB -f "$WORK/store-dump.sql" 2>"$WORK/store-dump.err" \
   && psql -q -X -d store_restored -v ON_ERROR_STOP=1 -f "$WORK/store-dump.sql" >/dev/null 2>"$WORK/store-restore.err"
 sig="SELECT count(*) || ':' || md5(string_agg(profile_id || service || type || labels::text || created_at::text ||
-            coalesce(md5(profile::bytea), md5(trace)), ',' ORDER BY profile_id)) FROM profefe.profiles"
+            coalesce(md5(profile::bytea), md5(trace)), ',' ORDER BY profile_id)) FROM profefe.stored_profiles"
 a=$(q -c "$sig")
 b=$(psql -X -At -d store_restored -c "$sig" 2>&1)
 if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; echo "profiles restored: ${a%%:*}"; else

@@ -116,6 +116,8 @@ static const struct
 	"       (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'profefe')"},
 	/* rollups and series came with 0.3.0: optional, so that 0.2.0 still serves the rest */
 	[STMT_REFRESH] = {"refresh", "SELECT profefe.refresh_rollups($1::int)", true},
+	/* packs came with 0.9.0 */
+	[STMT_PACK] = {"pack", "SELECT profefe.pack_profiles($1::int)", true},
 	[STMT_SERIES] = {"series",
 		"SELECT coalesce(json_agg(json_strip_nulls(json_build_object("
 		"  'bucket', rtrim(rtrim(to_char(s.bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '0'), '.') || 'Z',"

@@ -425,6 +425,61 @@ run_rollups(void)
 }
 
 /*
+ * Packs the profiles of rolled-up hours (0.9.0), PACK_BATCH a call so that
+ * each transaction stays short, again while a call packs a whole batch,
+ * within the same budget as run_rollups. A database without
+ * pack_profiles (before 0.9.0) is skipped quietly.
+ */
+#define PACK_BATCH "20000"
+
+static void
+run_packing(void)
+{
+	int64_t		t0 = now_us();
+	int64_t		budget = (int64_t) settings.timeout_ms * 500;
+	long long	total = 0;
+
+	for (;;)
+	{
+		DbError		err;
+		DbConn	   *c = db_acquire(&err);
+		const char *values[1] = {PACK_BATCH};
+		PGresult   *res;
+		long long	n;
+		sigset_t	pending;
+
+		if (c == NULL)
+		{
+			log_msg(LOG_WARN, "packing skipped: %s", err.message);
+			return;
+		}
+		res = db_exec(c, STMT_PACK, 1, values, NULL, NULL, 0, &err);
+		db_release(c);
+		if (res == NULL)
+		{
+			if (strstr(err.message, "pack_profiles") == NULL || strstr(err.message, "does not exist") == NULL)
+				log_msg(LOG_WARN, "packing failed: %s", err.message);
+			return;
+		}
+		if (PQgetisnull(res, 0, 0))
+		{
+			PQclear(res);
+			log_msg(LOG_DEBUG, "packing: another call is packing");
+			return;
+		}
+		n = atoll(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		total += n;
+		sigpending(&pending);
+		if (n < atoll(PACK_BATCH) || now_us() - t0 > budget ||
+			sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1)
+			break;
+	}
+	if (total > 0)
+		log_msg(LOG_INFO, "packing: %lld profile(s) packed in %.1fs", total, (now_us() - t0) / 1e6);
+}
+
+/*
  * Descriptors the collector needs besides its connections and scrapes:
  * stdio, the listening socket, libmicrohttpd's event and wake-up fds, the
  * log, files read at run time (CA files), resolvers.
@@ -596,6 +651,7 @@ main(int argc, char **argv)
 		if (now_us() >= next_rollup)
 		{
 			run_rollups();
+			run_packing();
 			next_rollup = now_us() + (int64_t) settings.rollup_s * 1000000;
 		}
 	}

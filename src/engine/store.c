@@ -34,6 +34,13 @@ PprofStatus
 pprof_store_pack(const PprofEnv *env, const uint8_t *raw, size_t len, int level,
 				 uint8_t **out, size_t *outlen, PprofError *err)
 {
+	return pprof_zstd_frame_encode(env, PPROF_STORE_V1, raw, len, level, out, outlen, err);
+}
+
+PprofStatus
+pprof_zstd_frame_encode(const PprofEnv *env, uint8_t format, const uint8_t *raw, size_t len,
+						int level, uint8_t **out, size_t *outlen, PprofError *err)
+{
 	ZSTD_CCtx  *cctx = env->zstd ? env->zstd->cctx : NULL;
 	ZSTD_CCtx  *own = NULL;
 	size_t		bound;
@@ -63,16 +70,17 @@ pprof_store_pack(const PprofEnv *env, const uint8_t *raw, size_t len, int level,
 	ZSTD_freeCCtx(own);
 	if (ZSTD_isError(n))
 		return pprof_error(err, zstd_status(n), "zstd compression failed: %s.", ZSTD_getErrorName(n));
-	buf[0] = PPROF_STORE_V1;
+	buf[0] = format;
 	buf[1] = 0;
 	*out = buf;
 	*outlen = PPROF_STORE_HDRSZ + n;
 	return PPROF_OK;
 }
 
-PprofStatus
-pprof_store_keep(const PprofEnv *env, const uint8_t *gz, size_t len,
-				 uint8_t **out, size_t *outlen, PprofError *err)
+/* The stored form fmt of bytes kept as they are. */
+static PprofStatus
+store_wrap(const PprofEnv *env, uint8_t fmt, const uint8_t *data, size_t len,
+		   uint8_t **out, size_t *outlen, PprofError *err)
 {
 	uint8_t    *buf;
 
@@ -80,12 +88,26 @@ pprof_store_keep(const PprofEnv *env, const uint8_t *gz, size_t len,
 		return pprof_error(err, PPROF_TOO_LARGE,
 						   "The profile is %zu bytes; at most 4GB can be stored.", len);
 	buf = pprof_alloc(env, PPROF_STORE_HDRSZ + len);
-	buf[0] = PPROF_STORE_GZIP;
+	buf[0] = fmt;
 	buf[1] = 0;
-	memcpy(buf + PPROF_STORE_HDRSZ, gz, len);
+	memcpy(buf + PPROF_STORE_HDRSZ, data, len);
 	*out = buf;
 	*outlen = PPROF_STORE_HDRSZ + len;
 	return PPROF_OK;
+}
+
+PprofStatus
+pprof_store_keep(const PprofEnv *env, const uint8_t *gz, size_t len,
+				 uint8_t **out, size_t *outlen, PprofError *err)
+{
+	return store_wrap(env, PPROF_STORE_GZIP, gz, len, out, outlen, err);
+}
+
+PprofStatus
+pprof_store_raw(const PprofEnv *env, const uint8_t *raw, size_t len,
+				uint8_t **out, size_t *outlen, PprofError *err)
+{
+	return store_wrap(env, PPROF_STORE_RAW, raw, len, out, outlen, err);
 }
 
 bool
@@ -99,8 +121,8 @@ pprof_store_gzip(const uint8_t *stored, size_t len, const uint8_t **gz, size_t *
 }
 
 PprofStatus
-pprof_store_unpack(const PprofEnv *env, const uint8_t *stored, size_t len,
-				   uint8_t **raw, size_t *rawlen, PprofError *err)
+pprof_zstd_frame_decode(const PprofEnv *env, const uint8_t *frame, size_t len, const char *what,
+						uint8_t **out, size_t *outlen, PprofError *err)
 {
 	ZSTD_DCtx  *dctx = env->zstd ? env->zstd->dctx : NULL;
 	ZSTD_DCtx  *own = NULL;
@@ -108,6 +130,44 @@ pprof_store_unpack(const PprofEnv *env, const uint8_t *stored, size_t len,
 	size_t		size;
 	uint8_t    *buf;
 	size_t		n;
+
+	csize = ZSTD_getFrameContentSize(frame, len);
+	if (csize == ZSTD_CONTENTSIZE_ERROR || csize == ZSTD_CONTENTSIZE_UNKNOWN)
+		return pprof_error(err, PPROF_MALFORMED, "The %s is corrupt: bad zstd frame header.", what);
+	if (csize > env->max_size)
+		return pprof_error(err, PPROF_TOO_LARGE,
+						   "The %s is %llu bytes once decompressed, more than the limit of %zu bytes.",
+						   what, csize, env->max_size);
+	size = (size_t) csize;
+	buf = pprof_alloc(env, size);
+	pprof_tick(env);
+	if (dctx == NULL)
+	{
+		if ((dctx = ZSTD_createDCtx()) == NULL)
+			return pprof_error(err, PPROF_NO_MEMORY, "Out of memory for the zstd decompressor.");
+		if (env->zstd)
+			env->zstd->dctx = dctx;
+		else
+			own = dctx;
+	}
+	n = ZSTD_decompressDCtx(dctx, buf, size, frame, len);
+	ZSTD_freeDCtx(own);
+	if (ZSTD_isError(n) && ZSTD_getErrorCode(n) == ZSTD_error_memory_allocation)
+		return pprof_error(err, PPROF_NO_MEMORY, "Out of memory decompressing the %s.", what);
+	if (ZSTD_isError(n) || n != size)
+		return pprof_error(err, PPROF_MALFORMED, "The %s is corrupt: %s.", what,
+						   ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
+	*out = buf;
+	*outlen = size;
+	return PPROF_OK;
+}
+
+PprofStatus
+pprof_store_unpack(const PprofEnv *env, const uint8_t *stored, size_t len,
+				   uint8_t **raw, size_t *rawlen, PprofError *err)
+{
+	size_t		size;
+	uint8_t    *buf;
 	const uint8_t *gz;
 	size_t		gzlen;
 
@@ -124,39 +184,25 @@ pprof_store_unpack(const PprofEnv *env, const uint8_t *stored, size_t len,
 		}
 		return st;
 	}
+	if (len >= PPROF_STORE_HDRSZ && stored[0] == PPROF_STORE_RAW && stored[1] == 0)
+	{
+		size = len - PPROF_STORE_HDRSZ;
+		if (size > env->max_size)
+			return pprof_error(err, PPROF_TOO_LARGE,
+							   "The stored profile is %zu bytes, more than the limit of %zu bytes.",
+							   size, env->max_size);
+		buf = pprof_alloc(env, size);
+		memcpy(buf, stored + PPROF_STORE_HDRSZ, size);
+		*raw = buf;
+		*rawlen = size;
+		return PPROF_OK;
+	}
 	if (len < PPROF_STORE_HDRSZ || stored[0] != PPROF_STORE_V1 || stored[1] != 0)
 		return pprof_error(err, PPROF_MALFORMED,
 						   "The stored profile has an unknown format (version byte %d).",
 						   len > 0 ? stored[0] : -1);
-	csize = ZSTD_getFrameContentSize(stored + PPROF_STORE_HDRSZ, len - PPROF_STORE_HDRSZ);
-	if (csize == ZSTD_CONTENTSIZE_ERROR || csize == ZSTD_CONTENTSIZE_UNKNOWN)
-		return pprof_error(err, PPROF_MALFORMED, "The stored profile is corrupt: bad zstd frame header.");
-	if (csize > env->max_size)
-		return pprof_error(err, PPROF_TOO_LARGE,
-						   "The stored profile is %llu bytes once decompressed, more than the limit of %zu bytes.",
-						   csize, env->max_size);
-	size = (size_t) csize;
-	buf = pprof_alloc(env, size);
-	pprof_tick(env);
-	if (dctx == NULL)
-	{
-		if ((dctx = ZSTD_createDCtx()) == NULL)
-			return pprof_error(err, PPROF_NO_MEMORY, "Out of memory for the zstd decompressor.");
-		if (env->zstd)
-			env->zstd->dctx = dctx;
-		else
-			own = dctx;
-	}
-	n = ZSTD_decompressDCtx(dctx, buf, size, stored + PPROF_STORE_HDRSZ, len - PPROF_STORE_HDRSZ);
-	ZSTD_freeDCtx(own);
-	if (ZSTD_isError(n) && ZSTD_getErrorCode(n) == ZSTD_error_memory_allocation)
-		return pprof_error(err, PPROF_NO_MEMORY, "Out of memory decompressing the stored profile.");
-	if (ZSTD_isError(n) || n != size)
-		return pprof_error(err, PPROF_MALFORMED, "The stored profile is corrupt: %s.",
-						   ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
-	*raw = buf;
-	*rawlen = size;
-	return PPROF_OK;
+	return pprof_zstd_frame_decode(env, stored + PPROF_STORE_HDRSZ, len - PPROF_STORE_HDRSZ,
+								   "stored profile", raw, rawlen, err);
 }
 
 PprofStatus

@@ -11,6 +11,9 @@
  *                                profile that came as one whole gzip
  *                                member of at most PPROF_STORE_KEEP_MAX
  *                                bytes uncompressed
+ *              PPROF_STORE_RAW   the uncompressed protobuf (0.9.0): what
+ *                                a profile read back from a pack is
+ *                                (pack.h); saves never write it
  *   byte 1     flags (0; reserved for later formats)
  *
  * Why zstd for large profiles and the received gzip for small ones is in
@@ -29,6 +32,7 @@
 
 #define PPROF_STORE_V1		1
 #define PPROF_STORE_GZIP	2
+#define PPROF_STORE_RAW		3
 #define PPROF_STORE_HDRSZ	2
 
 /* The largest uncompressed profile whose gzip is kept as received. */
@@ -41,6 +45,10 @@
 extern PprofStatus pprof_store_pack(const PprofEnv *env, const uint8_t *raw, size_t len,
 									int level, uint8_t **out, size_t *outlen,
 									PprofError *err);
+
+/* Wraps validated raw protobuf as the stored form PPROF_STORE_RAW. */
+extern PprofStatus pprof_store_raw(const PprofEnv *env, const uint8_t *raw, size_t len,
+								   uint8_t **out, size_t *outlen, PprofError *err);
 
 /* Keeps a validated whole gzip member as the stored form (PPROF_STORE_GZIP). */
 extern PprofStatus pprof_store_keep(const PprofEnv *env, const uint8_t *gz, size_t len,
@@ -60,6 +68,23 @@ extern bool pprof_store_gzip(const uint8_t *stored, size_t len, const uint8_t **
 extern PprofStatus pprof_store_unpack(const PprofEnv *env, const uint8_t *stored,
 									  size_t len, uint8_t **raw, size_t *rawlen,
 									  PprofError *err);
+
+/*
+ * A 2-byte header (format, 0) and one zstd frame (content size and
+ * checksum) of raw at level: the stored form PPROF_STORE_V1, and packs.
+ */
+extern PprofStatus pprof_zstd_frame_encode(const PprofEnv *env, uint8_t format, const uint8_t *raw,
+										   size_t len, int level, uint8_t **out, size_t *outlen,
+										   PprofError *err);
+
+/*
+ * Decompresses one zstd frame that gives its content size (at most
+ * env->max_size) into a new buffer; what names the value in errors ("The
+ * <what> is corrupt: ...").
+ */
+extern PprofStatus pprof_zstd_frame_decode(const PprofEnv *env, const uint8_t *frame, size_t len,
+										   const char *what, uint8_t **out, size_t *outlen,
+										   PprofError *err);
 
 /* Unpacks and decodes a stored value (validating it again). */
 extern PprofStatus pprof_store_decode(const PprofEnv *env, const uint8_t *stored,

@@ -27,6 +27,10 @@ char	   *profefe_retention_daily = NULL;
 char	   *profefe_rollup_delay = NULL;
 bool		profefe_use_rollups = true;
 static bool profefe_retention_running = false;
+static bool profefe_packing_running = false;
+static bool profefe_pack = true;
+static int	profefe_pack_max_profiles = 1000;
+static int	profefe_pack_max_size = 4096;
 char	   *profefe_tenant_setting = NULL;
 static char *profefe_idempotency_window = NULL;
 static int	profefe_max_samples = 100000;
@@ -99,6 +103,39 @@ _PG_init(void)
 							 PGC_SUSET,
 							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("profefe.packing_running",
+							 "Set by pack_hour while it deletes the rows it packed: they are not a change to roll up.",
+							 NULL,
+							 &profefe_packing_running,
+							 false,
+							 PGC_SUSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("profefe.pack",
+							 "Whether pack_profiles packs the profiles of rolled-up hours.",
+							 NULL,
+							 &profefe_pack,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("profefe.pack_max_profiles",
+							"The most profiles one pack holds.",
+							NULL,
+							&profefe_pack_max_profiles,
+							1000, 1, 100000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("profefe.pack_max_size",
+							"The most bytes (as received) of the profiles one pack holds.",
+							"A pack is read whole: this bounds the memory a read of one of its profiles takes "
+							"(about four times this, decompressed).",
+							&profefe_pack_max_size,
+							4096, 64, 256 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
 	DefineCustomStringVariable("profefe.tenant",
 							   "The tenant the collector and administrators act for.",
 							   "Honored only for members of profefe_collector and profefe_admin that are "
