@@ -725,11 +725,11 @@ ALTER TABLE profile_packs ALTER COLUMN data SET STORAGE EXTERNAL;       -- compr
 ALTER TABLE profile_packs ALTER COLUMN entries SET COMPRESSION lz4;
 ALTER TABLE profile_packs ALTER COLUMN profile_ids SET COMPRESSION lz4;
 CREATE INDEX profile_packs_stream ON profile_packs (tenant, service, type, hour);
-CREATE INDEX profile_packs_ids ON profile_packs USING gin (profile_ids);
+CREATE INDEX profile_packs_time ON profile_packs (tenant, hour, first_at);
 COMMENT ON TABLE profile_packs IS 'profiles of rolled-up hours, many a row (pack_profiles)';
 COMMENT ON INDEX profile_packs_pkey IS 'a pack by id';
 COMMENT ON INDEX profile_packs_stream IS 'a tenant''s service''s packs of a type by hour';
-COMMENT ON INDEX profile_packs_ids IS 'the pack holding a profile id';
+COMMENT ON INDEX profile_packs_time IS 'a tenant''s packs by hour: the ones that may hold a profile id (profile_by_id)';
 COMMENT ON SEQUENCE profile_packs_pack_id_seq IS 'pack ids (pack_id is an identity column)';
 SELECT pg_catalog.pg_extension_config_dump('profile_packs', '');
 SELECT pg_catalog.pg_extension_config_dump('profile_packs_pack_id_seq', '');
@@ -738,14 +738,14 @@ CREATE POLICY profile_packs_tenant ON profile_packs USING (tenant = (SELECT curr
 COMMENT ON POLICY profile_packs_tenant ON profile_packs IS 'a role sees its tenant''s packs only (the owner bypasses it)';
 
 -- How far packing has gone: every hour before packed_to is packed but for
--- profiles saved into it since (pack_profiles packs those after the hour's
--- rollup is rebuilt).
+-- profiles saved into it since (refresh_rollups packs those after the
+-- hour's rollup is rebuilt). No row: nothing packed yet (the script makes
+-- none, so that a restored dump's row is the only one).
 -- Availability: 0.9.0
 CREATE TABLE pack_state (
     one       boolean PRIMARY KEY DEFAULT true CONSTRAINT pack_state_one CHECK (one),
     packed_to timestamptz          -- NULL: nothing packed yet
 );
-INSERT INTO pack_state VALUES (true, NULL);
 COMMENT ON TABLE pack_state IS 'how far pack_profiles has packed';
 COMMENT ON INDEX pack_state_pkey IS 'the one row';
 SELECT pg_catalog.pg_extension_config_dump('pack_state', '');
@@ -795,7 +795,16 @@ CREATE VIEW stored_profiles WITH (security_invoker = true) AS
                e(profile_id, instance_id, labels, created_at, size, sample_count, sample_types, totals, default_type, n);
 COMMENT ON VIEW stored_profiles IS 'every stored profile, packed or not (row-level security of the caller)';
 
--- A profile by id, packed or not (the id's pack found by its GIN index).
+-- The creation second a profile id carries (NULL for a string that is not
+-- one).
+-- Availability: 0.9.0
+CREATE FUNCTION profefe_id_time(profile_id text) RETURNS timestamptz
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION profefe_id_time(text) IS 'the creation second a profile id carries; NULL when it is not a profile id';
+
+-- A profile by id, packed or not. An id carries its profile's creation
+-- second: its pack is one of that hour's that span that second (an index
+-- on ids would cost more than most small profiles take packed).
 -- Availability: 0.9.0
 CREATE FUNCTION profile_by_id(tenant text, profile_id text)
     RETURNS TABLE (type text, service text, created_at timestamptz, profile pprof, trace bytea)
@@ -805,7 +814,9 @@ CREATE FUNCTION profile_by_id(tenant text, profile_id text)
     UNION ALL
     (SELECT k.type, k.service, (k.entries[i]).created_at, profefe.pprof_unpack_at(k.data, i), NULL::bytea
        FROM profefe.profile_packs k, LATERAL array_position(k.profile_ids, $2) i
-      WHERE k.profile_ids @> ARRAY[$2] AND k.tenant = $1 LIMIT 1)
+      WHERE k.tenant = $1 AND k.hour = date_trunc('hour', profefe.profefe_id_time($2), 'UTC')
+        AND k.first_at < profefe.profefe_id_time($2) + interval '1 second' AND k.last_at >= profefe.profefe_id_time($2) - interval '1 second'
+        AND i IS NOT NULL LIMIT 1)
     LIMIT 1
 $$;
 COMMENT ON FUNCTION profile_by_id(text, text) IS 'a tenant''s stored profile by id, packed or not; no row when unknown';
@@ -1130,7 +1141,7 @@ BEGIN
     END IF;
     -- (since 0.9.0 packed profiles too: profile_by_id)
     FOR r IN SELECT u.id, (SELECT q.type FROM profiles q WHERE q.profile_id = u.id AND q.tenant = tn LIMIT 1) AS type,
-                    (SELECT k.type FROM profile_packs k WHERE k.profile_ids @> ARRAY[u.id] AND k.tenant = tn LIMIT 1) AS packed
+                    (SELECT b.type FROM profile_by_id(tn, u.id) b) AS packed
                FROM unnest(profile_ids) WITH ORDINALITY u(id, n) ORDER BY u.n LOOP
         IF r.id IS NULL OR coalesce(r.type, r.packed) IS NULL THEN
             RAISE EXCEPTION 'profile "%" not found', coalesce(r.id, 'NULL') USING ERRCODE = 'no_data_found';
@@ -1186,7 +1197,12 @@ BEGIN
     SELECT count(*) INTO n FROM d;
     -- (after the rows: a pack_hour that had them locked has committed its packs by now)
     FOR k IN SELECT q.pack_id, q.service, q.type, q.hour, q.profile_ids, q.entries, q.data FROM profile_packs q
-              WHERE q.profile_ids && delete_profiles.profile_ids AND q.tenant = tn FOR UPDATE LOOP
+              WHERE q.pack_id IN (SELECT q2.pack_id FROM unnest(delete_profiles.profile_ids) u(id),
+                                         LATERAL (SELECT profefe_id_time(u.id) AS t) i
+                                    JOIN profile_packs q2 ON q2.tenant = tn AND q2.hour = date_trunc('hour', i.t, 'UTC')
+                                         AND q2.first_at < i.t + interval '1 second' AND q2.last_at >= i.t - interval '1 second'
+                                   WHERE u.id = ANY (q2.profile_ids))
+              FOR UPDATE LOOP
         keep := ARRAY(SELECT i FROM generate_subscripts(k.profile_ids, 1) i
                        WHERE k.profile_ids[i] <> ALL (delete_profiles.profile_ids) ORDER BY i);
         n := n + cardinality(k.profile_ids) - cardinality(keep);
@@ -1621,11 +1637,13 @@ CREATE POLICY rollups_tenant ON rollups USING (tenant = (SELECT current_tenant()
 COMMENT ON POLICY rollups_tenant ON rollups IS 'a role sees its tenant''s rollups only (the owner bypasses it)';
 
 -- Availability: 0.3.0
+-- (Since 0.9.0 a tier's row is made by its first refresh: rows the
+-- script made came back from pg_dump beside the new script's own, and the
+-- restore failed on them.)
 CREATE TABLE rollup_state (
     tier     text PRIMARY KEY CONSTRAINT rollup_state_tier_check CHECK (tier IN ('hour', 'day')),
-    built_to timestamptz          -- every bucket before this is built (NULL: none yet)
+    built_to timestamptz          -- every bucket before this is built (NULL or no row: none yet)
 );
-INSERT INTO rollup_state VALUES ('hour', NULL), ('day', NULL);
 COMMENT ON TABLE rollup_state IS 'how far each rollup tier is built';
 COMMENT ON INDEX rollup_state_pkey IS 'a tier''s state';
 SELECT pg_catalog.pg_extension_config_dump('rollup_state', '');
@@ -1939,7 +1957,7 @@ BEGIN
         n := n + rollup_build_hour(hb);
         built := built + 1;
     END LOOP;
-    UPDATE rollup_state SET built_to = h WHERE tier = 'hour';
+    INSERT INTO rollup_state VALUES ('hour', h) ON CONFLICT (tier) DO UPDATE SET built_to = EXCLUDED.built_to;
 
     -- days whose hours are all built
     SELECT built_to INTO day_to FROM rollup_state WHERE tier = 'day' FOR UPDATE;
@@ -1949,7 +1967,7 @@ BEGIN
         n := n + rollup_build_day(d);
     END LOOP;
     d := date_trunc('day', h, 'UTC');
-    UPDATE rollup_state SET built_to = d WHERE tier = 'day';
+    INSERT INTO rollup_state VALUES ('day', d) ON CONFLICT (tier) DO UPDATE SET built_to = EXCLUDED.built_to;
     RETURN n;
 END $$;
 COMMENT ON FUNCTION refresh_rollups(int) IS 'roll up closed hours and days and rebuild dirty ones; returns the rollups written (NULL when another refresh runs)';
@@ -2075,7 +2093,7 @@ BEGIN
             END IF;
         END LOOP;
         h := h + interval '1 hour';
-        UPDATE pack_state SET packed_to = h;
+        INSERT INTO pack_state (packed_to) VALUES (h) ON CONFLICT (one) DO UPDATE SET packed_to = EXCLUDED.packed_to;
     END LOOP;
     RETURN n;
 END $$;

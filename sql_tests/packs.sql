@@ -99,13 +99,13 @@ SELECT f.type, (get_profile(f.profile_id)::bytea)::pprof::bytea = get_profile(f.
 SELECT save_profile('pt', 'cpu', :'prof'::bytea, '{"zone": "a"}', :'base'::timestamptz + interval '50 minutes') IS NOT NULL AS late;
 SELECT count(*) AS dirty FROM rollup_dirty WHERE service = 'pt';
 SELECT (SELECT packed_to FROM pack_state) IS NULL AS nothing_packed_by_pack_profiles_yet;
-UPDATE pack_state SET packed_to = now();     -- as if pack_profiles had gone past these hours
+INSERT INTO pack_state (packed_to) VALUES (now());     -- as if pack_profiles had gone past these hours
 SELECT refresh_rollups(NULL) IS NOT NULL AS refreshed;
 SELECT count(*) AS rows_left FROM profiles WHERE service = 'pt';
 SELECT hour - :'base'::timestamptz AS hour, cardinality(profile_ids) AS profiles FROM profile_packs WHERE service = 'pt' ORDER BY hour, pack_id;
 SELECT r.profiles FROM rollups r WHERE r.service = 'pt' AND r.tier = 'hour' AND r.bucket = :'base'::timestamptz AND r.labels = '{"zone": "a"}';
 SELECT count(*) AS zone_a FROM find_profiles('pt', 'cpu', labels => '{"zone": "a"}');
-UPDATE pack_state SET packed_to = NULL;
+DELETE FROM pack_state;
 
 -- Deleting packed profiles: the pack written anew without them, the hour
 -- dirty and rebuilt, the merge still equal to reading every profile.
@@ -163,3 +163,6 @@ SELECT pprof_pack_count(overlay(pprof_pack(ARRAY[(:'prof'::bytea)::pprof]) PLACI
 SELECT pprof_pack_count(pprof_pack('{}')) AS empty_pack;
 SELECT pprof_unpack_at(pprof_pack(ARRAY[(:'prof'::bytea)::pprof, (:'prof'::bytea)::pprof]), 2)::bytea = (:'prof'::bytea)::pprof::bytea AS second;
 SELECT pack_profiles(0);
+-- ids that are not a stored profile's: unknown, not an error
+SELECT get_profile('0123456789abcdefghij') IS NULL AS unknown_id, get_profile('not an id') IS NULL AS not_an_id,
+       profefe_id_time('not an id') IS NULL AS no_time, profefe_id_time(profefe_new_id('2026-11-25 16:31:38.9+00')) AS id_time;

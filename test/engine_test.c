@@ -21,6 +21,7 @@
 #include "engine/merge.h"
 #include "engine/profile.h"
 #include "engine/store.h"
+#include "engine/pack.h"
 #include "proto/profile.pb-c.h"
 
 static int	passed,
@@ -490,6 +491,46 @@ test_file(const char *path)
 		else
 			CHECK(!pprof_is_gzip(data, len) || prof.raw_size > 1024 * 1024 || strstr(name, "two-gzip-members"),
 				  "%s: a gzip profile of %zu bytes not read whole", name, prof.raw_size);
+
+		/* the raw stored form (a profile read out of a pack) and packs (0.9.0) */
+		CHECK(pprof_store_raw(&env, prof.raw, prof.raw_size, &stored, &stored_len, &err) == PPROF_OK &&
+			  stored[0] == PPROF_STORE_RAW && pprof_store_decode(&env, stored, stored_len, &again, &err) == PPROF_OK &&
+			  again.n_sample == prof.n_sample, "%s: raw stored form", name);
+		{
+			const uint8_t *raws[3] = {prof.raw, (const uint8_t *) "", prof.raw};
+			size_t		lens[3] = {prof.raw_size, 0, prof.raw_size};
+			uint8_t    *pk;
+			size_t		pklen;
+			PprofPack	opened;
+			const uint8_t *e;
+			size_t		elen;
+
+			CHECK(pprof_pack_build(&env, raws, lens, 3, PPROF_PACK_LEVEL, &pk, &pklen, &err) == PPROF_OK &&
+				  pprof_pack_open(&env, pk, pklen, &opened, &err) == PPROF_OK && opened.count == 3,
+				  "%s: pack of three: %s", name, err.detail);
+			for (uint32_t i = 0; i < 3; i++)
+			{
+				pprof_pack_entry(&opened, i, &e, &elen);
+				CHECK(elen == lens[i] && (elen == 0 || memcmp(e, raws[i], elen) == 0),
+					  "%s: profile %u of the pack is not what went in", name, i + 1);
+			}
+			/* every damaged byte refused, never a crash (the frame's checksum) */
+			for (size_t at = 0; at < pklen; at += 1 + pklen / 64)
+			{
+				pk[at] ^= 0x21;
+				st = pprof_pack_open(&env, pk, pklen, &opened, &err);
+				CHECK(st != PPROF_OK && err.detail[0] != '\0', "%s: pack damaged at byte %zu accepted", name, at);
+				pk[at] ^= 0x21;
+			}
+			CHECK(pprof_pack_open(&env, pk, pklen - 1, &opened, &err) == PPROF_MALFORMED,
+				  "%s: a cut pack accepted", name);
+			env.max_size = prof.raw_size;
+			CHECK(pprof_pack_open(&env, pk, pklen, &opened, &err) == PPROF_TOO_LARGE,
+				  "%s: a pack over max_size opened", name);
+			CHECK(pprof_pack_build(&env, raws, lens, 3, PPROF_PACK_LEVEL, &pk, &pklen, &err) == PPROF_TOO_LARGE,
+				  "%s: a pack over max_size built", name);
+			env.max_size = 256u << 20;
+		}
 	}
 	pprof_arena_reset(arena);
 	free(data);

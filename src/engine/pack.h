@@ -28,7 +28,7 @@
 #define PPROF_PACK_V1		1
 #define PPROF_PACK_HDRSZ	2
 
-/* zstd level of packs: built in the background, read far more often than written */
+/* zstd level of packs by default (profefe.pack_level): built in the background, read more often than written */
 #define PPROF_PACK_LEVEL	9
 
 /* An opened pack: its content decompressed, each profile's place in it. */

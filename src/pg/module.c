@@ -31,6 +31,7 @@ static bool profefe_packing_running = false;
 static bool profefe_pack = true;
 static int	profefe_pack_max_profiles = 1000;
 static int	profefe_pack_max_size = 4096;
+int			profefe_pack_level = 9;
 char	   *profefe_tenant_setting = NULL;
 static char *profefe_idempotency_window = NULL;
 static int	profefe_max_samples = 100000;
@@ -135,6 +136,14 @@ _PG_init(void)
 							4096, 64, 256 * 1024,
 							PGC_SUSET,
 							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("profefe.pack_level",
+							"The zstd level packs are written at.",
+							"Higher is smaller and slower to write; reading is as fast at any level.",
+							&profefe_pack_level,
+							9, 1, 19,
+							PGC_SUSET,
+							0,
 							NULL, NULL, NULL);
 	DefineCustomStringVariable("profefe.tenant",
 							   "The tenant the collector and administrators act for.",

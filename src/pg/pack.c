@@ -98,7 +98,7 @@ pprof_pack(PG_FUNCTION_ARGS)
 		raws[i] = raw;
 		CHECK_FOR_INTERRUPTS();
 	}
-	if (pprof_pack_build(&env, raws, lens, (uint32_t) n, PPROF_PACK_LEVEL, &out, &outlen, &err) != PPROF_OK)
+	if (pprof_pack_build(&env, raws, lens, (uint32_t) n, profefe_pack_level, &out, &outlen, &err) != PPROF_OK)
 		report_pack(&err);
 	MemoryContextSwitchTo(old);
 	if (outlen > MaxAllocSize - VARHDRSZ)

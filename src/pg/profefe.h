@@ -33,6 +33,9 @@ extern char *profefe_retention_daily;
 extern char *profefe_rollup_delay;
 extern bool profefe_use_rollups;
 
+/* profefe.pack_level: the zstd level of packs (module.c; pprof_pack, pack.c) */
+extern int	profefe_pack_level;
+
 /* profefe.tenant (module.c; current_tenant() reads it, tenant.c) */
 extern char *profefe_tenant_setting;
 

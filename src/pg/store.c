@@ -25,6 +25,7 @@
 #include "profefe.h"
 
 PG_FUNCTION_INFO_V1(profefe_new_id);
+PG_FUNCTION_INFO_V1(profefe_id_time);
 PG_FUNCTION_INFO_V1(pprof_ingest);
 PG_FUNCTION_INFO_V1(pprof_accept);
 PG_FUNCTION_INFO_V1(profefe_outer_role);
@@ -86,6 +87,38 @@ Datum
 profefe_new_id(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(profefe_make_id(PG_GETARG_TIMESTAMPTZ(0)));
+}
+
+/*
+ * profefe_id_time(profile_id text) RETURNS timestamptz: the creation second
+ * a profile id carries (its first 32 bits), or NULL for a string that is
+ * not a profile id (20 characters of base32hex). Packed profiles are found
+ * by it (profile_by_id).
+ */
+Datum
+profefe_id_time(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	const char *p = VARDATA_ANY(t);
+	uint64		acc = 0;
+
+	if (VARSIZE_ANY_EXHDR(t) != 20)
+		PG_RETURN_NULL();
+	for (int i = 0; i < 20; i++)
+	{
+		int			d;
+
+		if (p[i] >= '0' && p[i] <= '9')
+			d = p[i] - '0';
+		else if (p[i] >= 'a' && p[i] <= 'v')
+			d = p[i] - 'a' + 10;
+		else
+			PG_RETURN_NULL();
+		if (i < 7)
+			acc = (acc << 5) | (uint64) d;		/* 35 bits: the 32 of the time first */
+	}
+	PG_RETURN_TIMESTAMPTZ((TimestampTz) ((int64) (acc >> 3) -
+										 (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY) * USECS_PER_SEC);
 }
 
 /*
