@@ -185,6 +185,9 @@ bench-fleet: all collector build/zdict_bench
 bench-fleet-sim: all collector
 	bench/fleet-sim.sh
 
+bench-packs: all
+	bench/packs.sh
+
 # what zstd dictionaries trained per service and type would save (bench/zdict_bench.c)
 build/zdict_bench: bench/zdict_bench.c
 	@mkdir -p build
@@ -203,4 +206,4 @@ collector-asan:
 install-collector:
 	$(MAKE) -C src/collector install COLLECTOR_PREFIX=$(COLLECTOR_PREFIX) DESTDIR=$(DESTDIR)
 
-.PHONY: fuzz engine-test test run stop bench bench-rollups bench-ui bench-auth bench-faults bench-soak bench-fleet bench-fleet-sim test-tools regress-prep collector collector-asan install-collector
+.PHONY: fuzz engine-test test run stop bench bench-rollups bench-ui bench-auth bench-faults bench-soak bench-fleet bench-fleet-sim bench-packs test-tools regress-prep collector collector-asan install-collector

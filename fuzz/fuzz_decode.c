@@ -19,6 +19,7 @@
 #include "engine/profile.h"
 #include "engine/report.h"
 #include "engine/store.h"
+#include "engine/pack.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,6 +36,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		arena = pprof_arena_create();
 	/* A small cap keeps gzip bombs cheap while still exercising the limit. */
 	pprof_arena_env(arena, &env, 4u << 20);
+	/* any bytes as a pack's content: refused or opened, never a crash */
+	{
+		uint8_t    *pk;
+		size_t		pklen;
+		PprofPack	opened;
+
+		if (pprof_zstd_frame_encode(&env, PPROF_PACK_V1, data, size, 1, &pk, &pklen, &err) == PPROF_OK)
+			(void) pprof_pack_open(&env, pk, pklen, &opened, &err);
+	}
 	if (pprof_decode(&env, data, size, &prof, &err) == PPROF_OK)
 	{
 		uint8_t    *stored;
@@ -57,6 +67,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				pprof_store_decode(&env, stored, stored_len, &again, &err) != PPROF_OK ||
 				again.n_sample != prof.n_sample)
 				abort();
+		}
+		/* a pack of it, nothing and it again must give back the same protobufs (0.9.0) */
+		{
+			const uint8_t *raws[3] = {prof.raw, (const uint8_t *) "", prof.raw};
+			size_t		lens[3] = {prof.raw_size, 0, prof.raw_size};
+			uint8_t    *pk;
+			size_t		pklen;
+			PprofPack	opened;
+			const uint8_t *e;
+			size_t		elen;
+
+			if (pprof_pack_build(&env, raws, lens, 3, 1, &pk, &pklen, &err) != PPROF_OK ||
+				pprof_pack_open(&env, pk, pklen, &opened, &err) != PPROF_OK || opened.count != 3)
+				abort();
+			for (uint32_t i = 0; i < 3; i++)
+			{
+				pprof_pack_entry(&opened, i, &e, &elen);
+				if (elen != lens[i] || (elen > 0 && memcmp(e, raws[i], elen) != 0))
+					abort();
+			}
 		}
 		/* merging it with itself must give a profile we accept */
 		{
