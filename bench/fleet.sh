@@ -16,7 +16,9 @@
 # committed): PROFEFE_BIN=/path/to/profefe (go build -mod=vendor ./cmd/profefe
 # in a checkout of github.com/profefe/profefe). Without it only our side runs.
 # Settings: BENCH_SECONDS (10), BENCH_CONNS ("8 16"), BENCH_ROUNDS (3),
-# BENCH_STORE_N (500; 0 leaves part 2 out); FLEET_PROFILES=DIR adds part 3 (zstd dictionaries).
+# BENCH_STORE_N (500; 0 leaves part 2 out); FLEET_PROFILES=DIR adds part 3 (zstd dictionaries);
+# BENCH_SQL, run in each fresh store of ours after CREATE EXTENSION, and BENCH_COLLECTOR_FLAGS
+# (variants to measure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -54,9 +56,9 @@ db=0
 start_ours() { # a fresh database each time
     db=$((db + 1))
     psql -X -q -d postgres -c "CREATE DATABASE fleet$db" -c "\c fleet$db" -c "SET client_min_messages = warning" \
-        -c "CREATE EXTENSION profefe"
+        -c "CREATE EXTENSION profefe" -c "${BENCH_SQL:-SELECT}" >/dev/null
     build/profefe-collector -addr "127.0.0.1:$PORT" -auth none -db "host=$PGHOST port=$PGPORT dbname=fleet$db" \
-        -retention-interval 0 -scrape.workers 0 -log.level warn > "$WORK/collector.log" 2>&1 &
+        -retention-interval 0 -scrape.workers 0 -log.level warn ${BENCH_COLLECTOR_FLAGS:-} > "$WORK/collector.log" 2>&1 &
     COLL_PID=$!
     for _ in $(seq 1 50); do curl -sf -o /dev/null "$URL/healthz" && return 0; sleep 0.1; done
     echo "collector did not start"; cat "$WORK/collector.log"; exit 1

@@ -32,6 +32,9 @@ var (
 	soakOut     = flag.String("soak-out", "", "soak group: the CSV of windows")
 	soakFleet   = flag.Int("soak-fleet", 0, "soak group: N > 0 posts a fleet's mix instead: N instances of 40 services, "+
 		"the six Go runtime types in turn (i1-i4 fixtures), instance/version/region labels")
+	soakFleetDir = flag.String("soak-fleet-dir", "", "soak group: with -soak-fleet, each instance's profiles from one of the "+
+		"sets DIR/s<N>-<type>.pb.gz (N = 1, 2, ...: distinct instances of a service, as gen-profiles writes them) "+
+		"instead of the four fixtures; their time set once a minute")
 )
 
 // the fleet mix: profefe's type names and the fixture each comes from
@@ -64,16 +67,30 @@ func soak() {
 	// templates: the small CPU fixture, or with -soak-fleet the six types of four instances
 	var tmpls []*profile.Profile
 	names := []string{"i1-cpu"}
+	dir, sets := *fixtures, 4
 	if *soakFleet > 0 {
 		names = nil
-		for i := 1; i <= 4; i++ {
+		if *soakFleetDir != "" {
+			dir, sets = *soakFleetDir, 0
+			for {
+				if _, err := os.Stat(fmt.Sprintf("%s/s%d-cpu.pb.gz", dir, sets+1)); err != nil {
+					break
+				}
+				sets++
+			}
+		}
+		for i := 1; i <= sets; i++ {
 			for _, t := range fleetTypes {
-				names = append(names, fmt.Sprintf("i%d-%s", i, t))
+				if *soakFleetDir != "" {
+					names = append(names, fmt.Sprintf("s%d-%s", i, t))
+				} else {
+					names = append(names, fmt.Sprintf("i%d-%s", i, t))
+				}
 			}
 		}
 	}
 	for _, name := range names {
-		raw, err := os.ReadFile(*fixtures + "/" + name + ".pb.gz")
+		raw, err := os.ReadFile(dir + "/" + name + ".pb.gz")
 		if !check("soak: fixture", err == nil, "%v", err) {
 			return
 		}
@@ -124,9 +141,13 @@ func soak() {
 		}
 	}
 	encode()
+	every := 100 * time.Millisecond
+	if *soakFleetDir != "" {
+		every = time.Minute // hundreds of templates: their time to the minute
+	}
 	go func() {
 		for time.Now().Before(end) {
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(every)
 			encode()
 		}
 	}()
@@ -140,7 +161,11 @@ func soak() {
 		k := int(seq.Add(1))
 		t := k % len(fleetTypes)
 		inst := (k / len(fleetTypes)) % *soakFleet
-		src := (inst%4)*len(fleetTypes) + t
+		set := inst % sets
+		if *soakFleetDir != "" {
+			set = int(uint32(inst)*2654435761>>8) % sets // a service's instances spread over the sets
+		}
+		src := set*len(fleetTypes) + t
 		return fmt.Sprintf("%s/api/0/profiles?service=fleet-%d&type=%s&labels=instance=i%d,version=v1.%d,region=r%d",
 			*base, inst%40, fleetTypes[t], inst, inst%3, inst%4), cur[src].Load().([]byte)
 	}
