@@ -414,13 +414,26 @@ CREATE OR REPLACE FUNCTION services() RETURNS SETOF text
               UNION ALL
               SELECT (SELECT min(p.service) FROM profiles p
                        WHERE p.tenant = (SELECT current_tenant()) AND p.service > s.name)
-                FROM s WHERE s.name IS NOT NULL)
+                FROM s WHERE s.name IS NOT NULL),
+          -- the same over packs and each rollup tier (since 0.9.0: a fleet's hourly rollups are millions of rows)
+          k(name) AS (
+              SELECT min(q.service) FROM profile_packs q WHERE q.tenant = (SELECT current_tenant())
+              UNION ALL
+              SELECT (SELECT min(q.service) FROM profile_packs q
+                       WHERE q.tenant = (SELECT current_tenant()) AND q.service > k.name)
+                FROM k WHERE k.name IS NOT NULL),
+          r(tier, name) AS (
+              SELECT t.tier, (SELECT min(q.service) FROM rollups q WHERE q.tier = t.tier AND q.tenant = (SELECT current_tenant()))
+                FROM (VALUES ('hour'), ('day')) t(tier)
+              UNION ALL
+              SELECT r.tier, (SELECT min(q.service) FROM rollups q
+                               WHERE q.tier = r.tier AND q.tenant = (SELECT current_tenant()) AND q.service > r.name)
+                FROM r WHERE r.name IS NOT NULL)
           SELECT s.name FROM s WHERE s.name IS NOT NULL
           UNION
-          SELECT r.service FROM rollups r WHERE r.tenant = (SELECT current_tenant())   -- those whose raw profiles retention has dropped
+          SELECT k.name FROM k WHERE k.name IS NOT NULL   -- packed hours are rolled up: only where the tiers keep less
           UNION
-          -- packed hours are rolled up: this adds a service only where the tiers keep less than raw retention
-          SELECT k.service FROM profile_packs k WHERE k.tenant = (SELECT current_tenant())
+          SELECT r.name FROM r WHERE r.name IS NOT NULL   -- those whose raw profiles retention has dropped
           ORDER BY 1 $$;
 CREATE OR REPLACE FUNCTION delete_profiles(profile_ids text[]) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp AS $$

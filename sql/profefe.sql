@@ -1163,7 +1163,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION merge_profiles(text[]) IS 'the merge of stored profiles by id; an unknown id raises no_data_found';
 
--- Availability: 0.1.0; changed in 0.4.0 (an index probe a service; rollups too), 0.5.0 (the caller's tenant only)
+-- Availability: 0.1.0; changed in 0.4.0 (an index probe a service; rollups too), 0.5.0 (the caller's tenant only),
+-- 0.9.0 (packs; rollups probed too)
 CREATE FUNCTION services() RETURNS SETOF text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = profefe, pg_temp
     AS $$ WITH RECURSIVE s(name) AS (          -- one index probe a service, not a scan of every row
@@ -1172,13 +1173,26 @@ CREATE FUNCTION services() RETURNS SETOF text
               UNION ALL
               SELECT (SELECT min(p.service) FROM profiles p
                        WHERE p.tenant = (SELECT current_tenant()) AND p.service > s.name)
-                FROM s WHERE s.name IS NOT NULL)
+                FROM s WHERE s.name IS NOT NULL),
+          -- the same over packs and each rollup tier (since 0.9.0: a fleet's hourly rollups are millions of rows)
+          k(name) AS (
+              SELECT min(q.service) FROM profile_packs q WHERE q.tenant = (SELECT current_tenant())
+              UNION ALL
+              SELECT (SELECT min(q.service) FROM profile_packs q
+                       WHERE q.tenant = (SELECT current_tenant()) AND q.service > k.name)
+                FROM k WHERE k.name IS NOT NULL),
+          r(tier, name) AS (
+              SELECT t.tier, (SELECT min(q.service) FROM rollups q WHERE q.tier = t.tier AND q.tenant = (SELECT current_tenant()))
+                FROM (VALUES ('hour'), ('day')) t(tier)
+              UNION ALL
+              SELECT r.tier, (SELECT min(q.service) FROM rollups q
+                               WHERE q.tier = r.tier AND q.tenant = (SELECT current_tenant()) AND q.service > r.name)
+                FROM r WHERE r.name IS NOT NULL)
           SELECT s.name FROM s WHERE s.name IS NOT NULL
           UNION
-          SELECT r.service FROM rollups r WHERE r.tenant = (SELECT current_tenant())   -- those whose raw profiles retention has dropped
+          SELECT k.name FROM k WHERE k.name IS NOT NULL   -- packed hours are rolled up: only where the tiers keep less
           UNION
-          -- packed hours are rolled up: this adds a service only where the tiers keep less than raw retention
-          SELECT k.service FROM profile_packs k WHERE k.tenant = (SELECT current_tenant())
+          SELECT r.name FROM r WHERE r.name IS NOT NULL   -- those whose raw profiles retention has dropped
           ORDER BY 1 $$;
 COMMENT ON FUNCTION services() IS 'the services of the caller''s tenant that have stored profiles or rollups, sorted';
 
