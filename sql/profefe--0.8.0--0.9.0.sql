@@ -165,9 +165,10 @@ COMMENT ON FUNCTION profile_by_id(text, text) IS 'a tenant''s stored profile by 
 -- are still rows: in created_at order, profefe.pack_max_profiles (1000) a
 -- pack at most, and at most profefe.pack_max_size (4MB) of them as received.
 -- The rows go without marking the hour dirty (its profiles are all still
--- there). Takes the hour's rollup lock, so a profile being saved into the
--- hour is either packed or saved after (and packed with the hour's
--- rebuild). Returns the number of profiles packed.
+-- there). Rows saved late into an hour already packed join its smallest
+-- pack with room for them. Takes the hour's rollup lock, so a profile
+-- being saved into the hour is either packed or saved after (and packed
+-- with the hour's rebuild). Returns the number of rows packed.
 -- Availability: 0.9.0
 CREATE FUNCTION pack_hour(hour timestamptz, tenant text, service text, type text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
@@ -180,7 +181,8 @@ DECLARE
     ents pack_entry[] := '{}';
     profs pprof[] := '{}';
     bytes bigint := 0;
-    lo timestamptz;
+    rows_n bigint;
+    small bigint;
     n bigint := 0;
 BEGIN
     IF pack_hour.type = 'trace' THEN
@@ -188,15 +190,39 @@ BEGIN
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('profefe.rollups'), rollup_hour_lock(h));
     PERFORM set_config('profefe.packing_running', 'on', true);
+    -- the rows, locked: a delete_profiles that came first wins, one after
+    -- waits and then finds them packed
+    SELECT count(*) INTO rows_n FROM (
+        SELECT FROM profiles p
+         WHERE p.tenant = pack_hour.tenant AND p.service = pack_hour.service AND p.type = pack_hour.type
+           AND p.created_at >= h AND p.created_at < h + interval '1 hour'
+           FOR UPDATE) x;
+    IF rows_n = 0 THEN
+        PERFORM set_config('profefe.packing_running', 'off', true);
+        RETURN 0;
+    END IF;
+    -- profiles saved late into a packed hour join the hour's smallest pack
+    -- with room for them, so that late ones never leave packs of a few
+    SELECT q.pack_id INTO small FROM profile_packs q
+     WHERE q.tenant = pack_hour.tenant AND q.service = pack_hour.service AND q.type = pack_hour.type AND q.hour = h
+       AND cardinality(q.profile_ids) + rows_n <= max_n
+     ORDER BY cardinality(q.profile_ids), q.pack_id LIMIT 1 FOR UPDATE;
     FOR r IN
         SELECT p.profile_id, p.profile, p.size AS len,
                ROW(p.instance_id, p.labels, p.created_at, p.size, p.sample_count, p.sample_types, p.totals,
-                   p.default_type)::pack_entry AS e
+                   p.default_type)::pack_entry AS e, p.created_at
           FROM profiles p
          WHERE p.tenant = pack_hour.tenant AND p.service = pack_hour.service AND p.type = pack_hour.type
            AND p.created_at >= h AND p.created_at < h + interval '1 hour'
-         ORDER BY p.created_at, p.profile_id
-           FOR UPDATE
+        UNION ALL
+        SELECT e.profile_id, pprof_unpack_at(k.data, e.n::int), e.size,
+               ROW(e.instance_id, e.labels, e.created_at, e.size, e.sample_count, e.sample_types, e.totals,
+                   e.default_type)::pack_entry, e.created_at
+          FROM profile_packs k,
+               ROWS FROM (unnest(k.profile_ids), unnest(k.entries)) WITH ORDINALITY
+                   e(profile_id, instance_id, labels, created_at, size, sample_count, sample_types, totals, default_type, n)
+         WHERE k.pack_id = small
+         ORDER BY 5, 1                          -- created_at, the id
     LOOP
         -- (len: the size received, usually gzip; pprof_pack bounds the
         -- protobufs' size itself)
@@ -214,13 +240,13 @@ BEGIN
         PERFORM pack_write(pack_hour.tenant, pack_hour.service, pack_hour.type, h, ids, ents, profs);
         n := n + cardinality(ids);
     END IF;
-    -- the rows just packed: the hour's lock keeps new ones out, and the
-    -- row locks (FOR UPDATE) a delete_profiles that came first
+    DELETE FROM profile_packs q WHERE q.pack_id = small;
+    -- the rows just packed (the hour's lock keeps new ones out)
     DELETE FROM profiles p
      WHERE p.tenant = pack_hour.tenant AND p.service = pack_hour.service AND p.type = pack_hour.type
        AND p.created_at >= h AND p.created_at < h + interval '1 hour';
     PERFORM set_config('profefe.packing_running', 'off', true);
-    RETURN n;
+    RETURN rows_n;
 END $$;
 COMMENT ON FUNCTION pack_hour(timestamptz, text, text, text) IS 'pack a tenant''s service''s profiles of a type created in an hour; returns how many';
 
@@ -658,8 +684,20 @@ DECLARE
     n bigint := 0;
     built int := 0;
     r record;
+    st record;
+    partial boolean := false;
+    streams int := 0;
+    -- since 0.9.0 a call stops between two streams once it has run
+    -- profefe.rollup_budget (by default half the statement_timeout it runs
+    -- under): one hour of a fleet (millions of profiles) takes longer than
+    -- any timeout to roll up, and a call that is cancelled rolls back
+    -- everything it built
+    t0 timestamptz := clock_timestamp();
+    budget interval;
 BEGIN
     PERFORM profefe_new_id(now());              -- loads the module: its settings are real ones
+    budget := CASE WHEN current_setting('profefe.rollup_budget') <> '' THEN setting_interval('profefe.rollup_budget', NULL)
+                   WHEN current_setting('statement_timeout') <> '0' THEN current_setting('statement_timeout')::interval / 2 END;
     IF NOT pg_try_advisory_xact_lock(hashtext('profefe.rollups'), -1) THEN
         RETURN NULL;
     END IF;
@@ -678,7 +716,7 @@ BEGIN
         -- at most max_hours rebuilt a call too (since 0.6.0): one call
         -- that rebuilt every dirty hour could outlast statement_timeout
         -- every time, and roll back, and never get anywhere
-        IF max_hours IS NOT NULL AND built >= max_hours THEN
+        IF (max_hours IS NOT NULL AND built >= max_hours) OR (built > 0 AND clock_timestamp() - t0 > budget) THEN
             EXIT;
         END IF;
         raw_from := now() - coalesce(keep ->> r.tenant, keep ->> '')::interval;
@@ -687,12 +725,16 @@ BEGIN
         -- rollup (a profile saved late, older than profefe.retention) is
         -- built: its raw profiles are all there is, and reads take the hour
         -- (and its day) from rollups
-        IF r.hour < hour_to AND (r.hour >= raw_from OR NOT EXISTS (
+        -- (an hour being built, part of its streams done, counts as built
+        -- for those: their rollups are rebuilt)
+        IF (r.hour < hour_to OR EXISTS (SELECT FROM rollups q WHERE q.tier = 'hour' AND q.bucket = r.hour
+                AND q.tenant = r.tenant AND q.service = r.service AND q.type = r.type))
+           AND (r.hour >= raw_from OR NOT EXISTS (
                SELECT FROM rollups q WHERE q.tier = 'hour' AND q.bucket = r.hour
                   AND q.tenant = r.tenant AND q.service = r.service AND q.type = r.type)) THEN
             n := n + rollup_build_hour(r.hour, r.service, r.type, r.tenant);
             built := built + 1;                 -- (markers of hours not built yet cost nothing)
-            -- profiles saved late into a packed hour join it as a pack of their own (0.9.0)
+            -- profiles saved late into a packed hour join its packs (0.9.0)
             IF r.hour < coalesce((SELECT s.packed_to FROM pack_state s), '-infinity') THEN
                 PERFORM pack_hour(r.hour, r.tenant, r.service, r.type);
             END IF;
@@ -714,7 +756,26 @@ BEGIN
             h := hb;                            -- the next call goes on from here
             EXIT;
         END IF;
-        n := n + rollup_build_hour(hb);
+        -- stream by stream: those with rollups or a failed marker here are
+        -- done (by an earlier call that ran out of time in this hour)
+        FOR st IN SELECT x.tenant, x.service, x.type
+                    FROM (SELECT DISTINCT p.tenant, p.service, p.type FROM profiles p
+                           WHERE p.created_at >= hb AND p.created_at < hb + interval '1 hour' AND p.type <> 'trace') x
+                   WHERE NOT EXISTS (SELECT FROM rollups q WHERE q.tier = 'hour' AND q.bucket = hb
+                                        AND q.tenant = x.tenant AND q.service = x.service AND q.type = x.type)
+                     AND NOT EXISTS (SELECT FROM rollup_dirty m WHERE m.tier = 'hour' AND m.hour = hb AND m.failed IS NOT NULL
+                                        AND m.tenant = x.tenant AND m.service = x.service AND m.type = x.type) LOOP
+            IF (built > 0 OR streams > 0) AND clock_timestamp() - t0 > budget THEN
+                partial := true;                -- (one stream at least a call: it always gets somewhere)
+                EXIT;
+            END IF;
+            n := n + rollup_build_hour(hb, st.service, st.type, st.tenant);
+            streams := streams + 1;
+        END LOOP;
+        IF partial THEN
+            h := hb;                            -- the next call builds the rest of this hour
+            EXIT;
+        END IF;
         built := built + 1;
     END LOOP;
     INSERT INTO rollup_state VALUES ('hour', h) ON CONFLICT (tier) DO UPDATE SET built_to = EXCLUDED.built_to;

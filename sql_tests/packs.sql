@@ -95,7 +95,8 @@ SELECT f.type, (get_profile(f.profile_id)::bytea)::pprof::bytea = get_profile(f.
   FROM find_profiles('pk', max_results => 2) f ORDER BY f.type;
 
 -- A late profile into a packed hour: a row, the hour dirty; refresh_rollups
--- rebuilds the hour from pack and row, and packs the row on its own.
+-- rebuilds the hour from pack and row, and packs the row into the hour's
+-- smallest pack.
 SELECT save_profile('pt', 'cpu', :'prof'::bytea, '{"zone": "a"}', :'base'::timestamptz + interval '50 minutes') IS NOT NULL AS late;
 SELECT count(*) AS dirty FROM rollup_dirty WHERE service = 'pt';
 SELECT (SELECT packed_to FROM pack_state) IS NULL AS nothing_packed_by_pack_profiles_yet;
@@ -166,3 +167,35 @@ SELECT pack_profiles(0);
 -- ids that are not a stored profile's: unknown, not an error
 SELECT get_profile('0123456789abcdefghij') IS NULL AS unknown_id, get_profile('not an id') IS NULL AS not_an_id,
        profefe_id_time('not an id') IS NULL AS no_time, profefe_id_time(profefe_new_id('2026-11-25 16:31:38.9+00')) AS id_time;
+
+-- refresh_rollups in steps (0.9.0): with a budget of nothing, each call
+-- builds one stream of an hour and stops; the hour reads raw until all its
+-- streams are built, a late profile into a stream built already gets it
+-- rebuilt, and merges equal reading every profile all along. (In a
+-- transaction rolled back: the hour is made the first one not built, and
+-- other tests' markers are set aside.)
+BEGIN;
+DELETE FROM rollup_dirty WHERE failed IS NULL;
+UPDATE rollup_state SET built_to = :'base'::timestamptz + interval '6 hours' WHERE tier = 'hour';
+SET LOCAL profefe.rollup_budget = '0';
+SELECT count(save_profile('step-' || s, 'cpu', :'prof'::bytea, '{}', :'base'::timestamptz + interval '6 hours' + i * interval '1 minute'))
+  FROM generate_series(1, 3) s, generate_series(1, 2) i;
+SELECT refresh_rollups(NULL) > 0 AS first_call;
+SELECT count(DISTINCT service) AS streams_built FROM rollups WHERE service LIKE 'step-%' AND tier = 'hour';
+SELECT (SELECT built_to FROM rollup_state WHERE tier = 'hour') = :'base'::timestamptz + interval '6 hours' AS hour_not_done;
+SELECT min(service) AS built FROM rollups WHERE service LIKE 'step-%' \gset
+SELECT source FROM merge_plan(:'built', 'cpu', :'base'::timestamptz + interval '6 hours', :'base'::timestamptz + interval '7 hours' - interval '1 microsecond');
+-- a late profile into the stream built: marked, rebuilt by the next call
+SELECT save_profile(:'built', 'cpu', :'prof'::bytea, '{}', :'base'::timestamptz + interval '6 hours 30 minutes') IS NOT NULL AS late;
+SELECT refresh_rollups(NULL) >= 0 AS second_call;
+SELECT profiles AS rebuilt_with_the_late_one FROM rollups WHERE service = :'built' AND tier = 'hour';
+SELECT (SELECT built_to FROM rollup_state WHERE tier = 'hour') = :'base'::timestamptz + interval '6 hours' AS still_not_done;
+SELECT refresh_rollups(NULL) > 0 AS third_call;     -- the second stream
+SELECT refresh_rollups(NULL) > 0 AS fourth_call;    -- the third, and the hour is done
+SELECT service, profiles FROM rollups WHERE service LIKE 'step-%' AND tier = 'hour' ORDER BY service;
+SELECT (SELECT built_to FROM rollup_state WHERE tier = 'hour') > :'base'::timestamptz + interval '6 hours' AS hour_done;
+SELECT source FROM merge_plan(:'built', 'cpu', :'base'::timestamptz + interval '6 hours', :'base'::timestamptz + interval '7 hours' - interval '1 microsecond');
+SELECT bool_and(pg_temp.canon(merge_profiles(s, 'cpu', '-infinity', 'infinity'))
+                = pg_temp.canon(merge_profiles(ARRAY(SELECT f.profile_id FROM find_profiles(s, 'cpu') f)))) AS merges_exact
+  FROM unnest(ARRAY['step-1', 'step-2', 'step-3']) s;
+ROLLBACK;

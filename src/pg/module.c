@@ -31,6 +31,7 @@ static bool profefe_packing_running = false;
 static bool profefe_pack = true;
 static int	profefe_pack_max_profiles = 1000;
 static int	profefe_pack_max_size = 4096;
+static char *profefe_rollup_budget = NULL;
 int			profefe_pack_level = 9;
 char	   *profefe_tenant_setting = NULL;
 static char *profefe_idempotency_window = NULL;
@@ -76,6 +77,15 @@ _PG_init(void)
 							   "apply_retention() drops daily rollups older than this interval.",
 							   &profefe_retention_daily,
 							   "400 days",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("profefe.rollup_budget",
+							   "How long one refresh_rollups() call builds before it stops between two streams.",
+							   "Empty: half the statement_timeout it runs under (none without one). The next call "
+							   "goes on where it stopped; every call builds one stream at least.",
+							   &profefe_rollup_budget,
+							   "",
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
