@@ -74,7 +74,8 @@ echo "packed while it ran: $packed profiles in $(psql -X -At -d postgres -c "SEL
      "$(psql -X -At -d postgres -c "SELECT string_agg(funcname || ' ' || calls || ' calls, ' || round(total_time::numeric / 1000, 1) || ' s', '; ')
                                      FROM pg_stat_user_functions WHERE funcname IN ('pack_profiles', 'refresh_rollups')")"
 [ "$packed" -gt 0 ] && awk -v p="$packed" -v pb="$pbytes" -v r="$prows" -v rb="$rbytes" 'BEGIN {
-    printf "bytes per profile: packed %.0f, a row each %.0f (%d rows left)\n", pb / p, (r > 0 ? rb / r : 0), r }'
+    printf "bytes per profile: packed %.0f, a row each %.0f (%d rows left; the rows partition still holds the packed rows\x27 space)\n", pb / p, (r > 0 ? rb / r : 0), r
+    printf "  (packed bytes flatter here: an instance sends the same profile for a minute; bench/packs.sh packs distinct ones)\n" }'
 n=$((n1 - n0))
 wal=$(psql -X -At -d postgres -c "SELECT pg_wal_lsn_diff('$w1', '$w0')")
 awk -v t="$((t1 - t0))" -v i="$((i1 - i0))" 'BEGIN { printf "CPU idle over the run: %.0f%% of %d cores\n", 100 * i / t, '"$(nproc)"' }'
