@@ -458,17 +458,22 @@ run_packing(void)
 		if (res == NULL)
 		{
 			if (strstr(err.message, "pack_profiles") == NULL || strstr(err.message, "does not exist") == NULL)
+			{
+				metrics_pack(REFRESH_FAILED, 0);
 				log_msg(LOG_WARN, "packing failed: %s", err.message);
+			}
 			return;
 		}
 		if (PQgetisnull(res, 0, 0))
 		{
 			PQclear(res);
+			metrics_pack(REFRESH_BUSY, 0);
 			log_msg(LOG_DEBUG, "packing: another call is packing");
 			return;
 		}
 		n = atoll(PQgetvalue(res, 0, 0));
 		PQclear(res);
+		metrics_pack(REFRESH_OK, n);
 		total += n;
 		sigpending(&pending);
 		if (n < atoll(PACK_BATCH) || now_us() - t0 > budget ||

@@ -82,6 +82,8 @@ static uint64_t refreshes[3];
 static uint64_t retentions[2];	/* [0] ok, [1] failed or skipped */
 static uint64_t rollups_written;
 static Histogram refresh_seconds;
+static uint64_t packs[3];
+static uint64_t profiles_packed;
 
 /* per scrape target, as this collector last saw it */
 typedef struct TargetState
@@ -183,6 +185,14 @@ metrics_refresh(RefreshResult result, long long written, double seconds)
 	if (written > 0)
 		ADD(rollups_written, (uint64_t) written);
 	observe(&refresh_seconds, seconds);
+}
+
+void
+metrics_pack(RefreshResult result, long long packed)
+{
+	ADD(packs[result], 1);
+	if (packed > 0)
+		ADD(profiles_packed, (uint64_t) packed);
 }
 
 void
@@ -418,6 +428,17 @@ metrics_render(Buf *b)
 	buf_printf(b, "# HELP profefe_rollups_written_total Hourly and daily rollups those calls wrote.\n"
 			   "# TYPE profefe_rollups_written_total counter\nprofefe_rollups_written_total %llu\n",
 			   (unsigned long long) LOAD(rollups_written));
+	buf_printf(b, "# HELP profefe_pack_calls_total Calls of profefe.pack_profiles(), by result "
+			   "(busy: another call was packing).\n"
+			   "# TYPE profefe_pack_calls_total counter\n"
+			   "profefe_pack_calls_total{result=\"ok\"} %llu\n"
+			   "profefe_pack_calls_total{result=\"busy\"} %llu\n"
+			   "profefe_pack_calls_total{result=\"failed\"} %llu\n",
+			   (unsigned long long) LOAD(packs[REFRESH_OK]), (unsigned long long) LOAD(packs[REFRESH_BUSY]),
+			   (unsigned long long) LOAD(packs[REFRESH_FAILED]));
+	buf_printf(b, "# HELP profefe_profiles_packed_total Profiles those calls moved into packs.\n"
+			   "# TYPE profefe_profiles_packed_total counter\nprofefe_profiles_packed_total %llu\n",
+			   (unsigned long long) LOAD(profiles_packed));
 	buf_printf(b, "# HELP profefe_retention_runs_total Runs of profefe.enforce_retention(), by result "
 			   "(failed: the database refused or could not be reached).\n"
 			   "# TYPE profefe_retention_runs_total counter\n"

@@ -32,6 +32,8 @@ typedef enum RefreshResult
 
 void		metrics_retention(bool ok);
 void		metrics_refresh(RefreshResult result, long long written, double seconds);
+/* a call of profefe.pack_profiles() (0.9.0): its result (RefreshResult's) and the profiles it packed */
+void		metrics_pack(RefreshResult result, long long packed);
 void		metrics_scrape_start(double late_seconds);
 void		metrics_scrape_done(long long target_id, const char *service, const char *instance, bool ok,
 								double seconds);
