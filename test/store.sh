@@ -57,12 +57,24 @@ fi
 q -q -c "SELECT delete_profiles(ARRAY(SELECT profile_id FROM profefe.stored_profiles WHERE service = 'dropday'))" >/dev/null
 
 echo "== store: pg_dump / restore of the whole database"
+# the fixtures' hour is closed: rolled up and packed, so the dump holds rows, packs and rollups
+q -q -c "SELECT refresh_rollups(NULL)" -c "SELECT pack_profiles(1000000)" >/dev/null
 psql -q -d postgres -c "CREATE DATABASE store_restored" >/dev/null
+# (a plain dump restored by psql: past the data, each partition's keys and
+# indexes fail as made already, since the dump attaches partitions to the
+# extension's tables, which have their keys; docs/reference.md. Those errors
+# are expected, none other.)
 "$PG_BIN/pg_dump" -d $DB -f "$WORK/store-dump.sql" 2>"$WORK/store-dump.err" \
-  && psql -q -X -d store_restored -v ON_ERROR_STOP=1 -f "$WORK/store-dump.sql" >/dev/null 2>"$WORK/store-restore.err"
+  && psql -q -X -d store_restored -f "$WORK/store-dump.sql" >/dev/null 2>"$WORK/store-restore.err"
 sig="SELECT count(*) || ':' || md5(string_agg(profile_id || service || type || labels::text || created_at::text ||
             coalesce(md5(profile::bytea), md5(trace)), ',' ORDER BY profile_id)) FROM profefe.stored_profiles"
-a=$(q -c "$sig")
-b=$(psql -X -At -d store_restored -c "$sig" 2>&1)
-if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; echo "profiles restored: ${a%%:*}"; else
-    echo "before: $a / after: $b"; head -5 "$WORK/store-dump.err" "$WORK/store-restore.err"; fail "store dump/restore"; fi
+shape="SELECT (SELECT count(*) FROM pg_indexes WHERE schemaname = 'profefe') || ' indexes, '
+           || (SELECT count(*) FROM pg_policies WHERE schemaname = 'profefe') || ' policies, '
+           || (SELECT count(*) FROM profefe.profile_packs) || ' packs, '
+           || (SELECT count(*) FROM profefe.rollups) || ' rollups'"
+a=$(q -c "$sig") a2=$(q -c "$shape")
+b=$(psql -X -At -d store_restored -c "$sig" 2>&1) b2=$(psql -X -At -d store_restored -c "$shape" 2>&1)
+other=$(grep 'ERROR' "$WORK/store-restore.err" | grep -Ev 'multiple primary keys for table "(profiles_[0-9]{8}|rollups_(hour|day)_[0-9]+)" are not allowed|relation "(profiles_[0-9]{8}|rollups_(hour|day)_[0-9]+)_[a-z_]+" already exists' || true)
+if [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a2" = "$b2" ] && [ -z "$other" ] && [ ! -s "$WORK/store-dump.err" ]; then pass
+    echo "profiles restored: ${a%%:*} ($b2; $(grep -c ERROR "$WORK/store-restore.err") partition key errors, as expected)"; else
+    echo "before: $a, $a2 / after: $b, $b2"; echo "$other" | head -5; head -5 "$WORK/store-dump.err"; fail "store dump/restore"; fi
