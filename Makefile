@@ -49,7 +49,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 # The engine: a static library of plain C, compiled without the server's
 # include paths (a server header included by mistake does not compile),
 # position-independent so it links into the extension.
-ENGINE_SRC  = $(addprefix src/engine/, env.c arena.c gzip.c decode.c validate.c profile.c store.c pack.c \
+ENGINE_SRC  = $(addprefix src/engine/, env.c arena.c gzip.c decode.c validate.c profile.c store.c pack.c pack_sub.c \
               merge.c compact.c encode.c folded.c filter.c tagfilter.c prune.c units.c labels.c \
               frames.c top.c flame.c flamerows.c svg.c)
 ENGINE_HDR  = $(wildcard src/engine/*.h)
@@ -108,8 +108,11 @@ build/gen_mutants: test/gen_mutants.c
 	@mkdir -p build
 	$(CC) $(TOOL_CFLAGS) -o $@ $<
 
-build/codec_bench: bench/codec_bench.c $(ENGINE_SRC) $(ENGINE_HDR)
+build/codec_bench: bench/codec_bench.c bench/benchio.h $(ENGINE_SRC) $(ENGINE_HDR)
 	$(CC) $(TOOL_CFLAGS) -O3 -DNDEBUG -o $@ bench/codec_bench.c $(ENGINE_SRC) $(ENGINE_LIBS)
+
+build/pack_bench: bench/pack_bench.c bench/benchio.h $(ENGINE_SRC) $(ENGINE_HDR)
+	$(CC) $(TOOL_CFLAGS) -O3 -DNDEBUG -o $@ bench/pack_bench.c $(ENGINE_SRC) $(ENGINE_LIBS)
 
 build/read_bench: bench/read_bench.c build/libpprof.a
 	$(CC) $(TOOL_CFLAGS) -o $@ $< build/libpprof.a $(ENGINE_LIBS)

@@ -19,40 +19,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchio.h"
 #include "engine/arena.h"
 #include "engine/gzip.h"
 #include "engine/profile.h"
 #include "engine/store.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	uint8_t    *buf;
-
-	if (!f)
-	{
-		perror(path);
-		exit(1);
-	}
-	fseek(f, 0, SEEK_END);
-	*len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc(*len);
-	if (fread(buf, 1, *len, f) != *len)
-		exit(1);
-	fclose(f);
-	return buf;
-}
 
 /* Runs fn until `secs` have passed (at least 3 times); returns seconds per call. */
 #define TIMEIT(secs, body) ({ \

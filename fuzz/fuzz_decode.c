@@ -4,7 +4,9 @@
  *	  the protobuf decoder and every validity check. Accepted inputs also go
  *	  through the stored forms (zstd, and a whole gzip member kept as
  *	  received) and are decoded again, which must succeed,
- *	  and through top, the flame tree, folded output and the SVG.
+ *	  and through top, the flame tree, folded output and the SVG. Any input
+ *	  is also opened as a pack's content and as a split stream, and split
+ *	  when it reads as messages, which must give it back byte for byte.
  *
  *	  make fuzz FUZZ_SECONDS=600
  *
@@ -20,6 +22,7 @@
 #include "engine/report.h"
 #include "engine/store.h"
 #include "engine/pack.h"
+#include "engine/pack_sub.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,8 +45,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t		pklen;
 		PprofPack	opened;
 
+		uint8_t    *split,
+				   *back;
+		size_t		splitlen,
+					backlen;
+
 		if (pprof_zstd_frame_encode(&env, PPROF_PACK_V1, data, size, 1, &pk, &pklen, &err) == PPROF_OK)
+		{
 			(void) pprof_pack_open(&env, pk, pklen, &opened, &err);
+			pk[1] = 0x0f;		/* the same content read as split streams (0.9.1) */
+			(void) pprof_pack_open(&env, pk, pklen, &opened, &err);
+		}
+		/* any bytes as one split stream: refused or put back, never a crash */
+		(void) pprof_pack_sub_decode(&env, data, size, 2, &back, &backlen, &err);
+		/* any bytes that read as samples: split and put back byte for byte */
+		if (pprof_pack_sub_encode(&env, data, size, 2, 1, &split, &splitlen) &&
+			(pprof_pack_sub_decode(&env, split, splitlen, 2, &back, &backlen, &err) != PPROF_OK ||
+			 backlen != size || (size > 0 && memcmp(back, data, size) != 0)))
+			abort();
 	}
 	if (pprof_decode(&env, data, size, &prof, &err) == PPROF_OK)
 	{
@@ -78,7 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const uint8_t *e;
 			size_t		elen;
 
-			if (pprof_pack_build(&env, raws, lens, 3, 1, &pk, &pklen, &err) != PPROF_OK ||
+			if (pprof_pack_build(&env, raws, lens, 3, 1, 0, &pk, &pklen, &err) != PPROF_OK ||
 				pprof_pack_open(&env, pk, pklen, &opened, &err) != PPROF_OK || opened.count != 3)
 				abort();
 			for (uint32_t i = 0; i < 3; i++)

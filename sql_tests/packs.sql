@@ -163,6 +163,26 @@ SELECT pprof_pack_count(overlay(pprof_pack(ARRAY[(:'prof'::bytea)::pprof]) PLACI
 \set VERBOSITY terse
 SELECT pprof_pack_count(pprof_pack('{}')) AS empty_pack;
 SELECT pprof_unpack_at(pprof_pack(ARRAY[(:'prof'::bytea)::pprof, (:'prof'::bytea)::pprof]), 2)::bytea = (:'prof'::bytea)::pprof::bytea AS second;
+-- Layouts (0.9.1): with profefe.pack_split on, a pack splits its samples,
+-- locations and functions by field where that pays (byte 1 says which:
+-- the large profile's samples, at least); off writes 0.9.0's layout. Both
+-- give back each profile's protobuf as it went in.
+CREATE TEMP TABLE lay_in AS
+  SELECT row_number() OVER (ORDER BY name) AS n, name, data::pprof AS p FROM fixtures
+   WHERE name ~ '^(i[1-4]-(cpu|heap|goroutine)|large-cpu|medium-cpu-1)[.]pb[.]gz$';
+SET profefe.pack_split = off;
+CREATE TEMP TABLE lay AS SELECT false AS split, pprof_pack(array_agg(p ORDER BY n)) AS data FROM lay_in;
+SET profefe.pack_split = on;
+INSERT INTO lay SELECT true, pprof_pack(array_agg(p ORDER BY n)) FROM lay_in;
+SELECT split, get_byte(data, 1) = 0 AS flags_0, get_byte(data, 1) & 1 = 1 AS samples_split,
+       pprof_pack_count(data) AS profiles, length(data) < (SELECT length(q.data) FROM lay q WHERE NOT q.split) AS smaller
+  FROM lay ORDER BY split;
+SELECT l.split, count(*) AS profiles,
+       bool_and(md5(pprof_pack(ARRAY[pprof_unpack_at(l.data, i.n::int)])) = md5(pprof_pack(ARRAY[i.p]))) AS as_they_went_in
+  FROM lay l CROSS JOIN lay_in i GROUP BY l.split ORDER BY l.split;
+-- a damaged split stream is refused (the frame's checksum first)
+SELECT pprof_pack_count(overlay(data PLACING '\x00'::bytea FROM length(data) / 2)) FROM lay WHERE split;
+RESET profefe.pack_split;
 SELECT pack_profiles(0);
 -- ids that are not a stored profile's: unknown, not an error
 SELECT get_profile('0123456789abcdefghij') IS NULL AS unknown_id, get_profile('not an id') IS NULL AS not_an_id,

@@ -22,6 +22,7 @@
 #include "engine/profile.h"
 #include "engine/store.h"
 #include "engine/pack.h"
+#include "engine/pack_sub.h"
 #include "proto/profile.pb-c.h"
 
 static int	passed,
@@ -505,9 +506,23 @@ test_file(const char *path)
 			const uint8_t *e;
 			size_t		elen;
 
-			CHECK(pprof_pack_build(&env, raws, lens, 3, PPROF_PACK_LEVEL, &pk, &pklen, &err) == PPROF_OK &&
+			/* 0.9.0's layout (flags 0) still opens */
+			CHECK(pprof_pack_build(&env, raws, lens, 3, PPROF_PACK_LEVEL, PPROF_PACK_PLAIN, &pk, &pklen, &err) ==
+				  PPROF_OK && pk[1] == 0 && pprof_pack_open(&env, pk, pklen, &opened, &err) == PPROF_OK &&
+				  opened.count == 3, "%s: plain pack of three: %s", name, err.detail);
+			for (uint32_t i = 0; i < 3; i++)
+			{
+				pprof_pack_entry(&opened, i, &e, &elen);
+				CHECK(elen == lens[i] && (elen == 0 || memcmp(e, raws[i], elen) == 0),
+					  "%s: profile %u of the plain pack is not what went in", name, i + 1);
+			}
+			CHECK(pprof_pack_build(&env, raws, lens, 3, PPROF_PACK_LEVEL, 0, &pk, &pklen, &err) == PPROF_OK &&
 				  pprof_pack_open(&env, pk, pklen, &opened, &err) == PPROF_OK && opened.count == 3,
 				  "%s: pack of three: %s", name, err.detail);
+			/* a Go CPU profile's functions are split (ids one after another: zstd level 1 half the size) */
+			CHECK(strstr(name, "-cpu") == NULL || prof.n_function < 10 || (pk[1] & 0x08) != 0,
+				  "%s: functions not split (flags %d)", name, pk[1]);
+			CHECK((pk[1] & ~0x0f) == 0, "%s: unknown pack flags %d", name, pk[1]);
 			for (uint32_t i = 0; i < 3; i++)
 			{
 				pprof_pack_entry(&opened, i, &e, &elen);
@@ -527,7 +542,7 @@ test_file(const char *path)
 			env.max_size = prof.raw_size;
 			CHECK(pprof_pack_open(&env, pk, pklen, &opened, &err) == PPROF_TOO_LARGE,
 				  "%s: a pack over max_size opened", name);
-			CHECK(pprof_pack_build(&env, raws, lens, 3, PPROF_PACK_LEVEL, &pk, &pklen, &err) == PPROF_TOO_LARGE,
+			CHECK(pprof_pack_build(&env, raws, lens, 3, PPROF_PACK_LEVEL, 0, &pk, &pklen, &err) == PPROF_TOO_LARGE,
 				  "%s: a pack over max_size built", name);
 			env.max_size = 256u << 20;
 		}
@@ -662,6 +677,100 @@ folded(const char *text, const PprofFoldedSpec *spec, Perftools__Profiles__Profi
 	return *pb ? PPROF_OK : PPROF_INTERNAL;
 }
 
+/*
+ * Split streams (0.9.1): every way a message may be written comes back
+ * byte for byte; what does not read as messages is not split; a damaged
+ * split stream is refused or read, never a crash.
+ */
+static void
+test_pack_sub(void)
+{
+	/* samples (field 2) written every way the wire format allows */
+	static const uint8_t samples[] = {
+		0x12, 0x06, 0x0a, 0x02, 0x01, 0x02, 0x10, 0x05,	/* stack [1 2], value 5 */
+		0x12, 0x06, 0x0a, 0x02, 0x01, 0x02, 0x10, 0x07,	/* the same stack: named */
+		0x12, 0x07, 0x0a, 0x03, 0x80, 0x80, 0x04, 0x10, 0x01,	/* an id >= 2^16: no byte planes */
+		0x92, 0x00, 0x03, 0x0a, 0x01, 0x03,		/* a tag that is not shortest */
+		0x12, 0x07, 0x0a, 0x82, 0x00, 0x01, 0x02, 0x00, 0x00,	/* a length that is not shortest; field 0 */
+		0x12, 0x08, 0x0a, 0x02, 0x01, 0x02, 0x0a, 0x02, 0x01, 0x02,	/* the stack twice in one sample */
+		0x12, 0x11, 0x08, 0x85, 0x00, 0x1d, 1, 2, 3, 4, 0x19, 1, 2, 3, 4, 5, 6, 7, 8,	/* id not shortest, fixed32, fixed64 */
+		0x12, 0x03, 0xa0, 0x01, 0x09,			/* field 20 */
+		0x12, 0x00,								/* empty */
+		0x12, 0x82, 0x00, 0x00, 0x00,			/* the message length not shortest */
+	};
+	/* functions (field 5): ids in order, then not */
+	static const uint8_t functions[] = {
+		0x2a, 0x04, 0x08, 0x01, 0x10, 0x05,
+		0x2a, 0x04, 0x08, 0x02, 0x10, 0x06,
+		0x2a, 0x04, 0x08, 0x01, 0x10, 0x07,
+	};
+	static const uint8_t not_messages[][6] = {
+		{0x12, 0x02, 0x0b, 0x00},				/* a group (wire type 3) */
+		{0x12, 0x03, 0x0a, 0x05, 0x01},			/* a field longer than its message */
+		{0x1a, 0x01, 0x08},						/* another field number */
+		{0x12, 0x05, 0x08},						/* cut */
+	};
+	const struct
+	{
+		const uint8_t *p;
+		size_t		len;
+		int			field;
+		int			dedup;
+	}			cases[] = {
+		{samples, sizeof(samples), 2, 1},
+		{samples, sizeof(samples), 2, 0},
+		{samples, 16, 2, 1},					/* the first two alone: byte planes */
+		{functions, sizeof(functions), 5, 0},
+	};
+	PprofEnv	env;
+	PprofError	err;
+	uint8_t    *split,
+			   *back;
+	size_t		splitlen,
+				backlen;
+
+	pprof_arena_env(arena, &env, 1u << 20);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+	{
+		bool		ok = pprof_pack_sub_encode(&env, cases[c].p, cases[c].len, cases[c].field, cases[c].dedup,
+											   &split, &splitlen);
+
+		CHECK(ok, "split case %zu refused", c);
+		if (!ok)
+			continue;
+		CHECK(pprof_pack_sub_decode(&env, split, splitlen, cases[c].field, &back, &backlen, &err) == PPROF_OK &&
+			  backlen == cases[c].len && memcmp(back, cases[c].p, backlen) == 0,
+			  "split case %zu does not come back byte for byte (%s)", c, err.detail);
+		if (c == 2)
+			CHECK((split[0] & 0x04) != 0, "split case 2: no byte planes");
+		if (c == 0)
+			CHECK((split[0] & 0x04) == 0 && (split[0] & 0x01) == 0,
+				  "split case 0: byte planes with an id over 2^16, or heads taken as shortest (flags %d)", split[0]);
+		/* every damaged byte: refused or read, never a crash (ASan runs this too) */
+		for (size_t at = 0; at < splitlen; at++)
+		{
+			PprofStatus st;
+
+			split[at] ^= 0x41;
+			st = pprof_pack_sub_decode(&env, split, splitlen, cases[c].field, &back, &backlen, &err);
+			CHECK(st == PPROF_OK || st == PPROF_TOO_LARGE ||
+				  (st == PPROF_MALFORMED && strstr(err.detail, "corrupt") != NULL),
+				  "split case %zu damaged at %zu: status %d", c, at, (int) st);
+			split[at] ^= 0x41;
+		}
+		CHECK(pprof_pack_sub_decode(&env, split, splitlen - 1, cases[c].field, &back, &backlen, &err) ==
+			  PPROF_MALFORMED, "split case %zu cut short accepted", c);
+	}
+	for (size_t c = 0; c < sizeof(not_messages) / sizeof(not_messages[0]); c++)
+	{
+		size_t		len = not_messages[c][1] + 2u > 6 ? 6 : not_messages[c][1] + 2u;
+
+		CHECK(!pprof_pack_sub_encode(&env, not_messages[c], len, 2, 1, &split, &splitlen),
+			  "not messages %zu split", c);
+	}
+	pprof_arena_reset(arena);
+}
+
 static void
 test_folded(void)
 {
@@ -733,6 +842,7 @@ main(int argc, char **argv)
 	test_gzip_roundtrip();
 	test_idmap_and_index();
 	test_folded();
+	test_pack_sub();
 	for (int i = 1; i < argc; i++)
 	{
 		test_file(argv[i]);

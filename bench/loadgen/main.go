@@ -7,6 +7,9 @@
 //	    With -now the profile is first stamped with the current time (as a
 //	    live service's would be; re-encoded by Go's profile package), so
 //	    that a store files it in the current hour, not a past one.
+//	loadgen -mode stamp -file PROFILE -out FILE
+//	    writes the profile stamped with the current time (as -now does) to
+//	    FILE, for another load generator (wrk) to POST.
 //	loadgen -mode get -url URL -n N
 //	    GETs the URL N times one after another; prints min/median/max and
 //	    the reply size.
@@ -27,7 +30,8 @@ import (
 )
 
 var (
-	mode     = flag.String("mode", "post", "post or get")
+	mode     = flag.String("mode", "post", "post, get or stamp")
+	out      = flag.String("out", "", "where -mode stamp writes the stamped profile")
 	target   = flag.String("url", "", "URL to POST to or GET")
 	file     = flag.String("file", "", "profile to POST")
 	clients  = flag.Int("c", 1, "concurrent clients")
@@ -152,9 +156,19 @@ func stampNow(body []byte) []byte {
 
 func main() {
 	flag.Parse()
-	if *mode == "get" {
+	switch *mode {
+	case "get":
 		get()
-	} else {
+	case "stamp":
+		body, err := os.ReadFile(*file)
+		if err == nil {
+			err = os.WriteFile(*out, stampNow(body), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	default:
 		post()
 	}
 }

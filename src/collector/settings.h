@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define COLLECTOR_VERSION "0.9.0"
+#define COLLECTOR_VERSION "0.9.1"
 
 typedef struct Settings
 {

@@ -23,45 +23,16 @@
 #include <string.h>
 
 #include "pack.h"
+#include "packfmt.h"
+#include "pack_sub.h"
 #include "store.h"
 
 /* Streams: field numbers 1..14 (every field of pprof's Profile), 0 for any other. */
 #define PACK_STREAMS 15
-
-static void
-put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) v;
-	p[1] = (uint8_t) (v >> 8);
-	p[2] = (uint8_t) (v >> 16);
-	p[3] = (uint8_t) (v >> 24);
-}
-
-static uint32_t
-get_u32(const uint8_t *p)
-{
-	return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-/* Reads a varint at *at (< end); false when cut or longer than 10 bytes. */
-static bool
-read_varint(const uint8_t *p, size_t end, size_t *at, uint64_t *v)
-{
-	uint64_t	r = 0;
-
-	for (int shift = 0; shift < 70 && *at < end; shift += 7)
-	{
-		uint8_t		c = p[(*at)++];
-
-		r |= (uint64_t) (c & 0x7f) << shift;
-		if (c < 0x80)
-		{
-			*v = r;
-			return true;
-		}
-	}
-	return false;
-}
+/* The flags byte: bit s - 2 for message stream s (2..5) split by sub-field (pack_sub.h). */
+#define PACK_SPLIT_FLAGS 0x0f
+/* A stream is split when that makes it this small against itself at zstd level 1 (split_pays). */
+#define PACK_SPLIT_GAIN 0.7
 
 /*
  * The length of the top-level field starting at p[at] (tag included) and
@@ -74,12 +45,12 @@ field_len(const uint8_t *p, size_t end, size_t at, int *stream)
 	uint64_t	tag,
 				v;
 
-	if (!read_varint(p, end, &i, &tag))
+	if (!pack_read_varint(p, end, &i, &tag))
 		return 0;
 	switch (tag & 7)
 	{
 		case 0:
-			if (!read_varint(p, end, &i, &v))
+			if (!pack_read_varint(p, end, &i, &v))
 				return 0;
 			break;
 		case 1:
@@ -93,7 +64,7 @@ field_len(const uint8_t *p, size_t end, size_t at, int *stream)
 			i += 4;
 			break;
 		case 2:
-			if (!read_varint(p, end, &i, &v) || v > end - i)
+			if (!pack_read_varint(p, end, &i, &v) || v > end - i)
 				return 0;
 			i += (size_t) v;
 			break;
@@ -105,6 +76,100 @@ field_len(const uint8_t *p, size_t end, size_t at, int *stream)
 }
 
 /*
+ * Whether the split form of a stream is worth what it costs to open (the
+ * split decoder runs ~40 instructions a field): at most PACK_SPLIT_GAIN of
+ * the stream's size, tried at zstd level 1 (a few ms for a pack of 200 CPU
+ * profiles). Measured (2026-12-02, docs/decisions.md §17): 200 Go CPU
+ * profiles, split/plain at level 1: samples 0.90, locations 0.82,
+ * functions 0.49; heap samples 0.995, locations 0.97; goroutine every
+ * stream larger split; the large synthetic CPU profile's samples 0.40,
+ * locations 0.65, functions 0.39. With 0.9 (every CPU stream split) a
+ * pack of 200 CPU profiles was 11% smaller but opened in 1.5x the
+ * instructions and merged ~8% slower; with 0.7, 4% smaller at +14%
+ * instructions and merges as fast; large profiles the same either way.
+ */
+static bool
+split_pays(const PprofEnv *env, const uint8_t *raw, size_t len, const uint8_t *split, size_t split_len)
+{
+	uint8_t    *a,
+			   *b;
+	size_t		la,
+				lb;
+	PprofError	err;
+	bool		pays;
+
+	if (pprof_zstd_frame_encode(env, PPROF_PACK_V1, raw, len, 1, &a, &la, &err) != PPROF_OK)
+		return false;
+	if (pprof_zstd_frame_encode(env, PPROF_PACK_V1, split, split_len, 1, &b, &lb, &err) != PPROF_OK)
+	{
+		pprof_free(env, a);
+		return false;
+	}
+	pays = (double) lb <= PACK_SPLIT_GAIN * (double) la;
+	pprof_free(env, a);
+	pprof_free(env, b);
+	return pays;
+}
+
+/*
+ * Splits the message streams of samples, mappings, locations and functions
+ * by sub-field (pack_sub.h) where they read as messages and it pays: the content is
+ * rebuilt with each split one in place of the stream (its size in the
+ * table is the split one's). Returns the pack's flags: bit s - 2 for
+ * stream s split.
+ */
+static uint8_t
+split_streams(const PprofEnv *env, uint8_t **content, size_t *total, size_t streams_at,
+			  const size_t *sizes, uint32_t n)
+{
+	uint8_t    *split[PACK_STREAMS] = {0};
+	size_t		split_len[PACK_STREAMS] = {0};
+	size_t		from = streams_at,
+				to,
+				len = streams_at;
+	uint8_t		flags = 0;
+	uint8_t    *res;
+
+	for (int s = 0; s < PACK_STREAMS; s++)
+	{
+		if (s >= 2 && s <= 5 && sizes[s] > 0 &&
+			pprof_pack_sub_encode(env, *content + from, sizes[s], s, s == 2 ? 1 : 0, &split[s],
+								  &split_len[s]))
+		{
+			if (split_pays(env, *content + from, sizes[s], split[s], split_len[s]))
+				flags |= (uint8_t) (1 << (s - 2));
+			else
+			{
+				pprof_free(env, split[s]);
+				split[s] = NULL;
+			}
+		}
+		len += split[s] ? split_len[s] : sizes[s];
+		from += sizes[s];
+	}
+	if (flags == 0)
+		return 0;
+	res = pprof_alloc(env, len);
+	memcpy(res, *content, streams_at);
+	from = streams_at;
+	to = streams_at;
+	for (int s = 0; s < PACK_STREAMS; s++)
+	{
+		size_t		l = split[s] ? split_len[s] : sizes[s];
+
+		memcpy(res + to, split[s] ? split[s] : *content + from, l);
+		pack_put_u32(res + 4 + (size_t) n * 8 + (size_t) s * 4, (uint32_t) l);
+		from += sizes[s];
+		to += l;
+		pprof_free(env, split[s]);
+	}
+	pprof_free(env, *content);
+	*content = res;
+	*total = len;
+	return flags;
+}
+
+/*
  * Content layout (all uint32 little-endian):
  *   count; count x profile size; count x number of fields;
  *   PACK_STREAMS x stream size; the stream of each field, a byte each, in
@@ -112,7 +177,7 @@ field_len(const uint8_t *p, size_t end, size_t at, int *stream)
  */
 PprofStatus
 pprof_pack_build(const PprofEnv *env, const uint8_t *const *raws, const size_t *lens,
-				 uint32_t n, int level, uint8_t **out, size_t *outlen, PprofError *err)
+				 uint32_t n, int level, unsigned options, uint8_t **out, size_t *outlen, PprofError *err)
 {
 	size_t		sizes[PACK_STREAMS] = {0};
 	size_t		at[PACK_STREAMS];
@@ -123,6 +188,7 @@ pprof_pack_build(const PprofEnv *env, const uint8_t *const *raws, const size_t *
 				ord;
 	uint32_t   *counts;
 	uint8_t    *content;
+	uint8_t		flags;
 	PprofStatus st;
 	uint32_t	i;
 
@@ -158,16 +224,16 @@ pprof_pack_build(const PprofEnv *env, const uint8_t *const *raws, const size_t *
 						   "The profiles to pack take more than the limit of %zu bytes.", env->max_size);
 	total = head + nfields + data;
 	content = pprof_alloc(env, total);
-	put_u32(content, n);
+	pack_put_u32(content, n);
 	for (i = 0; i < n; i++)
 	{
-		put_u32(content + 4 + (size_t) i * 4, (uint32_t) lens[i]);
-		put_u32(content + 4 + (size_t) n * 4 + (size_t) i * 4, counts[i]);
+		pack_put_u32(content + 4 + (size_t) i * 4, (uint32_t) lens[i]);
+		pack_put_u32(content + 4 + (size_t) n * 4 + (size_t) i * 4, counts[i]);
 	}
 	at[0] = head + nfields;
 	for (int s = 0; s < PACK_STREAMS; s++)
 	{
-		put_u32(content + 4 + (size_t) n * 8 + (size_t) s * 4, (uint32_t) sizes[s]);
+		pack_put_u32(content + 4 + (size_t) n * 8 + (size_t) s * 4, (uint32_t) sizes[s]);
 		if (s > 0)
 			at[s] = at[s - 1] + sizes[s - 1];
 	}
@@ -191,8 +257,11 @@ pprof_pack_build(const PprofEnv *env, const uint8_t *const *raws, const size_t *
 			pprof_tick(env);
 	}
 	pprof_free(env, counts);
+	flags = (options & PPROF_PACK_PLAIN) ? 0 : split_streams(env, &content, &total, head + nfields, sizes, n);
 	st = pprof_zstd_frame_encode(env, PPROF_PACK_V1, content, total, level, out, outlen, err);
 	pprof_free(env, content);
+	if (st == PPROF_OK)
+		(*out)[1] = flags;
 	return st;
 }
 
@@ -207,16 +276,19 @@ pprof_pack_open(const PprofEnv *env, const uint8_t *pack, size_t len, PprofPack 
 				data = 0,
 				streams = 0,
 				ord,
+				o,
 				w = 0;
 	size_t		at[PACK_STREAMS],
 				end[PACK_STREAMS];
+	const uint8_t *sp[PACK_STREAMS];
+	uint8_t    *split[PACK_STREAMS] = {0};
 	uint8_t    *buf,
 			   *res;
 	uint32_t	count,
 				i;
 
 	memset(out, 0, sizeof(*out));
-	if (len < PPROF_PACK_HDRSZ || pack[0] != PPROF_PACK_V1 || pack[1] != 0)
+	if (len < PPROF_PACK_HDRSZ || pack[0] != PPROF_PACK_V1 || (pack[1] & ~PACK_SPLIT_FLAGS) != 0)
 		return pprof_error(err, PPROF_MALFORMED, "The pack has an unknown format (version byte %d).",
 						   len > 0 ? pack[0] : -1);
 	st = pprof_zstd_frame_decode(env, pack + PPROF_PACK_HDRSZ, len - PPROF_PACK_HDRSZ, "pack",
@@ -225,34 +297,53 @@ pprof_pack_open(const PprofEnv *env, const uint8_t *pack, size_t len, PprofPack 
 		return st;
 	if (size < 4 + PACK_STREAMS * 4)
 		return pprof_error(err, PPROF_MALFORMED, "The pack is corrupt: %zu bytes of content.", size);
-	count = get_u32(buf);
+	count = pack_get_u32(buf);
 	if ((size - 4 - PACK_STREAMS * 4) / 8 < count)
 		return pprof_error(err, PPROF_MALFORMED,
 						   "The pack is corrupt: it claims %u profiles in %zu bytes.", count, size);
 	head = 4 + (size_t) count * 8 + PACK_STREAMS * 4;
 	for (i = 0; i < count; i++)
 	{
-		data += get_u32(buf + 4 + (size_t) i * 4);
-		nfields += get_u32(buf + 4 + (size_t) count * 4 + (size_t) i * 4);
+		data += pack_get_u32(buf + 4 + (size_t) i * 4);
+		nfields += pack_get_u32(buf + 4 + (size_t) count * 4 + (size_t) i * 4);
 	}
 	for (int s = 0; s < PACK_STREAMS; s++)
-		streams += get_u32(buf + 4 + (size_t) count * 8 + (size_t) s * 4);
-	if (nfields > size || data > size || streams != data || head + nfields + data != size)
+		streams += pack_get_u32(buf + 4 + (size_t) count * 8 + (size_t) s * 4);
+	if (nfields > size || streams > size || head + nfields + streams != size)
 		return pprof_error(err, PPROF_MALFORMED,
 						   "The pack is corrupt: its sizes do not add up to its %zu bytes.", size);
-	at[0] = head + nfields;
+	/* each stream: in place, or put back from its split form */
+	o = head + nfields;
+	streams = 0;
 	for (int s = 0; s < PACK_STREAMS; s++)
 	{
-		if (s > 0)
-			at[s] = end[s - 1];
-		end[s] = at[s] + get_u32(buf + 4 + (size_t) count * 8 + (size_t) s * 4);
+		size_t		l = pack_get_u32(buf + 4 + (size_t) count * 8 + (size_t) s * 4);
+
+		sp[s] = buf + o;
+		at[s] = 0;
+		end[s] = l;
+		if (s >= 2 && s <= 5 && (pack[1] & (1 << (s - 2))))
+		{
+			st = pprof_pack_sub_decode(env, buf + o, l, s, &split[s], &end[s], err);
+			if (st != PPROF_OK)
+				return st;
+			sp[s] = split[s];
+		}
+		o += l;
+		streams += end[s];
+		if (streams > env->max_size)
+			return pprof_error(err, PPROF_TOO_LARGE, "The pack holds more than the limit of %zu bytes.",
+							   env->max_size);
 	}
+	if (streams != data)
+		return pprof_error(err, PPROF_MALFORMED,
+						   "The pack is corrupt: its sizes do not add up to its %zu bytes.", size);
 	res = pprof_alloc(env, data > 0 ? data : 1);
 	out->offsets = pprof_alloc_array(env, (size_t) count + 1, sizeof(size_t));
 	ord = head;
 	for (i = 0; i < count; i++)
 	{
-		uint32_t	nf = get_u32(buf + 4 + (size_t) count * 4 + (size_t) i * 4);
+		uint32_t	nf = pack_get_u32(buf + 4 + (size_t) count * 4 + (size_t) i * 4);
 		size_t		start = w;
 
 		out->offsets[i] = w;
@@ -263,14 +354,14 @@ pprof_pack_open(const PprofEnv *env, const uint8_t *pack, size_t len, PprofPack 
 			size_t		l;
 
 			if (s >= PACK_STREAMS ||
-				(l = field_len(buf, end[s], at[s], &s2)) == 0 || s2 != s)
+				(l = field_len(sp[s], end[s], at[s], &s2)) == 0 || s2 != s)
 				return pprof_error(err, PPROF_MALFORMED,
 								   "The pack is corrupt: field %u of profile %u does not read.", f + 1, i + 1);
-			memcpy(res + w, buf + at[s], l);
+			memcpy(res + w, sp[s] + at[s], l);
 			at[s] += l;
 			w += l;
 		}
-		if (w - start != get_u32(buf + 4 + (size_t) i * 4))
+		if (w - start != pack_get_u32(buf + 4 + (size_t) i * 4))
 			return pprof_error(err, PPROF_MALFORMED,
 							   "The pack is corrupt: profile %u of %u is not the size it says.", i + 1, count);
 		if ((i & 63) == 0)
@@ -278,6 +369,8 @@ pprof_pack_open(const PprofEnv *env, const uint8_t *pack, size_t len, PprofPack 
 	}
 	out->offsets[count] = w;
 	pprof_free(env, buf);
+	for (int s = 0; s < PACK_STREAMS; s++)
+		pprof_free(env, split[s]);
 	out->count = count;
 	out->content = res;
 	out->content_len = w;

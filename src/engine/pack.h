@@ -10,11 +10,12 @@
  * what instances of one service send repeats from profile to profile.
  *
  *   byte 0      PPROF_PACK_V1
- *   byte 1      flags (0; reserved)
- *   bytes 2..   one zstd frame (content size and checksum) of
- *                 uint32 count (little-endian)
- *                 count x uint32 size (little-endian)
- *                 the count protobufs, uncompressed, in that order
+ *   byte 1      flags: bit s - 2 set when message stream s (samples 2,
+ *               mappings 3, locations 4, functions 5) is split by
+ *               sub-field (pack_sub.h; 0.9.1; 0.9.0 wrote and reads 0)
+ *   bytes 2..   one zstd frame (content size and checksum) of the
+ *               content: the profiles' top-level fields transposed into
+ *               streams by field number (pack.c has the layout)
  *
  * src/engine/pack.h
  *
@@ -40,12 +41,15 @@ typedef struct PprofPack
 	size_t	   *offsets;		/* count + 1 offsets into content */
 } PprofPack;
 
+/* pprof_pack_build's options */
+#define PPROF_PACK_PLAIN	0x01	/* no stream split by sub-field (0.9.0's layout; tests, benchmarks) */
+
 /*
  * Packs n validated raw protobufs (raws[i], lens[i]) into one value. The
  * total is bounded by env->max_size.
  */
 extern PprofStatus pprof_pack_build(const PprofEnv *env, const uint8_t *const *raws,
-									const size_t *lens, uint32_t n, int level,
+									const size_t *lens, uint32_t n, int level, unsigned options,
 									uint8_t **out, size_t *outlen, PprofError *err);
 
 /*

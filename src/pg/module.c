@@ -33,6 +33,7 @@ static int	profefe_pack_max_profiles = 1000;
 static int	profefe_pack_max_size = 4096;
 static char *profefe_rollup_budget = NULL;
 int			profefe_pack_level = 9;
+bool		profefe_pack_split = true;
 char	   *profefe_tenant_setting = NULL;
 static char *profefe_idempotency_window = NULL;
 static int	profefe_max_samples = 100000;
@@ -155,6 +156,16 @@ _PG_init(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("profefe.pack_split",
+							 "Whether packs split samples, locations and functions by field where that pays.",
+							 "On (0.9.1): a stream is split when that makes it 10% smaller or more; "
+							 "off writes 0.9.0's layout (larger CPU packs, a little faster to open). "
+							 "Packs of either layout are read.",
+							 &profefe_pack_split,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 	DefineCustomStringVariable("profefe.tenant",
 							   "The tenant the collector and administrators act for.",
 							   "Honored only for members of profefe_collector and profefe_admin that are "

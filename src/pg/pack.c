@@ -98,7 +98,8 @@ pprof_pack(PG_FUNCTION_ARGS)
 		raws[i] = raw;
 		CHECK_FOR_INTERRUPTS();
 	}
-	if (pprof_pack_build(&env, raws, lens, (uint32_t) n, profefe_pack_level, &out, &outlen, &err) != PPROF_OK)
+	if (pprof_pack_build(&env, raws, lens, (uint32_t) n, profefe_pack_level,
+						 profefe_pack_split ? 0 : PPROF_PACK_PLAIN, &out, &outlen, &err) != PPROF_OK)
 		report_pack(&err);
 	MemoryContextSwitchTo(old);
 	if (outlen > MaxAllocSize - VARHDRSZ)

@@ -35,6 +35,8 @@ extern bool profefe_use_rollups;
 
 /* profefe.pack_level: the zstd level of packs (module.c; pprof_pack, pack.c) */
 extern int	profefe_pack_level;
+/* profefe.pack_split (0.9.1): streams split by field where it pays (module.c; pprof_pack) */
+extern bool profefe_pack_split;
 
 /* profefe.tenant (module.c; current_tenant() reads it, tenant.c) */
 extern char *profefe_tenant_setting;
