@@ -698,6 +698,10 @@ test_pack_sub(void)
 		0x12, 0x00,								/* empty */
 		0x12, 0x82, 0x00, 0x00, 0x00,			/* the message length not shortest */
 	};
+	/* an id of ten bytes with bits past 64 in the last, the only id not in shortest form (fuzz_decode found it) */
+	static const uint8_t overflow[] = {
+		0x12, 0x0d, 0x08, 0x80, 0xcb, 0xcb, 0xca, 0xcb, 0xcb, 0xcb, 0xca, 0xcb, 0x03, 0x08, 0x05,
+	};
 	/* functions (field 5): ids in order, then not */
 	static const uint8_t functions[] = {
 		0x2a, 0x04, 0x08, 0x01, 0x10, 0x05,
@@ -721,6 +725,7 @@ test_pack_sub(void)
 		{samples, sizeof(samples), 2, 0},
 		{samples, 16, 2, 1},					/* the first two alone: byte planes */
 		{functions, sizeof(functions), 5, 0},
+		{overflow, sizeof(overflow), 2, 1},
 	};
 	PprofEnv	env;
 	PprofError	err;

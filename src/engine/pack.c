@@ -31,8 +31,10 @@
 #define PACK_STREAMS 15
 /* The flags byte: bit s - 2 for message stream s (2..5) split by sub-field (pack_sub.h). */
 #define PACK_SPLIT_FLAGS 0x0f
-/* A stream is split when that makes it this small against itself at zstd level 1 (split_pays). */
+/* A stream is split when that makes it this small against itself at zstd level 1 (split_pays)... */
 #define PACK_SPLIT_GAIN 0.7
+/* ... tried on its first this many bytes (whole fields) */
+#define PACK_SPLIT_TRIAL (1024 * 1024)
 
 /*
  * The length of the top-level field starting at p[at] (tag included) and
@@ -78,8 +80,9 @@ field_len(const uint8_t *p, size_t end, size_t at, int *stream)
 /*
  * Whether the split form of a stream is worth what it costs to open (the
  * split decoder runs ~40 instructions a field): at most PACK_SPLIT_GAIN of
- * the stream's size, tried at zstd level 1 (a few ms for a pack of 200 CPU
- * profiles). Measured (2026-12-02, docs/decisions.md §17): 200 Go CPU
+ * the stream's size, tried at zstd level 1 on the stream's first
+ * PACK_SPLIT_TRIAL bytes (a few ms for a pack however large; the whole
+ * stream's split form is made only if it pays). Measured (2026-12-02, docs/decisions.md §17): 200 Go CPU
  * profiles, split/plain at level 1: samples 0.90, locations 0.82,
  * functions 0.49; heap samples 0.995, locations 0.97; goroutine every
  * stream larger split; the large synthetic CPU profile's samples 0.40,
@@ -89,25 +92,44 @@ field_len(const uint8_t *p, size_t end, size_t at, int *stream)
  * instructions and merges as fast; large profiles the same either way.
  */
 static bool
-split_pays(const PprofEnv *env, const uint8_t *raw, size_t len, const uint8_t *split, size_t split_len)
+split_pays(const PprofEnv *env, const uint8_t *raw, size_t len, int stream, uint8_t **whole, size_t *whole_len)
 {
+	size_t		plen = 0,
+				la,
+				lb,
+				splen;
 	uint8_t    *a,
-			   *b;
-	size_t		la,
-				lb;
+			   *b,
+			   *sp;
 	PprofError	err;
 	bool		pays;
 
-	if (pprof_zstd_frame_encode(env, PPROF_PACK_V1, raw, len, 1, &a, &la, &err) != PPROF_OK)
-		return false;
-	if (pprof_zstd_frame_encode(env, PPROF_PACK_V1, split, split_len, 1, &b, &lb, &err) != PPROF_OK)
+	/* the first whole fields of PACK_SPLIT_TRIAL bytes or so */
+	while (plen < len && plen < PACK_SPLIT_TRIAL)
 	{
-		pprof_free(env, a);
-		return false;
+		int			st;
+		size_t		l = field_len(raw, len, plen, &st);
+
+		if (l == 0)
+			return false;
+		plen += l;
 	}
+	if (!pprof_pack_sub_encode(env, raw, plen, stream, stream == 2 ? 1 : 0, &sp, &splen))
+		return false;
+	if (pprof_zstd_frame_encode(env, PPROF_PACK_V1, raw, plen, 1, &a, &la, &err) != PPROF_OK)
+		return false;
+	if (pprof_zstd_frame_encode(env, PPROF_PACK_V1, sp, splen, 1, &b, &lb, &err) != PPROF_OK)
+		return false;
 	pays = (double) lb <= PACK_SPLIT_GAIN * (double) la;
 	pprof_free(env, a);
 	pprof_free(env, b);
+	if (pays && plen == len)
+	{
+		*whole = sp;			/* the trial was the whole stream */
+		*whole_len = splen;
+	}
+	else
+		pprof_free(env, sp);
 	return pays;
 }
 
@@ -133,17 +155,10 @@ split_streams(const PprofEnv *env, uint8_t **content, size_t *total, size_t stre
 	for (int s = 0; s < PACK_STREAMS; s++)
 	{
 		if (s >= 2 && s <= 5 && sizes[s] > 0 &&
-			pprof_pack_sub_encode(env, *content + from, sizes[s], s, s == 2 ? 1 : 0, &split[s],
-								  &split_len[s]))
-		{
-			if (split_pays(env, *content + from, sizes[s], split[s], split_len[s]))
-				flags |= (uint8_t) (1 << (s - 2));
-			else
-			{
-				pprof_free(env, split[s]);
-				split[s] = NULL;
-			}
-		}
+			split_pays(env, *content + from, sizes[s], s, &split[s], &split_len[s]) &&
+			(split[s] != NULL ||
+			 pprof_pack_sub_encode(env, *content + from, sizes[s], s, s == 2 ? 1 : 0, &split[s], &split_len[s])))
+			flags |= (uint8_t) (1 << (s - 2));
 		len += split[s] ? split_len[s] : sizes[s];
 		from += sizes[s];
 	}
