@@ -191,6 +191,9 @@ bench-fleet-sim: all collector
 bench-packs: all
 	bench/packs.sh
 
+bench-packwal: all
+	bench/packwal.sh
+
 # what zstd dictionaries trained per service and type would save (bench/zdict_bench.c)
 build/zdict_bench: bench/zdict_bench.c
 	@mkdir -p build
@@ -209,4 +212,4 @@ collector-asan:
 install-collector:
 	$(MAKE) -C src/collector install COLLECTOR_PREFIX=$(COLLECTOR_PREFIX) DESTDIR=$(DESTDIR)
 
-.PHONY: fuzz engine-test test run stop bench bench-rollups bench-ui bench-auth bench-faults bench-soak bench-fleet bench-fleet-sim bench-packs test-tools regress-prep collector collector-asan install-collector
+.PHONY: fuzz engine-test test run stop bench bench-rollups bench-ui bench-auth bench-faults bench-soak bench-fleet bench-fleet-sim bench-packs bench-packwal test-tools regress-prep collector collector-asan install-collector
