@@ -766,6 +766,63 @@ test_pack_sub(void)
 		CHECK(pprof_pack_sub_decode(&env, split, splitlen - 1, cases[c].field, &back, &backlen, &err) ==
 			  PPROF_MALFORMED, "split case %zu cut short accepted", c);
 	}
+	/* samples of 140 and of 20,000 bytes, each twice (named the second time), in shortest form: a head
+	 * longer than two bytes (fuzz_decode found such heads written over the fields' start) */
+	for (int big = 0; big < 2; big++)
+	{
+		size_t		nids = big ? 10000 : 130,
+					plen = 0,
+					len = 0;
+		uint8_t    *payload = malloc(3 * nids + 16),
+				   *stream = malloc(2 * (3 * nids + 32));
+
+		for (size_t i = 1; i <= nids; i++)
+			plen += i < 128 ? 1 : i < 16384 ? 2 : 3;
+		for (int copy = 0; copy < 2; copy++)
+		{
+			size_t		mlen,
+						at;
+
+			at = 0;
+			payload[at++] = 0x0a;				/* the stack, packed */
+			if (plen < 128)
+				payload[at++] = (uint8_t) plen;
+			else if (plen < 16384)
+				payload[at++] = (uint8_t) (plen | 0x80), payload[at++] = (uint8_t) (plen >> 7);
+			else
+				payload[at++] = (uint8_t) (plen | 0x80), payload[at++] = (uint8_t) ((plen >> 7) | 0x80),
+					payload[at++] = (uint8_t) (plen >> 14);
+			for (size_t i = 1; i <= nids; i++)
+			{
+				if (i < 128)
+					payload[at++] = (uint8_t) i;
+				else if (i < 16384)
+					payload[at++] = (uint8_t) (i | 0x80), payload[at++] = (uint8_t) (i >> 7);
+				else
+					payload[at++] = (uint8_t) (i | 0x80), payload[at++] = (uint8_t) ((i >> 7) | 0x80),
+						payload[at++] = (uint8_t) (i >> 14);
+			}
+			payload[at++] = 0x10;				/* a value */
+			payload[at++] = (uint8_t) (copy + 1);
+			mlen = at;
+			stream[len++] = 0x12;
+			if (mlen < 128)
+				stream[len++] = (uint8_t) mlen;
+			else if (mlen < 16384)
+				stream[len++] = (uint8_t) (mlen | 0x80), stream[len++] = (uint8_t) (mlen >> 7);
+			else
+				stream[len++] = (uint8_t) (mlen | 0x80), stream[len++] = (uint8_t) ((mlen >> 7) | 0x80),
+					stream[len++] = (uint8_t) (mlen >> 14);
+			memcpy(stream + len, payload, mlen);
+			len += mlen;
+		}
+		CHECK(pprof_pack_sub_encode(&env, stream, len, 2, 1, &split, &splitlen) && (split[0] & 0x05) == 0x05 &&
+			  pprof_pack_sub_decode(&env, split, splitlen, 2, &back, &backlen, &err) == PPROF_OK &&
+			  backlen == len && memcmp(back, stream, len) == 0,
+			  "samples of %zu ids: not back byte for byte", nids);
+		free(payload);
+		free(stream);
+	}
 	for (size_t c = 0; c < sizeof(not_messages) / sizeof(not_messages[0]); c++)
 	{
 		size_t		len = not_messages[c][1] + 2u > 6 ? 6 : not_messages[c][1] + 2u;

@@ -190,9 +190,9 @@ split_streams(const PprofEnv *env, uint8_t **content, size_t *total, size_t stre
  *   PACK_STREAMS x stream size; the stream of each field, a byte each, in
  *   order; the streams.
  */
-PprofStatus
-pprof_pack_build(const PprofEnv *env, const uint8_t *const *raws, const size_t *lens,
-				 uint32_t n, int level, unsigned options, uint8_t **out, size_t *outlen, PprofError *err)
+static PprofStatus
+pack_build_once(const PprofEnv *env, const uint8_t *const *raws, const size_t *lens,
+				uint32_t n, int level, unsigned options, uint8_t **out, size_t *outlen, PprofError *err)
 {
 	size_t		sizes[PACK_STREAMS] = {0};
 	size_t		at[PACK_STREAMS];
@@ -278,6 +278,59 @@ pprof_pack_build(const PprofEnv *env, const uint8_t *const *raws, const size_t *
 	if (st == PPROF_OK)
 		(*out)[1] = flags;
 	return st;
+}
+
+/* Whether a pack just built opens to exactly the n profiles it was built from. */
+static bool
+pack_gives_back(const PprofEnv *env, const uint8_t *pack, size_t len, const uint8_t *const *raws,
+				const size_t *lens, uint32_t n)
+{
+	PprofPack	p;
+	PprofError	err;
+	bool		same;
+
+	if (pprof_pack_open(env, pack, len, &p, &err) != PPROF_OK)
+		return false;
+	same = p.count == n;
+	for (uint32_t i = 0; same && i < n; i++)
+	{
+		const uint8_t *e;
+		size_t		elen;
+
+		pprof_pack_entry(&p, i, &e, &elen);
+		same = elen == lens[i] && (elen == 0 || memcmp(e, raws[i], elen) == 0);
+	}
+	pprof_free(env, p.content);
+	pprof_free(env, p.offsets);
+	return same;
+}
+
+/*
+ * Builds the pack, then opens it and compares every profile with what went
+ * in before handing it out: packing deletes the rows it packed, so a pack
+ * that would not give them back must never be written. One that does not
+ * (a bug of the split layout) is built again in 0.9.0's layout; if that
+ * fails too, nothing is packed (PPROF_INTERNAL). The check costs an open
+ * (about a tenth of a build at level 9).
+ */
+PprofStatus
+pprof_pack_build(const PprofEnv *env, const uint8_t *const *raws, const size_t *lens,
+				 uint32_t n, int level, unsigned options, uint8_t **out, size_t *outlen, PprofError *err)
+{
+	PprofStatus st = pack_build_once(env, raws, lens, n, level, options, out, outlen, err);
+
+	if (st != PPROF_OK || pack_gives_back(env, *out, *outlen, raws, lens, n))
+		return st;
+	pprof_free(env, *out);
+	if (!(options & PPROF_PACK_PLAIN))
+	{
+		st = pack_build_once(env, raws, lens, n, level, options | PPROF_PACK_PLAIN, out, outlen, err);
+		if (st != PPROF_OK || pack_gives_back(env, *out, *outlen, raws, lens, n))
+			return st;
+		pprof_free(env, *out);
+	}
+	return pprof_error(err, PPROF_INTERNAL,
+					   "A pack of %u profiles did not give them back as they went in; nothing was packed.", n);
 }
 
 PprofStatus

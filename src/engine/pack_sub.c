@@ -624,12 +624,16 @@ pprof_pack_sub_decode(const PprofEnv *env, const uint8_t *blob, size_t len, int 
 		/* the message's own tag and length (two varints: SUB_GAP bytes at most), then its fields */
 		if (flags & SUB_HEAD_SHORT)
 		{
-			(void) put_varint_at(res, w + SUB_GAP, &hw, want);
-			(void) put_varint_at(res, w + SUB_GAP, &hw, s);
-			if (size - hw < s)
+			/* the fields to their place first: a head longer than the gap (a message of 128 bytes or more) */
+			/* overlaps their start (fuzz_decode found it) */
+			size_t		hl = varint_size(want) + varint_size(s);
+
+			if (size - w < hl || size - w - hl < s)
 				return CORRUPT("is larger than it says");
-			if (hw != w + gap)
-				memmove(res + hw, msg, s);
+			if (hl != gap)
+				memmove(res + w + hl, msg, s);
+			(void) put_varint_at(res, w + hl, &hw, want);
+			(void) put_varint_at(res, w + hl, &hw, s);
 		}
 		else if (!take_varint(blob, cur, lim, SUB_HEAD, &tag, res, w + SUB_GAP, &hw) || tag != want ||
 				 !take_varint(blob, cur, lim, SUB_HEAD, &l, res, w + SUB_GAP, &hw) || l != s)
