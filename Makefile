@@ -49,7 +49,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 # The engine: a static library of plain C, compiled without the server's
 # include paths (a server header included by mistake does not compile),
 # position-independent so it links into the extension.
-ENGINE_SRC  = $(addprefix src/engine/, env.c arena.c gzip.c decode.c validate.c profile.c store.c pack.c pack_sub.c \
+ENGINE_SRC  = $(addprefix src/engine/, env.c arena.c gzip.c decode.c validate.c profile.c store.c pack.c pack_sub.c pack_ctx.c \
               merge.c compact.c encode.c folded.c filter.c tagfilter.c prune.c units.c labels.c \
               frames.c top.c flame.c flamerows.c svg.c)
 ENGINE_HDR  = $(wildcard src/engine/*.h)

@@ -56,11 +56,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pk[1] = 0x0f;		/* the same content read as split streams (0.9.1) */
 			(void) pprof_pack_open(&env, pk, pklen, &opened, &err);
 		}
+		/* parts of 1 to 4 messages, from the input's first bytes (pack_ctx.h starts anew at each) */
+		uint32_t	parts[16];
+		uint32_t	nparts = size < 16 ? (uint32_t) size : 16;
+
+		for (uint32_t i = 0; i < nparts; i++)
+			parts[i] = 1 + data[i] % 4;
 		/* any bytes as one split stream: refused or put back, never a crash */
-		(void) pprof_pack_sub_decode(&env, data, size, 2, &back, &backlen, &err);
+		(void) pprof_pack_sub_decode(&env, data, size, 2, parts, nparts, &back, &backlen, &err);
 		/* any bytes that read as samples: split and put back byte for byte */
-		if (pprof_pack_sub_encode(&env, data, size, 2, 1, &split, &splitlen) &&
-			(pprof_pack_sub_decode(&env, split, splitlen, 2, &back, &backlen, &err) != PPROF_OK ||
+		if (pprof_pack_sub_encode(&env, data, size, 2, 1, parts, nparts, &split, &splitlen) &&
+			(pprof_pack_sub_decode(&env, split, splitlen, 2, parts, nparts, &back, &backlen, &err) != PPROF_OK ||
 			 backlen != size || (size > 0 && memcmp(back, data, size) != 0)))
 			abort();
 	}

@@ -523,6 +523,10 @@ test_file(const char *path)
 			CHECK(strstr(name, "-cpu") == NULL || prof.n_function < 10 || (pk[1] & 0x08) != 0,
 				  "%s: functions not split (flags %d)", name, pk[1]);
 			CHECK((pk[1] & ~0x0f) == 0, "%s: unknown pack flags %d", name, pk[1]);
+			/* the large synthetic profile's samples are split, its stacks coded per profile (pack_ctx.h): */
+			/* a pack that failed its check would have come back in 0.9.0's layout */
+			CHECK(strstr(name, "large-cpu") == NULL || (pk[1] & 0x01) != 0,
+				  "%s: samples not split (flags %d)", name, pk[1]);
 			for (uint32_t i = 0; i < 3; i++)
 			{
 				pprof_pack_entry(&opened, i, &e, &elen);
@@ -682,6 +686,111 @@ folded(const char *text, const PprofFoldedSpec *spec, Perftools__Profiles__Profi
  * byte for byte; what does not read as messages is not split; a damaged
  * split stream is refused or read, never a crash.
  */
+/* Appends v as a varint at p[*at]. */
+static void
+test_varint(uint8_t *p, size_t *at, uint64_t v)
+{
+	while (v >= 0x80)
+	{
+		p[(*at)++] = (uint8_t) (v | 0x80);
+		v >>= 7;
+	}
+	p[(*at)++] = (uint8_t) v;
+}
+
+/*
+ * Stacks coded over the id before each (pack_ctx.h, 0.9.2): samples of two
+ * profiles walking one call graph (400 functions, 3 callees each), each
+ * profile numbering its locations in the order it meets them, as Go does.
+ * The split must take the symbols, give the stream back byte for byte with
+ * its parts, and never crash on damaged bytes or other parts.
+ */
+static void
+test_pack_ctx(PprofEnv *env)
+{
+	enum
+	{
+		NODES = 400, PER = 300
+	};
+	static uint16_t callee[NODES][3];
+	uint16_t	num[NODES];
+	uint64_t	x = 88172645463325292ULL;
+	uint8_t    *stream = malloc(2 * PER * 256),
+			   *split,
+			   *back;
+	size_t		len = 0,
+				splitlen,
+				backlen;
+	uint32_t	parts[2] = {PER, PER},
+				one[1] = {2 * PER};
+	PprofError	err;
+	PprofStatus st;
+
+#define RND() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
+	for (int i = 0; i < NODES; i++)
+		for (int j = 0; j < 3; j++)
+			callee[i][j] = (uint16_t) (RND() % NODES);
+	for (int part = 0; part < 2; part++)
+	{
+		uint16_t	next = 1;
+
+		memset(num, 0, sizeof(num));
+		for (int smp = 0; smp < PER; smp++)
+		{
+			uint16_t	walk[32];
+			int			depth = 4 + (int) (RND() % 24);
+			uint8_t		msg[256];
+			size_t		ml = 0,
+						sl = 0;
+			uint8_t		stk[128];
+
+			walk[0] = 0;
+			for (int d = 1; d < depth; d++)
+				walk[d] = callee[walk[d - 1]][RND() % 3];
+			for (int d = depth - 1; d >= 0; d--)	/* leaf first */
+			{
+				if (num[walk[d]] == 0)
+					num[walk[d]] = next++;
+				test_varint(stk, &sl, num[walk[d]]);
+			}
+			msg[ml++] = 0x0a;
+			test_varint(msg, &ml, sl);
+			memcpy(msg + ml, stk, sl);
+			ml += sl;
+			msg[ml++] = 0x10;
+			test_varint(msg, &ml, 1 + RND() % 50);
+			stream[len++] = 0x12;
+			test_varint(stream, &len, ml);
+			memcpy(stream + len, msg, ml);
+			len += ml;
+		}
+	}
+#undef RND
+	CHECK(pprof_pack_sub_encode(env, stream, len, 2, 1, parts, 2, &split, &splitlen) && (split[0] & 0x0c) == 0x0c,
+		  "call-graph stacks: not coded over the id before (flags %d)", split[0]);
+	CHECK(pprof_pack_sub_decode(env, split, splitlen, 2, parts, 2, &back, &backlen, &err) == PPROF_OK &&
+		  backlen == len && memcmp(back, stream, len) == 0,
+		  "call-graph stacks: not back byte for byte (%s)", err.detail);
+	/* other parts than it was split with: refused or other bytes, never a crash */
+	st = pprof_pack_sub_decode(env, split, splitlen, 2, one, 1, &back, &backlen, &err);
+	CHECK(st == PPROF_MALFORMED || (st == PPROF_OK && (backlen != len || memcmp(back, stream, len) != 0)),
+		  "call-graph stacks: read back the same with other parts (status %d)", (int) st);
+	for (size_t at = 0; at < splitlen; at++)
+	{
+		split[at] ^= 0x41;
+		st = pprof_pack_sub_decode(env, split, splitlen, 2, parts, 2, &back, &backlen, &err);
+		CHECK(st == PPROF_OK || st == PPROF_TOO_LARGE ||
+			  (st == PPROF_MALFORMED && strstr(err.detail, "corrupt") != NULL),
+			  "call-graph stacks damaged at %zu: status %d", at, (int) st);
+		split[at] ^= 0x41;
+	}
+	/* without parts: one part, and the coder still gives it back */
+	CHECK(pprof_pack_sub_encode(env, stream, len, 2, 1, NULL, 0, &split, &splitlen) &&
+		  pprof_pack_sub_decode(env, split, splitlen, 2, NULL, 0, &back, &backlen, &err) == PPROF_OK &&
+		  backlen == len && memcmp(back, stream, len) == 0, "call-graph stacks in one part: not back (%s)", err.detail);
+	free(stream);
+}
+
 static void
 test_pack_sub(void)
 {
@@ -738,12 +847,12 @@ test_pack_sub(void)
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
 	{
 		bool		ok = pprof_pack_sub_encode(&env, cases[c].p, cases[c].len, cases[c].field, cases[c].dedup,
-											   &split, &splitlen);
+											   NULL, 0, &split, &splitlen);
 
 		CHECK(ok, "split case %zu refused", c);
 		if (!ok)
 			continue;
-		CHECK(pprof_pack_sub_decode(&env, split, splitlen, cases[c].field, &back, &backlen, &err) == PPROF_OK &&
+		CHECK(pprof_pack_sub_decode(&env, split, splitlen, cases[c].field, NULL, 0, &back, &backlen, &err) == PPROF_OK &&
 			  backlen == cases[c].len && memcmp(back, cases[c].p, backlen) == 0,
 			  "split case %zu does not come back byte for byte (%s)", c, err.detail);
 		if (c == 2)
@@ -757,13 +866,13 @@ test_pack_sub(void)
 			PprofStatus st;
 
 			split[at] ^= 0x41;
-			st = pprof_pack_sub_decode(&env, split, splitlen, cases[c].field, &back, &backlen, &err);
+			st = pprof_pack_sub_decode(&env, split, splitlen, cases[c].field, NULL, 0, &back, &backlen, &err);
 			CHECK(st == PPROF_OK || st == PPROF_TOO_LARGE ||
 				  (st == PPROF_MALFORMED && strstr(err.detail, "corrupt") != NULL),
 				  "split case %zu damaged at %zu: status %d", c, at, (int) st);
 			split[at] ^= 0x41;
 		}
-		CHECK(pprof_pack_sub_decode(&env, split, splitlen - 1, cases[c].field, &back, &backlen, &err) ==
+		CHECK(pprof_pack_sub_decode(&env, split, splitlen - 1, cases[c].field, NULL, 0, &back, &backlen, &err) ==
 			  PPROF_MALFORMED, "split case %zu cut short accepted", c);
 	}
 	/* samples of 140 and of 20,000 bytes, each twice (named the second time), in shortest form: a head
@@ -816,8 +925,8 @@ test_pack_sub(void)
 			memcpy(stream + len, payload, mlen);
 			len += mlen;
 		}
-		CHECK(pprof_pack_sub_encode(&env, stream, len, 2, 1, &split, &splitlen) && (split[0] & 0x05) == 0x05 &&
-			  pprof_pack_sub_decode(&env, split, splitlen, 2, &back, &backlen, &err) == PPROF_OK &&
+		CHECK(pprof_pack_sub_encode(&env, stream, len, 2, 1, NULL, 0, &split, &splitlen) && (split[0] & 0x05) == 0x05 &&
+			  pprof_pack_sub_decode(&env, split, splitlen, 2, NULL, 0, &back, &backlen, &err) == PPROF_OK &&
 			  backlen == len && memcmp(back, stream, len) == 0,
 			  "samples of %zu ids: not back byte for byte", nids);
 		free(payload);
@@ -827,9 +936,10 @@ test_pack_sub(void)
 	{
 		size_t		len = not_messages[c][1] + 2u > 6 ? 6 : not_messages[c][1] + 2u;
 
-		CHECK(!pprof_pack_sub_encode(&env, not_messages[c], len, 2, 1, &split, &splitlen),
+		CHECK(!pprof_pack_sub_encode(&env, not_messages[c], len, 2, 1, NULL, 0, &split, &splitlen),
 			  "not messages %zu split", c);
 	}
+	test_pack_ctx(&env);
 	pprof_arena_reset(arena);
 }
 

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define COLLECTOR_VERSION "0.9.1"
+#define COLLECTOR_VERSION "0.9.2"
 
 typedef struct Settings
 {

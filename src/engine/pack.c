@@ -92,7 +92,8 @@ field_len(const uint8_t *p, size_t end, size_t at, int *stream)
  * instructions and merges as fast; large profiles the same either way.
  */
 static bool
-split_pays(const PprofEnv *env, const uint8_t *raw, size_t len, int stream, uint8_t **whole, size_t *whole_len)
+split_pays(const PprofEnv *env, const uint8_t *raw, size_t len, int stream, const uint32_t *parts,
+		   uint32_t nparts, uint8_t **whole, size_t *whole_len)
 {
 	size_t		plen = 0,
 				la,
@@ -114,7 +115,7 @@ split_pays(const PprofEnv *env, const uint8_t *raw, size_t len, int stream, uint
 			return false;
 		plen += l;
 	}
-	if (!pprof_pack_sub_encode(env, raw, plen, stream, stream == 2 ? 1 : 0, &sp, &splen))
+	if (!pprof_pack_sub_encode(env, raw, plen, stream, stream == 2 ? 1 : 0, parts, nparts, &sp, &splen))
 		return false;
 	if (pprof_zstd_frame_encode(env, PPROF_PACK_V1, raw, plen, 1, &a, &la, &err) != PPROF_OK)
 		return false;
@@ -131,6 +132,27 @@ split_pays(const PprofEnv *env, const uint8_t *raw, size_t len, int stream, uint
 	else
 		pprof_free(env, sp);
 	return pays;
+}
+
+/*
+ * How many fields of stream s each of the n profiles has, read from the
+ * order bytes at content[head..): the parts of a split stream (pack_sub.h).
+ * The caller has checked that the profiles' field counts add up.
+ */
+static uint32_t *
+stream_parts(const PprofEnv *env, const uint8_t *content, uint32_t n, size_t head, int s)
+{
+	uint32_t   *parts = pprof_alloc0_array(env, n > 0 ? n : 1, sizeof(uint32_t));
+	size_t		ord = head;
+
+	for (uint32_t i = 0; i < n; i++)
+	{
+		uint32_t	nf = pack_get_u32(content + 4 + (size_t) n * 4 + (size_t) i * 4);
+
+		for (uint32_t f = 0; f < nf; f++)
+			parts[i] += content[ord++] == s;
+	}
+	return parts;
 }
 
 /*
@@ -151,17 +173,24 @@ split_streams(const PprofEnv *env, uint8_t **content, size_t *total, size_t stre
 				len = streams_at;
 	uint8_t		flags = 0;
 	uint8_t    *res;
+	uint32_t   *parts = stream_parts(env, *content, n, 4 + (size_t) n * 8 + PACK_STREAMS * 4, 2);
 
 	for (int s = 0; s < PACK_STREAMS; s++)
 	{
+		/* only the samples' stacks are coded per profile (pack_ctx.h) */
+		const uint32_t *p = s == 2 ? parts : NULL;
+		uint32_t	np = s == 2 ? n : 0;
+
 		if (s >= 2 && s <= 5 && sizes[s] > 0 &&
-			split_pays(env, *content + from, sizes[s], s, &split[s], &split_len[s]) &&
+			split_pays(env, *content + from, sizes[s], s, p, np, &split[s], &split_len[s]) &&
 			(split[s] != NULL ||
-			 pprof_pack_sub_encode(env, *content + from, sizes[s], s, s == 2 ? 1 : 0, &split[s], &split_len[s])))
+			 pprof_pack_sub_encode(env, *content + from, sizes[s], s, s == 2 ? 1 : 0, p, np,
+								   &split[s], &split_len[s])))
 			flags |= (uint8_t) (1 << (s - 2));
 		len += split[s] ? split_len[s] : sizes[s];
 		from += sizes[s];
 	}
+	pprof_free(env, parts);
 	if (flags == 0)
 		return 0;
 	res = pprof_alloc(env, len);
@@ -354,6 +383,7 @@ pprof_pack_open(const PprofEnv *env, const uint8_t *pack, size_t len, PprofPack 
 			   *res;
 	uint32_t	count,
 				i;
+	uint32_t   *parts = NULL;
 
 	memset(out, 0, sizeof(*out));
 	if (len < PPROF_PACK_HDRSZ || pack[0] != PPROF_PACK_V1 || (pack[1] & ~PACK_SPLIT_FLAGS) != 0)
@@ -380,7 +410,9 @@ pprof_pack_open(const PprofEnv *env, const uint8_t *pack, size_t len, PprofPack 
 	if (nfields > size || streams > size || head + nfields + streams != size)
 		return pprof_error(err, PPROF_MALFORMED,
 						   "The pack is corrupt: its sizes do not add up to its %zu bytes.", size);
-	/* each stream: in place, or put back from its split form */
+	/* each stream: in place, or put back from its split form (the samples' by profile) */
+	if (pack[1] & 1)
+		parts = stream_parts(env, buf, count, head, 2);
 	o = head + nfields;
 	streams = 0;
 	for (int s = 0; s < PACK_STREAMS; s++)
@@ -392,7 +424,8 @@ pprof_pack_open(const PprofEnv *env, const uint8_t *pack, size_t len, PprofPack 
 		end[s] = l;
 		if (s >= 2 && s <= 5 && (pack[1] & (1 << (s - 2))))
 		{
-			st = pprof_pack_sub_decode(env, buf + o, l, s, &split[s], &end[s], err);
+			st = pprof_pack_sub_decode(env, buf + o, l, s, s == 2 ? parts : NULL, s == 2 ? count : 0,
+									   &split[s], &end[s], err);
 			if (st != PPROF_OK)
 				return st;
 			sp[s] = split[s];
@@ -437,6 +470,7 @@ pprof_pack_open(const PprofEnv *env, const uint8_t *pack, size_t len, PprofPack 
 	}
 	out->offsets[count] = w;
 	pprof_free(env, buf);
+	pprof_free(env, parts);
 	for (int s = 0; s < PACK_STREAMS; s++)
 		pprof_free(env, split[s]);
 	out->count = count;

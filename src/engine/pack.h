@@ -12,7 +12,9 @@
  *   byte 0      PPROF_PACK_V1
  *   byte 1      flags: bit s - 2 set when message stream s (samples 2,
  *               mappings 3, locations 4, functions 5) is split by
- *               sub-field (pack_sub.h; 0.9.1; 0.9.0 wrote and reads 0)
+ *               sub-field (pack_sub.h; 0.9.1; 0.9.0 wrote and reads 0;
+ *               0.9.2 may code a split samples stream's stacks over the
+ *               id before each, pack_ctx.h, which 0.9.1 refuses)
  *   bytes 2..   one zstd frame (content size and checksum) of the
  *               content: the profiles' top-level fields transposed into
  *               streams by field number (pack.c has the layout)

@@ -11,11 +11,21 @@
  *               shortest varints: stored as their count, then each id's low
  *               byte in one sub-stream and its high byte in another, which
  *               zstd's level 9 models better than varints: the large
- *               synthetic CPU profile 0.414x → 0.39x)
+ *               synthetic CPU profile 0.414x → 0.39x);
+ *               SUB_CTX (0.9.2, with SUB_PLANES only: each distinct
+ *               stack's ids as symbols over the id before each, pack_ctx.h,
+ *               in sub-stream SUB_CTXSYM; the planes hold only the ids a
+ *               symbol does not give. Taken when zstd at level 1 makes it
+ *               the smaller: the large synthetic CPU profile 0.394x →
+ *               0.350x)
  *   byte 1      the field stored once per distinct value (0: none)
  *   uint32      number of messages
  *   uint32      size of the stream put back
- *   SUB_COUNT x uint32  sub-stream sizes, then the sub-streams in order
+ *   SUB_COUNT x uint32  sub-stream sizes (SUB_CTXSYM's only with SUB_CTX:
+ *               0.9.1 wrote one fewer), then the sub-streams in order
+ *
+ * A pack's profiles number their locations each on their own: the coder
+ * starts anew at each profile's first message (the caller's parts).
  *
  * Why our own code: this is a layout of pprof's messages for zstd, not a
  * general codec; the nearest libraries (columnar protobuf encoders) need
@@ -27,9 +37,12 @@
  */
 #include <string.h>
 
+#include "pack.h"
+#include "pack_ctx.h"
 #include "pack_sub.h"
 #include "packfmt.h"
 #include "pbwrite.h"
+#include "store.h"
 
 enum
 {
@@ -41,13 +54,18 @@ enum
 	SUB_STK_HI,					/* with SUB_PLANES, their high bytes */
 	SUB_DELTA,					/* sub-field 1 varints, as differences */
 	SUB_F0,						/* one per sub-field number 1..15; + 0: any other */
-	SUB_COUNT = SUB_F0 + 16
+	SUB_CTXSYM = SUB_F0 + 16,	/* with SUB_CTX, the symbols of pack_ctx.h */
+	SUB_COUNT
 };
 
 #define SUB_HEAD_SHORT	0x01
 #define SUB_DELTA_IDS	0x02
 #define SUB_PLANES		0x04
-#define SUB_HDR			(2 + 4 + 4 + SUB_COUNT * 4)
+#define SUB_CTX			0x08
+#define SUB_FLAGS		0x0f
+/* the header: flags, dedup field, messages, size, then the sub-streams' sizes */
+#define SUB_NSUB(flags)	((flags) & SUB_CTX ? SUB_COUNT : SUB_CTXSYM)
+#define SUB_HDR(flags)	(2 + 4 + 4 + SUB_NSUB(flags) * 4)
 #define SUB_GAP			20		/* a tag and a length: two varints of 10 bytes at most */
 
 static inline int
@@ -169,9 +187,48 @@ sub_check(const uint8_t *p, size_t len, int dedup_field, size_t *nids, bool *ids
 	return true;
 }
 
+/*
+ * At the first message of each part (parts[*pi] messages a part; they may
+ * be fewer than the stream's): starts the coder anew. *next: the message
+ * that starts the next part.
+ */
+static inline void
+part_step(PackCtx *ctx, size_t m, const uint32_t *parts, uint32_t nparts, uint32_t *pi, size_t *next)
+{
+	while (*pi < nparts && m == *next)
+	{
+		pack_ctx_reset(ctx);
+		*next += parts[(*pi)++];
+	}
+}
+
+/* The size zstd's level 1 makes of the buffers (an estimate of what they cost in the pack). */
+static size_t
+zsize(const PprofEnv *env, const PprofBuf *bufs, int n)
+{
+	size_t		sum = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		uint8_t    *z;
+		size_t		zl;
+		PprofError	err;
+
+		if (bufs[i].len == 0)
+			continue;
+		if (pprof_zstd_frame_encode(env, PPROF_PACK_V1, (const uint8_t *) bufs[i].data, bufs[i].len, 1,
+									&z, &zl, &err) != PPROF_OK)
+			return SIZE_MAX;
+		pprof_free(env, z);
+		sum += zl;
+	}
+	return sum;
+}
+
 bool
 pprof_pack_sub_encode(const PprofEnv *env, const uint8_t *raw, size_t len, int field,
-					  int dedup_field, uint8_t **out, size_t *outlen)
+					  int dedup_field, const uint32_t *parts, uint32_t nparts,
+					  uint8_t **out, size_t *outlen)
 {
 	const uint64_t want = (uint64_t) field << 3 | 2;
 	size_t		pos = 0,
@@ -183,6 +240,10 @@ pprof_pack_sub_encode(const PprofEnv *env, const uint8_t *raw, size_t len, int f
 				ids_short = true,
 				planes = true;
 	PprofBuf	sub[SUB_COUNT];
+	PprofBuf	cx[2];			/* SUB_CTX's planes: the ids no symbol gives */
+	PackCtx		ctx;
+	uint32_t	pi = 0;
+	size_t		next_part = 0;
 	uint32_t   *table = NULL;	/* open addressing: 1 + index into ents */
 	size_t		tmask = 0,
 				nents = 0;
@@ -216,6 +277,12 @@ pprof_pack_sub_encode(const PprofEnv *env, const uint8_t *raw, size_t len, int f
 		(planes && ndedup > 0 ? SUB_PLANES : 0);
 	for (int k = 0; k < SUB_COUNT; k++)
 		pprof_buf_init(&sub[k], env, 64);
+	if (flags & SUB_PLANES)
+	{
+		pprof_buf_init(&cx[0], env, 64);
+		pprof_buf_init(&cx[1], env, 64);
+		pack_ctx_init(&ctx, env);
+	}
 	if (ndedup > 0)
 	{
 		size_t		cap = 16;
@@ -238,6 +305,8 @@ pprof_pack_sub_encode(const PprofEnv *env, const uint8_t *raw, size_t len, int f
 		uint64_t	tag = 0,
 					l = 0;
 
+		if (flags & SUB_PLANES)
+			part_step(&ctx, m, parts, nparts, &pi, &next_part);
 		(void) pack_read_varint(raw, len, &pos, &tag);
 		(void) pack_read_varint(raw, len, &pos, &l);
 		if (!head_short)
@@ -308,12 +377,24 @@ pprof_pack_sub_encode(const PprofEnv *env, const uint8_t *raw, size_t len, int f
 							size_t		i0 = at,
 										cnt = 0;
 							uint64_t	id = 0;
+							uint32_t	before = 0;
 
 							while (i0 < at + v)
 							{
+								uint64_t	sym;
+
 								(void) pack_read_varint(raw, at + v, &i0, &id);
 								pprof_buf_putc(&sub[SUB_STK], (char) (uint8_t) id);
 								pprof_buf_putc(&sub[SUB_STK_HI], (char) (uint8_t) (id >> 8));
+								/* and SUB_CTX's way, to keep the smaller */
+								sym = pack_ctx_encode(&ctx, before, (uint32_t) id);
+								put_varint(&sub[SUB_CTXSYM], sym);
+								if (sym == 0)
+								{
+									pprof_buf_putc(&cx[0], (char) (uint8_t) id);
+									pprof_buf_putc(&cx[1], (char) (uint8_t) (id >> 8));
+								}
+								before = (uint32_t) id;
 								cnt++;
 							}
 							put_varint(&sub[SUB_SHAPE], cnt);
@@ -344,20 +425,45 @@ pprof_pack_sub_encode(const PprofEnv *env, const uint8_t *raw, size_t len, int f
 		if ((m & 1023) == 1023)
 			pprof_tick(env);
 	}
-	total = SUB_HDR;
-	for (int k = 0; k < SUB_COUNT; k++)
+	if (flags & SUB_PLANES)
+	{
+		PprofBuf	with[3] = {cx[0], cx[1], sub[SUB_CTXSYM]};
+
+		if (zsize(env, with, 3) < zsize(env, &sub[SUB_STK], 2))
+		{
+			/* the symbols, and the planes of the ids they do not give */
+			PprofBuf	t0 = sub[SUB_STK],
+						t1 = sub[SUB_STK_HI];
+
+			sub[SUB_STK] = cx[0];
+			sub[SUB_STK_HI] = cx[1];
+			cx[0] = t0;
+			cx[1] = t1;
+			flags |= SUB_CTX;
+		}
+		pprof_free(env, cx[0].data);
+		pprof_free(env, cx[1].data);
+		pack_ctx_free(&ctx);
+	}
+	if (!(flags & SUB_CTX))
+		sub[SUB_CTXSYM].len = 0;
+	total = SUB_HDR(flags);
+	for (int k = 0; k < SUB_NSUB(flags); k++)
 		total += sub[k].len;
 	res = pprof_alloc(env, total);
 	res[0] = flags;
 	res[1] = (uint8_t) dedup_field;
 	pack_put_u32(res + 2, (uint32_t) nmsgs);
 	pack_put_u32(res + 6, (uint32_t) len);
-	pos = SUB_HDR;
+	pos = SUB_HDR(flags);
 	for (int k = 0; k < SUB_COUNT; k++)
 	{
-		pack_put_u32(res + 10 + k * 4, (uint32_t) sub[k].len);
-		memcpy(res + pos, sub[k].data, sub[k].len);
-		pos += sub[k].len;
+		if (k < SUB_NSUB(flags))
+		{
+			pack_put_u32(res + 10 + k * 4, (uint32_t) sub[k].len);
+			memcpy(res + pos, sub[k].data, sub[k].len);
+			pos += sub[k].len;
+		}
 		pprof_free(env, sub[k].data);
 	}
 	pprof_free(env, table);
@@ -444,9 +550,48 @@ take_varint(const uint8_t *restrict blob, size_t *restrict cur, const size_t *re
 	return false;
 }
 
+/* Writes id (< 2^16) as a shortest varint at o; returns its size. */
+static inline size_t
+put_id16(uint8_t *restrict o, unsigned id)
+{
+	if (id < 128)
+	{
+		o[0] = (uint8_t) id;
+		return 1;
+	}
+	o[0] = (uint8_t) (id | 0x80);
+	if (id < 16384)
+	{
+		o[1] = (uint8_t) (id >> 7);
+		return 2;
+	}
+	o[1] = (uint8_t) ((id >> 7) | 0x80);
+	o[2] = (uint8_t) (id >> 14);
+	return 3;
+}
+
+/*
+ * A new distinct stack of l bytes: its length written at msg[*s], room
+ * left for it, and its place noted for later samples that name it.
+ */
+static inline bool
+stack_head(uint8_t *msg, size_t mcap, size_t *s, size_t l, size_t *ent_off, size_t *ent_len,
+		   size_t *nents, size_t ent_cap)
+{
+	if (!put_varint_at(msg, mcap, s, l) || mcap - *s < l)
+		return false;
+	if (*nents < ent_cap)
+	{
+		ent_off[*nents] = *s;
+		ent_len[(*nents)++] = l;
+	}
+	return true;
+}
+
 PprofStatus
 pprof_pack_sub_decode(const PprofEnv *env, const uint8_t *blob, size_t len, int field,
-					  uint8_t **raw, size_t *rawlen, PprofError *err)
+					  const uint32_t *parts, uint32_t nparts, uint8_t **raw, size_t *rawlen,
+					  PprofError *err)
 {
 	const uint64_t want = (uint64_t) field << 3 | 2;
 	uint8_t		flags,
@@ -464,29 +609,35 @@ pprof_pack_sub_decode(const PprofEnv *env, const uint8_t *blob, size_t len, int 
 	uint8_t    *res,
 			   *msg;
 	uint64_t	prev = 0;
+	PackCtx		ctx;
+	uint16_t   *ids = NULL;		/* with SUB_CTX, a stack's ids before they are written */
+	uint32_t	pi = 0;
+	size_t		next_part = 0;
 
 #define CORRUPT(what) \
 	pprof_error(err, PPROF_MALFORMED, "The pack is corrupt: its split stream of field %d %s.", field, what)
 
-	if (len < SUB_HDR)
+	if (len < SUB_HDR(0))
 		return CORRUPT("is cut short");
 	flags = blob[0];
 	dedup = blob[1];
 	nmsgs = pack_get_u32(blob + 2);
 	size = pack_get_u32(blob + 6);
-	if ((flags & ~(SUB_HEAD_SHORT | SUB_DELTA_IDS | SUB_PLANES)) != 0 || dedup >= 16)
+	if ((flags & ~SUB_FLAGS) != 0 || dedup >= 16 || ((flags & SUB_CTX) && !(flags & SUB_PLANES)))
 		return CORRUPT("has unknown flags");
+	if (len < SUB_HDR(flags))
+		return CORRUPT("is cut short");
 	if (size > env->max_size)
 		return pprof_error(err, PPROF_TOO_LARGE, "The pack holds more than the limit of %zu bytes.", env->max_size);
 	for (int k = 0; k < SUB_COUNT; k++)
 	{
-		size_t		n = pack_get_u32(blob + 10 + k * 4);
+		size_t		n = k < SUB_NSUB(flags) ? pack_get_u32(blob + 10 + k * 4) : 0;
 
-		cur[k] = SUB_HDR + sum;
+		cur[k] = SUB_HDR(flags) + sum;
 		sum += n;
-		lim[k] = SUB_HDR + sum;
+		lim[k] = SUB_HDR(flags) + sum;
 	}
-	if (sum != len - SUB_HDR)
+	if (sum != len - SUB_HDR(flags))
 		return CORRUPT("has sizes that do not add up");
 	/* each message is put together SUB_GAP bytes ahead, then moved behind its tag and length */
 	res = pprof_alloc(env, size + SUB_GAP);
@@ -495,6 +646,12 @@ pprof_pack_sub_decode(const PprofEnv *env, const uint8_t *blob, size_t len, int 
 	{
 		ent_off = pprof_alloc_array(env, ent_cap, sizeof(*ent_off));
 		ent_len = pprof_alloc_array(env, ent_cap, sizeof(*ent_len));
+	}
+	if (flags & SUB_CTX)
+	{
+		/* a symbol takes a byte at least */
+		ids = pprof_alloc_array(env, lim[SUB_CTXSYM] - cur[SUB_CTXSYM] + 1, sizeof(uint16_t));
+		pack_ctx_init(&ctx, env);
 	}
 	for (uint32_t m = 0; m < nmsgs; m++)
 	{
@@ -510,6 +667,8 @@ pprof_pack_sub_decode(const PprofEnv *env, const uint8_t *blob, size_t len, int 
 		/* shortest heads: a one-byte tag and, for a message under 128 bytes, a one-byte length */
 		gap = (flags & SUB_HEAD_SHORT) ? 2 : SUB_GAP;
 		msg = res + w + gap;
+		if (flags & SUB_CTX)
+			part_step(&ctx, m, parts, nparts, &pi, &next_part);
 
 		if (!pack_read_varint(blob, lim[SUB_NF], &cur[SUB_NF], &nf))
 			return CORRUPT("runs out of messages");
@@ -561,6 +720,40 @@ pprof_pack_sub_decode(const PprofEnv *env, const uint8_t *blob, size_t len, int 
 							s += ent_len[v - 1];
 							break;
 						}
+						if (flags & SUB_CTX)
+						{
+							uint32_t	before = 0;
+
+							if (!pack_read_varint(blob, lim[SUB_SHAPE], &cur[SUB_SHAPE], &v) ||
+								lim[SUB_CTXSYM] - cur[SUB_CTXSYM] < v)
+								return CORRUPT("runs out of values");
+							/* ids under 2^16: 1 to 3 bytes each */
+							l = v;
+							for (uint64_t j = 0; j < v; j++)
+							{
+								uint64_t	sym;
+								uint32_t	id = 0;
+
+								if (!pack_read_varint(blob, lim[SUB_CTXSYM], &cur[SUB_CTXSYM], &sym))
+									return CORRUPT("runs out of stacks");
+								if (sym == 0)
+								{
+									if (cur[SUB_STK] >= lim[SUB_STK] || cur[SUB_STK_HI] >= lim[SUB_STK_HI])
+										return CORRUPT("runs out of values");
+									id = blob[cur[SUB_STK]++] | (uint32_t) blob[cur[SUB_STK_HI]++] << 8;
+								}
+								if (!pack_ctx_decode(&ctx, before, sym, &id))
+									return CORRUPT("has a stack that names an id it has not given");
+								ids[j] = (uint16_t) id;
+								before = id;
+								l += (id >= 128) + (id >= 16384);
+							}
+							if (!stack_head(msg, mcap, &s, l, ent_off, ent_len, &nents, ent_cap))
+								return CORRUPT("has a message larger than the stream");
+							for (uint64_t j = 0; j < v; j++)
+								s += put_id16(msg + s, ids[j]);
+							break;
+						}
 						if (flags & SUB_PLANES)
 						{
 							size_t		lo = cur[SUB_STK],
@@ -577,26 +770,10 @@ pprof_pack_sub_decode(const PprofEnv *env, const uint8_t *blob, size_t len, int 
 
 								l += (id >= 128) + (id >= 16384);
 							}
-							if (!put_varint_at(msg, mcap, &s, l) || mcap - s < l)
+							if (!stack_head(msg, mcap, &s, l, ent_off, ent_len, &nents, ent_cap))
 								return CORRUPT("has a message larger than the stream");
-							if (nents < ent_cap)
-							{
-								ent_off[nents] = s;
-								ent_len[nents++] = (size_t) l;
-							}
 							for (uint64_t j = 0; j < v; j++)
-							{
-								unsigned	id = blob[lo + j] | (unsigned) blob[hi + j] << 8;
-								uint8_t    *o = msg + s;
-
-								if (id < 128)
-									o[0] = (uint8_t) id, s += 1;
-								else if (id < 16384)
-									o[0] = (uint8_t) (id | 0x80), o[1] = (uint8_t) (id >> 7), s += 2;
-								else
-									o[0] = (uint8_t) (id | 0x80), o[1] = (uint8_t) ((id >> 7) | 0x80),
-										o[2] = (uint8_t) (id >> 14), s += 3;
-							}
+								s += put_id16(msg + s, blob[lo + j] | (unsigned) blob[hi + j] << 8);
 							cur[SUB_STK] += (size_t) v;
 							cur[SUB_STK_HI] += (size_t) v;
 							break;
@@ -657,6 +834,11 @@ pprof_pack_sub_decode(const PprofEnv *env, const uint8_t *blob, size_t len, int 
 		return CORRUPT("is not the size it says");
 	pprof_free(env, ent_off);
 	pprof_free(env, ent_len);
+	if (flags & SUB_CTX)
+	{
+		pprof_free(env, ids);
+		pack_ctx_free(&ctx);
+	}
 	*raw = res;
 	*rawlen = size;
 	return PPROF_OK;

@@ -13,7 +13,8 @@
  * each message's id (sub-field 1, a varint) as the difference from the
  * previous one, and stores each distinct stack once: a later sample with
  * the same stack bytes names the earlier one; stacks of ids under 2^16 as
- * two byte planes. Measured (docs/decisions.md §17, zstd level 9, the
+ * two byte planes, or (0.9.2, where zstd finds it smaller) as symbols over
+ * the id before each (pack_ctx.h). Measured (docs/decisions.md §17, zstd level 9, the
  * payload against the gzip received): the large synthetic CPU profile
  * 0.480x → 0.394x; 200 Go CPU profiles of one service 0.403x → 0.347x
  * with every stream split (pack.c splits only where it pays: 0.385x).
@@ -36,18 +37,23 @@
 /*
  * Splits a stream of top-level fields with field number `field` (each a
  * length-delimited message); sub-field dedup_field (0: none) of wire type
- * 2 is stored once per distinct value. Returns false, with nothing
+ * 2 is stored once per distinct value. The messages come in nparts parts
+ * of parts[i] messages (a pack's profiles; NULL and 0: one part), each of
+ * which numbers its locations on its own. Returns false, with nothing
  * allocated, when the stream does not read as such messages.
  */
 extern bool pprof_pack_sub_encode(const PprofEnv *env, const uint8_t *raw, size_t len, int field,
-								  int dedup_field, uint8_t **out, size_t *outlen);
+								  int dedup_field, const uint32_t *parts, uint32_t nparts,
+								  uint8_t **out, size_t *outlen);
 
 /*
- * Puts a split stream back: *raw (allocated) holds the stream as it was.
- * A damaged one is PPROF_MALFORMED with a detail saying what is wrong;
- * env->max_size bounds the size it claims.
+ * Puts a split stream back (its parts as they were given to encode): *raw
+ * (allocated) holds the stream as it was. A damaged one is PPROF_MALFORMED
+ * with a detail saying what is wrong; env->max_size bounds the size it
+ * claims.
  */
 extern PprofStatus pprof_pack_sub_decode(const PprofEnv *env, const uint8_t *blob, size_t len, int field,
+										 const uint32_t *parts, uint32_t nparts,
 										 uint8_t **raw, size_t *rawlen, PprofError *err);
 
 #endif							/* PPROF_PACK_SUB_H */

@@ -158,7 +158,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 	DefineCustomBoolVariable("profefe.pack_split",
 							 "Whether packs split samples, locations and functions by field where that pays.",
-							 "On (0.9.1): a stream is split when that makes it 10% smaller or more; "
+							 "On (0.9.1): a stream is split when that makes it 30% smaller or more; "
 							 "off writes 0.9.0's layout (larger CPU packs, a little faster to open). "
 							 "Packs of either layout are read.",
 							 &profefe_pack_split,
