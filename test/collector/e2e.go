@@ -50,6 +50,7 @@ var (
 	ackedFile   = flag.String("acked", "", "keyed-load group: where to write each acknowledged key and id")
 	mergeEvery  = flag.Duration("merge-every", 0, "keyed-load group: also GET a merge of the small profiles this often (0 = no)")
 	largeEvery  = flag.Int("large-every", 0, "keyed-load group: every Nth request of client 0 POSTs large-cpu, every Nth of the others medium-cpu-1 (0 = only small)")
+	unkeyed     = flag.Int("unkeyed", 0, "keyed-load group: the last N clients POST the small profile without a key to service crash-plain (saved in batches), their 200s written as plain-... keys")
 	floodKind   = flag.String("flood", "slowloris", "flood group: slowloris, idle, headers or tinyposts")
 	attackFrom  = flag.String("attack-from", "", "flood group: the local address attackers connect from (e.g. 127.0.0.2)")
 	away        = flag.String("redirect-away", "http://127.0.0.1:1/", "where the fakes' /away/ redirects scrapers (another port)")
@@ -995,7 +996,11 @@ func floodChecks(kind string) {
 // written to -acked as "key id fixture". With -large-every N, every Nth
 // request of client 0 is the large synthetic profile (1.6 MB) and every Nth
 // of the others a medium one (330 KB); the rest the small CPU profile
-// (7 KB). With -merge-every, a reader merges the small ones meanwhile.
+// (7 KB). With -unkeyed N, the last N clients send the small profile
+// without a key, to service crash-plain (the collector saves those in
+// batches, several a commit), retrying as the others (a retry may store it
+// twice: no key), each 200 written as "plain-cI-N id i1-cpu".
+// With -merge-every, a reader merges the small ones meanwhile.
 // Prints what it saw; fails on a 500 or a request that hung (no reply
 // within 10 s; a merge within 30 s).
 func keyedLoad() {
@@ -1024,8 +1029,14 @@ func keyedLoad() {
 			defer wg.Done()
 			for n := 0; time.Now().Before(end); n++ {
 				key := fmt.Sprintf("load-c%d-%d", i, n)
+				plain := i >= *loadClients-*unkeyed
+				service := "crash"
+				if plain {
+					key = fmt.Sprintf("plain-c%d-%d", i, n)
+					service = "crash-plain"
+				}
 				name := "i1-cpu"
-				if *largeEvery > 0 && n%*largeEvery == *largeEvery-1 {
+				if *largeEvery > 0 && n%*largeEvery == *largeEvery-1 && !plain {
 					name = "medium-cpu-1"
 					if i == 0 {
 						name = "large-cpu"
@@ -1033,9 +1044,11 @@ func keyedLoad() {
 				}
 				data := files[name]
 				for time.Now().Before(end) {
-					req, _ := http.NewRequest("POST", *base+"/api/0/profiles?service=crash&type=cpu&labels=client=c"+
+					req, _ := http.NewRequest("POST", *base+"/api/0/profiles?service="+service+"&type=cpu&labels=client=c"+
 						strconv.Itoa(i)+",size="+name, bytes.NewReader(data))
-					req.Header.Set("Idempotency-Key", key)
+					if !plain {
+						req.Header.Set("Idempotency-Key", key)
+					}
 					resp, err := c.Do(req)
 					if err != nil {
 						if ne, ok := err.(net.Error); ok && ne.Timeout() {
