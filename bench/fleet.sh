@@ -17,8 +17,9 @@
 # in a checkout of github.com/profefe/profefe). Without it only our side runs.
 # Settings: BENCH_SECONDS (10), BENCH_CONNS ("8 16"), BENCH_ROUNDS (3),
 # BENCH_STORE_N (500; 0 leaves part 2 out); FLEET_PROFILES=DIR adds part 3 (zstd dictionaries);
-# BENCH_SQL, run in each fresh store of ours after CREATE EXTENSION, and BENCH_COLLECTOR_FLAGS
-# (variants to measure); BENCH_LOADGEN (loadgen or wrk).
+# BENCH_SQL, run in each fresh store of ours after CREATE EXTENSION, BENCH_COLLECTOR_FLAGS and
+# BENCH_PG_CONF (server settings, e.g. "max_wal_size=8GB") (variants to measure); BENCH_LOADGEN
+# (loadgen or wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -46,7 +47,12 @@ cleanup() {
 }
 trap cleanup EXIT
 CLUSTER_DURABLE=1 cluster_start "$WORK/pg" >/dev/null
-echo "PostgreSQL settings: $(cluster_settings)"
+# BENCH_PG_CONF="name=value ...": server settings to measure (e.g. max_wal_size=8GB), by ALTER SYSTEM
+for kv in ${BENCH_PG_CONF:-}; do
+    psql -X -q -d postgres -c "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'" >/dev/null
+done
+[ -z "${BENCH_PG_CONF:-}" ] || psql -X -q -d postgres -c "SELECT pg_reload_conf()" >/dev/null
+echo "PostgreSQL settings: $(cluster_settings) max_wal_size=$(psql -X -At -d postgres -c 'SHOW max_wal_size')"
 echo "machine: $(nproc) cores shared by PostgreSQL or Badger, the collector and the load generator; $(date -u +%F)"
 [ -n "$ORIG" ] || echo "PROFEFE_BIN not set: the original profefe is left out"
 
@@ -63,7 +69,12 @@ start_ours() { # a fresh database each time
     for _ in $(seq 1 50); do curl -sf -o /dev/null "$URL/healthz" && return 0; sleep 0.1; done
     echo "collector did not start"; cat "$WORK/collector.log"; exit 1
 }
-stop_ours() { kill "$COLL_PID"; wait "$COLL_PID" 2>/dev/null || true; COLL_PID=; }
+# the round's database goes with it, as the original's Badger directory does: else autovacuum of the
+# last round's rows (insert-triggered: every page read and written again) runs into the next round
+stop_ours() {
+    kill "$COLL_PID"; wait "$COLL_PID" 2>/dev/null || true; COLL_PID=
+    [ -n "${BENCH_KEEP_DBS:-}" ] || psql -X -q -d postgres -c "DROP DATABASE fleet$db" >/dev/null
+}
 start_orig() { # a fresh Badger directory each time
     rm -rf "$WORK/badger"
     mkdir -p "$WORK/badger"
@@ -155,10 +166,11 @@ for f in i1-cpu i1-heap i1-allocs i1-goroutine i1-mutex i1-block; do
     gz=$(stat -c %s "$file")
     start_ours
     post_n "$file" "$type"
-    stop_ours
+    BENCH_KEEP_DBS=1 stop_ours
     psql -X -q -d "fleet$db" -c "CHECKPOINT" -c "VACUUM ANALYZE profefe.profiles" >/dev/null
     n=$(psql -X -At -d "fleet$db" -c "SELECT count(*) FROM profefe.profiles")
     bytes=$(psql -X -At -d "fleet$db" -c "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'profefe.profiles'::regclass")
+    psql -X -q -d postgres -c "DROP DATABASE fleet$db" >/dev/null
     ours=$((bytes / n))
     orig_b="-" orig_r="-"
     if [ -n "$ORIG" ]; then
