@@ -10,6 +10,9 @@
 //	loadgen -mode stamp -file PROFILE -out FILE
 //	    writes the profile stamped with the current time (as -now does) to
 //	    FILE, for another load generator (wrk) to POST.
+//	-age D (with -now or -mode stamp) stamps the time D before now instead:
+//	    a late profile (an agent's backlog, a clock behind), filed in an
+//	    hour that may be rolled up and packed already.
 //	loadgen -mode get -url URL -n N
 //	    GETs the URL N times one after another; prints min/median/max and
 //	    the reply size.
@@ -38,6 +41,7 @@ var (
 	duration = flag.Duration("d", 10*time.Second, "how long to POST")
 	n        = flag.Int("n", 5, "GETs")
 	now      = flag.Bool("now", false, "stamp the profile with the current time before posting it")
+	age      = flag.Duration("age", 0, "with -now or -mode stamp: stamp this long before the current time (a late profile)")
 )
 
 func percentile(xs []time.Duration, p float64) time.Duration {
@@ -145,7 +149,7 @@ func stampNow(body []byte) []byte {
 		fmt.Fprintln(os.Stderr, "-now:", err)
 		os.Exit(2)
 	}
-	p.TimeNanos = time.Now().UnixNano()
+	p.TimeNanos = time.Now().Add(-*age).UnixNano()
 	var b bytes.Buffer
 	if err := p.Write(&b); err != nil {
 		fmt.Fprintln(os.Stderr, "-now:", err)
