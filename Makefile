@@ -17,7 +17,7 @@
 # glue; src/collector/ is the daemon.
 
 EXTENSION   = profefe
-EXTVERSION  = 0.9.0
+EXTVERSION  = 0.10.0
 MODULE_big  = profefe
 OBJS        = src/pg/module.o src/pg/pg_env.o src/pg/type_io.o src/pg/accessors.o \
               src/pg/read.o src/pg/flamerows.o src/pg/aggregates.o src/pg/transforms.o src/pg/pgregex.o src/pg/store.o \

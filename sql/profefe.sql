@@ -1255,9 +1255,11 @@ COMMENT ON FUNCTION delete_profiles(text[]) IS 'delete stored profiles of the ca
 -- made by the next save or run. A refresh cut by statement_timeout is
 -- skipped the same way, so an hour too big to roll up in time never
 -- blocks retention (the rest of the run then has no timeout).
--- Availability: 0.1.0; changed in 0.3.0 (rollup tiers), 0.5.0 (per tenant), 0.6.0 (a full disk, a slow refresh)
+-- Availability: 0.1.0; changed in 0.3.0 (rollup tiers), 0.5.0 (per tenant), 0.6.0 (a full disk, a slow refresh),
+-- 0.10.0 (rebuilds late hours without profefe.rollup_rebuild_interval's wait)
 CREATE FUNCTION apply_retention() RETURNS bigint
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC'
+    SET profefe.rollup_rebuild_interval = '0' AS $$
 DECLARE
     keep interval;
     part record;
@@ -1584,11 +1586,14 @@ COMMENT ON FUNCTION record_scrape(bigint, timestamptz, interval, text, int) IS '
 -- closed (profefe.rollup_delay after its end); rollup_state says up to where
 -- each tier is built. A profile written to (or deleted from) a closed hour
 -- marks that hour dirty (rollup_track, a trigger on profiles); dirty hours
--- are read raw until refresh_rollups rebuilds them. A writer holds a shared
--- advisory lock on the hour it writes to until it commits, and
+-- are read raw until refresh_rollups rebuilds them. A writer to an hour
+-- still open holds a shared advisory lock on it until it commits, and
 -- refresh_rollups an exclusive one on each hour it builds, so no profile can
 -- slip between the two: one committed before the build is in it, one
--- committed after it finds the hour closed and marks it.
+-- committed after it finds the hour closed and marks it. A writer to a
+-- closed hour takes no lock (0.10.0): its marker commits with its profile,
+-- and a build deletes the markers it sees in the statement that reads the
+-- profiles, so a marker left behind is exactly a profile the rollup lacks.
 -- ===========================================================================
 
 -- The sample type a name selects in a profile's facts, as -sample_index
@@ -1662,7 +1667,7 @@ COMMENT ON TABLE rollup_state IS 'how far each rollup tier is built';
 COMMENT ON INDEX rollup_state_pkey IS 'a tier''s state';
 SELECT pg_catalog.pg_extension_config_dump('rollup_state', '');
 
--- Availability: 0.3.0; changed in 0.5.0 (tenant)
+-- Availability: 0.3.0; changed in 0.5.0 (tenant), 0.10.0 (marked_at)
 CREATE TABLE rollup_dirty (
     id      bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tier    text        NOT NULL DEFAULT 'hour' CONSTRAINT rollup_dirty_tier_check CHECK (tier IN ('hour', 'day')),
@@ -1670,7 +1675,8 @@ CREATE TABLE rollup_dirty (
     service text        NOT NULL,
     type    text        NOT NULL,
     hour    timestamptz NOT NULL, -- the hour (tier hour) or day (tier day) concerned
-    failed  text                  -- why it could not be rolled up (it stays raw), or NULL: changed
+    failed  text,                 -- why it could not be rolled up (it stays raw), or NULL: changed
+    marked_at timestamptz NOT NULL DEFAULT now()               -- since 0.10.0
 );
 CREATE INDEX rollup_dirty_hour ON rollup_dirty (tenant, service, type, hour);
 COMMENT ON TABLE rollup_dirty IS 'built hours whose profiles changed since (read raw until rebuilt), and hours that cannot be rolled up';
@@ -1723,13 +1729,18 @@ COMMENT ON TRIGGER rollup_track ON profiles IS 'keeps rollups exact when rolled-
 -- the parent's alone); save_profile and save_profiles write through it.
 -- In C since 0.8.0 (src/pg/rollup_track.c): in plpgsql it was a third of a
 -- save_profiles call.
--- Availability: 0.7.0; changed in 0.8.0 (C)
+-- Since 0.10.0 the trigger passes 'closed-unlocked': hours closed when
+-- the statement's trigger starts are marked without a lock (rollup_build_hour
+-- deletes the markers it sees with the profiles it merges, so none is lost),
+-- and a late save does not wait for its hour's rebuild; without the
+-- argument (0.9.0's trigger) every hour is locked.
+-- Availability: 0.7.0; changed in 0.8.0 (C), 0.10.0 (closed hours unlocked)
 CREATE FUNCTION rollup_track_inserts() RETURNS trigger
     AS 'MODULE_PATHNAME', 'profefe_rollup_track_inserts'
     LANGUAGE C SECURITY DEFINER SET search_path = profefe, pg_temp;
 COMMENT ON FUNCTION rollup_track_inserts() IS 'trigger: profiles written to rolled-up hours make the hours dirty (once a statement)';
 CREATE TRIGGER rollup_track_inserts AFTER INSERT ON profiles
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rollup_track_inserts();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rollup_track_inserts('closed-unlocked');
 COMMENT ON TRIGGER rollup_track_inserts ON profiles IS 'keeps rollups exact when rolled-up hours get profiles';
 
 -- Partitions of the rollup tiers: months of hours, years of days.
@@ -1761,8 +1772,9 @@ COMMENT ON FUNCTION ensure_rollup_partition(text, timestamptz) IS 'the partition
 -- lock alone. A tenant's service and type whose profiles of the hour cannot
 -- be merged (e.g. of different sample types) gets no rollup, only a failed
 -- marker: that hour stays raw and its merge fails as it did before rollups.
--- Returns the number of rollups written.
--- Availability: 0.3.0; changed in 0.5.0 (tenant)
+-- Returns the number of rollups written. The hour's markers it sees go
+-- with the profiles it reads, in one statement (since 0.10.0).
+-- Availability: 0.3.0; changed in 0.5.0 (tenant), 0.10.0 (markers deleted with the merge)
 CREATE FUNCTION rollup_build_hour(hour timestamptz, service text DEFAULT NULL, type text DEFAULT NULL,
                                   tenant text DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
@@ -1792,12 +1804,25 @@ BEGIN
            AND (rollup_build_hour.tenant IS NULL OR k.tenant = rollup_build_hour.tenant)
            AND (rollup_build_hour.service IS NULL OR k.service = rollup_build_hour.service)
            AND (rollup_build_hour.type IS NULL OR k.type = rollup_build_hour.type)
+        UNION
+        SELECT DISTINCT m.tenant, m.service, m.type FROM rollup_dirty m     -- all gone since (0.10.0)
+         WHERE m.tier = 'hour' AND m.hour = h
+           AND (rollup_build_hour.tenant IS NULL OR m.tenant = rollup_build_hour.tenant)
+           AND (rollup_build_hour.service IS NULL OR m.service = rollup_build_hour.service)
+           AND (rollup_build_hour.type IS NULL OR m.type = rollup_build_hour.type)
     LOOP
         DELETE FROM rollups r WHERE r.tier = 'hour' AND r.bucket = h AND r.tenant = st.tenant
            AND r.service = st.service AND r.type = st.type;
         DELETE FROM rollup_dirty d WHERE d.tier = 'hour' AND d.hour = h AND d.tenant = st.tenant
            AND d.service = st.service AND d.type = st.type AND d.failed IS NOT NULL;
         BEGIN
+            -- the markers this build sees go in the statement that reads the
+            -- profiles (one snapshot): a marker left means a profile saved
+            -- since, which the rollup lacks (0.10.0; saves into closed hours
+            -- take no lock since)
+            WITH seen AS (
+                DELETE FROM rollup_dirty d WHERE d.tier = 'hour' AND d.hour = h AND d.tenant = st.tenant
+                   AND d.service = st.service AND d.type = st.type AND d.failed IS NULL)
             INSERT INTO rollups (tier, tenant, service, type, labels, bucket, profile, profiles, sample_types, totals,
                                  default_type)
             SELECT 'hour', st.tenant, st.service, st.type, g.labels, h, g.merged, g.n, f.sample_types, f.totals,
@@ -1810,6 +1835,10 @@ BEGIN
             n := n + k;
         EXCEPTION WHEN invalid_parameter_value OR invalid_binary_representation OR program_limit_exceeded
                       OR numeric_value_out_of_range THEN
+            -- the hour stays raw: its changes need no rebuild until the next
+            -- one (a deletion may make it mergeable)
+            DELETE FROM rollup_dirty d WHERE d.tier = 'hour' AND d.hour = h AND d.tenant = st.tenant
+               AND d.service = st.service AND d.type = st.type AND d.failed IS NULL;
             INSERT INTO rollup_dirty (tier, tenant, service, type, hour, failed)
             VALUES ('hour', st.tenant, st.service, st.type, h, SQLERRM);
         END;
@@ -1896,7 +1925,8 @@ COMMENT ON FUNCTION setting_interval(text, interval) IS 'an interval setting''s 
 -- written. Run it periodically (profefe-collector does, every minute; or
 -- pg_cron).
 -- Availability: 0.3.0; changed in 0.4.0 (builds a dirty hour older than retention without a rollup), 0.5.0 (tenants), 0.6.0 (max_hours bounds the dirty hours too),
--- 0.9.0 (stream by stream within half the statement_timeout; packs late profiles)
+-- 0.9.0 (stream by stream within half the statement_timeout; packs late profiles),
+-- 0.10.0 (a rolled-up hour's late profiles wait profefe.rollup_rebuild_interval)
 CREATE FUNCTION refresh_rollups(max_hours int DEFAULT 48) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
@@ -1923,6 +1953,8 @@ DECLARE
     -- everything it built
     t0 timestamptz := clock_timestamp();
     budget interval;
+    rebuild_every interval;
+    rolled boolean;
 BEGIN
     PERFORM profefe_new_id(now());              -- loads the module: its settings are real ones
     budget := CASE WHEN current_setting('profefe.rollup_budget') <> '' THEN setting_interval('profefe.rollup_budget', NULL)
@@ -1934,14 +1966,15 @@ BEGIN
         RAISE EXCEPTION 'max_hours must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     closed := date_trunc('hour', now() - setting_interval('profefe.rollup_delay', '10 minutes'), 'UTC');
+    rebuild_every := setting_interval('profefe.rollup_rebuild_interval', '1 minute');
     -- each tenant's retention of raw profiles ('' = the setting's)
     SELECT jsonb_object_agg(coalesce(x.tenant, ''), x.raw) INTO keep FROM tenant_retentions() x;
 
     SELECT built_to INTO hour_to FROM rollup_state WHERE tier = 'hour' FOR UPDATE;
     -- dirty hours first (their markers, as they are now: later ones wait for the next call)
     SELECT max(id) INTO last_marker FROM rollup_dirty WHERE failed IS NULL;
-    FOR r IN SELECT DISTINCT m.tenant, m.service, m.type, m.hour FROM rollup_dirty m
-              WHERE m.failed IS NULL AND m.id <= last_marker ORDER BY m.hour LOOP
+    FOR r IN SELECT m.tenant, m.service, m.type, m.hour, min(m.marked_at) AS since FROM rollup_dirty m
+              WHERE m.failed IS NULL AND m.id <= last_marker GROUP BY 1, 2, 3, 4 ORDER BY m.hour LOOP
         -- at most max_hours rebuilt a call too (since 0.6.0): one call
         -- that rebuilt every dirty hour could outlast statement_timeout
         -- every time, and roll back, and never get anywhere
@@ -1949,6 +1982,8 @@ BEGIN
             EXIT;
         END IF;
         raw_from := now() - coalesce(keep ->> r.tenant, keep ->> '')::interval;
+        rolled := EXISTS (SELECT FROM rollups q WHERE q.tier = 'hour' AND q.bucket = r.hour
+                           AND q.tenant = r.tenant AND q.service = r.service AND q.type = r.type);
         -- an hour not built yet is built below; one partly gone to retention
         -- cannot be rebuilt exactly and keeps its rollup, but one without a
         -- rollup (a profile saved late, older than profefe.retention) is
@@ -1956,20 +1991,23 @@ BEGIN
         -- (and its day) from rollups
         -- (an hour being built, part of its streams done, counts as built
         -- for those: their rollups are rebuilt)
-        IF (r.hour < hour_to OR EXISTS (SELECT FROM rollups q WHERE q.tier = 'hour' AND q.bucket = r.hour
-                AND q.tenant = r.tenant AND q.service = r.service AND q.type = r.type))
-           AND (r.hour >= raw_from OR NOT EXISTS (
-               SELECT FROM rollups q WHERE q.tier = 'hour' AND q.bucket = r.hour
-                  AND q.tenant = r.tenant AND q.service = r.service AND q.type = r.type)) THEN
+        IF (r.hour < hour_to OR rolled) AND (r.hour >= raw_from OR NOT rolled) THEN
+            -- a rolled-up hour's late profiles wait until the oldest is
+            -- profefe.rollup_rebuild_interval old (0.10.0): saves that go on
+            -- arriving cost a rebuild an interval, not one a call; reads
+            -- take the hour raw meanwhile
+            CONTINUE WHEN rolled AND r.since > now() - rebuild_every;
+            -- (the build deletes the markers it sees, with the profiles)
             n := n + rollup_build_hour(r.hour, r.service, r.type, r.tenant);
             built := built + 1;                 -- (markers of hours not built yet cost nothing)
             -- profiles saved late into a packed hour join its packs (0.9.0)
             IF r.hour < coalesce((SELECT s.packed_to FROM pack_state s), '-infinity') THEN
                 PERFORM pack_hour(r.hour, r.tenant, r.service, r.type);
             END IF;
+        ELSE
+            DELETE FROM rollup_dirty m WHERE m.failed IS NULL AND m.id <= last_marker
+               AND m.tenant = r.tenant AND m.service = r.service AND m.type = r.type AND m.hour = r.hour;
         END IF;
-        DELETE FROM rollup_dirty m WHERE m.failed IS NULL AND m.id <= last_marker
-           AND m.tenant = r.tenant AND m.service = r.service AND m.type = r.type AND m.hour = r.hour;
         IF date_trunc('day', r.hour, 'UTC') < coalesce((SELECT built_to FROM rollup_state WHERE tier = 'day'), '-infinity') THEN
             n := n + rollup_build_day(date_trunc('day', r.hour, 'UTC'), r.service, r.type, r.tenant);
         END IF;

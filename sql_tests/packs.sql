@@ -11,6 +11,7 @@
 -- keeps the rollup of an hour older than retention) on any date.
 \set SHOW_CONTEXT never
 SET profefe.retention = '100 years';
+SET profefe.rollup_rebuild_interval = '0';   -- late profiles rebuilt at the next refresh (0.10.0)
 SELECT date_trunc('day', now(), 'UTC') - interval '3 days' AS base \gset
 SELECT set_config('pk.base', :'base', false) IS NOT NULL AS based;
 SELECT data AS prof FROM fixtures WHERE name = 'valid-no-time.pb' \gset

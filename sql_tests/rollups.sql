@@ -51,11 +51,19 @@ SELECT pg_temp.same_merge('-infinity', 'infinity') AS everything,
        pg_temp.same_merge(:'base'::timestamptz + interval '1 day', :'base'::timestamptz + interval '1 day') AS one_instant;
 SELECT pprof_sample_count(merge_profiles('ru', 'cpu', :'base'::timestamptz + interval '1 hour', :'base'::timestamptz + interval '2 hours')) > 0 AS found;
 
--- A late profile in a rolled-up hour: the hour is read raw until it is rebuilt.
+-- A late profile in a rolled-up hour: the hour is read raw until it is
+-- rebuilt, which waits until its oldest change is
+-- profefe.rollup_rebuild_interval old (0.10.0; a day here, then none).
 SELECT save_profile('ru', 'cpu', :'prof'::bytea, '{"zone": "a"}', :'base'::timestamptz + interval '1 hour 5 minutes') IS NOT NULL AS late;
-SELECT hour - :'base'::timestamptz AS dirty_hour, failed FROM rollup_dirty WHERE service = 'ru';
+SELECT hour - :'base'::timestamptz AS dirty_hour, failed, marked_at <= now() AS marked FROM rollup_dirty WHERE service = 'ru';
 SELECT * FROM pg_temp.plan(:'base', :'base'::timestamptz + interval '3 hours');
 SELECT pg_temp.same_merge('-infinity', 'infinity') AS late_counted;
+SET profefe.rollup_rebuild_interval = '1 day';
+SELECT refresh_rollups() >= 0 AS refreshed;
+SELECT count(*) AS still_dirty FROM rollup_dirty WHERE service = 'ru';
+SELECT profiles AS not_rebuilt_yet FROM rollups WHERE service = 'ru' AND tier = 'hour' AND bucket = :'base'::timestamptz + interval '1 hour';
+SELECT pg_temp.same_merge('-infinity', 'infinity') AS held_back_exact;
+SET profefe.rollup_rebuild_interval = '0';
 SELECT refresh_rollups() > 0 AS rebuilt;
 SELECT count(*) AS dirty_left FROM rollup_dirty WHERE service = 'ru';
 SELECT profiles FROM rollups WHERE service = 'ru' AND tier = 'hour' AND bucket = :'base'::timestamptz + interval '1 hour';
@@ -167,6 +175,11 @@ SELECT * FROM profile_series('ru', 'cpu', :'base', :'base'::timestamptz + interv
 SELECT * FROM profile_series('ru', 'trace', :'base', :'base'::timestamptz + interval '1 day', '1 hour');
 SELECT * FROM profile_series('ru', 'cpuu', :'base', :'base'::timestamptz + interval '1 day', '1 hour');
 SELECT refresh_rollups(0);
+SET profefe.rollup_rebuild_interval = 'soon';
+SELECT refresh_rollups();
+SET profefe.rollup_rebuild_interval = '-1 minute';
+SELECT refresh_rollups();
+SET profefe.rollup_rebuild_interval = '0';
 SELECT * FROM profile_labels('ru', 'cpu', :'base'::timestamptz + interval '1 day', :'base');
 SELECT * FROM profile_labels('ru', 'cpuu', '-infinity', 'infinity');
 SELECT * FROM profile_labels('ru', 'cpu', '-infinity', 'infinity', '{"zone": 1}');

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define COLLECTOR_VERSION "0.9.2"
+#define COLLECTOR_VERSION "0.10.0"
 
 typedef struct Settings
 {

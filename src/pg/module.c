@@ -32,6 +32,7 @@ static bool profefe_pack = true;
 static int	profefe_pack_max_profiles = 1000;
 static int	profefe_pack_max_size = 4096;
 static char *profefe_rollup_budget = NULL;
+static char *profefe_rollup_rebuild_interval = NULL;
 int			profefe_pack_level = 9;
 bool		profefe_pack_split = true;
 char	   *profefe_tenant_setting = NULL;
@@ -96,6 +97,16 @@ _PG_init(void)
 							   "the hour is rolled up again.",
 							   &profefe_rollup_delay,
 							   "10 minutes",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("profefe.rollup_rebuild_interval",
+							   "How long a rolled-up hour that got late profiles waits before refresh_rollups() rebuilds it.",
+							   "Counted from its oldest change: a minute of late saves costs one rebuild, not one a "
+							   "refresh. Merges read the hour raw meanwhile (the same answer); apply_retention() "
+							   "rebuilds without waiting.",
+							   &profefe_rollup_rebuild_interval,
+							   "1 minute",
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);

@@ -15,6 +15,9 @@
  * table and a PERFORM a hour. Here the rows are read from the transition
  * table directly and the rare markers are written by one SPI statement.
  *
+ * With the argument 'closed-unlocked' (0.10.0's trigger) hours that are
+ * closed when it starts take no lock: see below.
+ *
  * src/pg/rollup_track.c
  *
  *-------------------------------------------------------------------------
@@ -108,6 +111,7 @@ profefe_rollup_track_inserts(PG_FUNCTION_ARGS)
 	int			n = 0,
 				cap = 16;
 	TimestampTz oldest = DT_NOEND;
+	TimestampTz unlocked_before;
 	Datum		lock_space;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
@@ -152,11 +156,24 @@ profefe_rollup_track_inserts(PG_FUNCTION_ARGS)
 	if (n == 0)
 		return PointerGetDatum(NULL);
 
+	/*
+	 * 'closed-unlocked' (0.10.0): hours closed already, by the clock read
+	 * before any lock, take none. Their builds delete the markers they saw
+	 * in the statement that merges the profiles, so a marker committed with
+	 * a profile the build did not see survives it; a save into a closed
+	 * hour no longer waits for that hour's rebuild. Open hours keep the
+	 * lock: they get no marker, and a refresh may close and build one
+	 * before this save commits.
+	 */
+	unlocked_before = DT_NOBEGIN;
+	if (td->tg_trigger->tgnargs > 0 && strcmp(td->tg_trigger->tgargs[0], "closed-unlocked") == 0)
+		unlocked_before = rolled_up_before();
+
 	qsort(hours, n, sizeof(TimestampTz), cmp_ts);
 	lock_space = DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID, CStringGetTextDatum("profefe.rollups"));
 	for (int i = 0; i < n; i++)
 	{
-		if (i > 0 && hours[i] == hours[i - 1])
+		if ((i > 0 && hours[i] == hours[i - 1]) || hours[i] < unlocked_before)
 			continue;
 		DirectFunctionCall2(pg_advisory_xact_lock_shared_int4, lock_space, Int32GetDatum(hour_lock_key(hours[i])));
 	}
