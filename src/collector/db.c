@@ -30,6 +30,7 @@ struct DbConn
 	PGconn	   *conn;
 	bool		prepared[STMT_COUNT];
 	int64_t		deadline_us;	/* when the statements in flight are given up on */
+	int			timeout_ms;		/* its statement_timeout now, 0 = settings.timeout_ms */
 	bool		stalled;		/* they were: the connection is dropped */
 	unsigned	stall_gen;		/* stall_gen when connected */
 };
@@ -487,7 +488,9 @@ db_acquire(DbError *err)
 void
 db_begin(DbConn *c)
 {
-	c->deadline_us = now_us() + ((int64_t) settings.timeout_ms + STALL_GRACE_MS) * 1000;
+	int			ms = c->timeout_ms ? c->timeout_ms : settings.timeout_ms;
+
+	c->deadline_us = now_us() + ((int64_t) ms + STALL_GRACE_MS) * 1000;
 	c->stalled = false;
 }
 
@@ -553,10 +556,12 @@ db_next_result(DbConn *c)
 bool
 db_stalled(DbConn *c, DbError *err)
 {
+	int			ms = c->timeout_ms ? c->timeout_ms : settings.timeout_ms;
+
 	if (!c->stalled)
 		return false;
 	set_error(err, 503, "57014", "database did not answer within %d ms (statement timeout %d ms); "
-			  "connection dropped", settings.timeout_ms + STALL_GRACE_MS, settings.timeout_ms);
+			  "connection dropped", ms + STALL_GRACE_MS, ms);
 	metrics_db_stall();
 	db_discard(c);
 	/* the others fail fast for a moment, then reconnect instead of waiting on old connections */
@@ -821,4 +826,76 @@ db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *values,
 	db_error_from_result(c, res, err);
 	PQclear(res);
 	return NULL;
+}
+
+/*
+ * SET statement_timeout on c, within c's deadline; false with err set (the
+ * connection dropped) when that fails.
+ */
+static bool
+set_statement_timeout(DbConn *c, int ms, DbError *err)
+{
+	char		sql[64];
+	PGresult   *res = NULL,
+			   *r;
+	bool		ok;
+
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d", ms);
+	db_begin(c);
+	if (!PQsendQuery(c->conn, sql))
+	{
+		db_error_from_result(c, NULL, err);
+		err->status = 503;
+		db_discard(c);
+		return false;
+	}
+	while ((r = db_next_result(c)) != NULL)
+	{
+		if (res == NULL)
+			res = r;
+		else
+			PQclear(r);
+	}
+	if (db_stalled(c, err))
+	{
+		PQclear(res);
+		return false;
+	}
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+	{
+		db_error_from_result(c, res, err);
+		db_discard(c);
+	}
+	PQclear(res);
+	return ok;
+}
+
+/*
+ * A background statement (a rollup refresh, packing, retention) under
+ * -maintenance-timeout rather than the request timeout: one hour of a
+ * fleet's service can take longer to roll up than a request may wait, and
+ * a refresh cut short rolls back and starts over, every time. Saves do not
+ * wait on it (a save into a closed hour takes no lock since 0.10.0). The
+ * connection goes back to the pool with the request timeout again, or is
+ * dropped.
+ */
+PGresult *
+db_exec_maintenance(DbConn *c, DbStmt stmt, int nparams, const char *const *values, DbError *err)
+{
+	int			ms = settings.maintenance_timeout_ms > settings.timeout_ms ?
+		settings.maintenance_timeout_ms : settings.timeout_ms;
+	PGresult   *res;
+	DbError		reset_err;
+
+	if (ms == settings.timeout_ms || !c->prepared[stmt])
+		return db_exec(c, stmt, nparams, values, NULL, NULL, 0, err);
+	if (!set_statement_timeout(c, ms, err))
+		return NULL;
+	c->timeout_ms = ms;
+	res = db_exec(c, stmt, nparams, values, NULL, NULL, 0, err);
+	c->timeout_ms = 0;
+	if (c->conn != NULL && !set_statement_timeout(c, settings.timeout_ms, &reset_err))
+		log_msg(LOG_WARN, "connection dropped after %s: %s", stmts[stmt].name, reset_err.message);
+	return res;
 }

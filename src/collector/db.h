@@ -44,6 +44,7 @@ PGresult   *db_exec(DbConn *c, DbStmt stmt, int nparams, const char *const *valu
 					const int *lengths, const int *formats, int result_format, DbError *err);
 PGresult   *db_exec_as(DbConn *c, const char *tenant, DbStmt stmt, int nparams, const char *const *values,
 					   const int *lengths, const int *formats, int result_format, DbError *err);
+PGresult   *db_exec_maintenance(DbConn *c, DbStmt stmt, int nparams, const char *const *values, DbError *err);
 void		db_begin(DbConn *c);
 PGresult   *db_next_result(DbConn *c);
 bool		db_stalled(DbConn *c, DbError *err);

@@ -36,6 +36,7 @@ Settings	settings = {
 	.max_body = 32 * 1024 * 1024,
 	.pool_size = 8,
 	.timeout_ms = 60000,
+	.maintenance_timeout_ms = 600000,
 	.retention_s = 3600,
 	.rollup_s = 60,
 	.max_conns = 1000,
@@ -62,6 +63,8 @@ usage(FILE *out)
 			"  -db.pool N              database connections (default 8)\n"
 			"  -db.writers N           of those, how many save batches at once (default 2)\n"
 			"  -timeout DURATION       per request: database statements and idle clients (default 60s)\n"
+			"  -maintenance-timeout D  the statement timeout of rollup refreshes, packing and retention\n"
+			"                          (default 10m; never below -timeout)\n"
 			"  -retention-interval D   run profefe.apply_retention() this often, 0 = never (default 1h)\n"
 			"  -rollup-interval D      run profefe.refresh_rollups() this often, 0 = never (default 1m)\n"
 			"  -max-connections N      concurrent HTTP connections (default 1000)\n"
@@ -248,6 +251,14 @@ parse_flags(int argc, char **argv)
 				bad_flag(name, value, "want a duration from 100ms to 24h, e.g. 60s");
 			settings.timeout_ms = (int) ms;
 		}
+		else if (strcmp(name, "maintenance-timeout") == 0)
+		{
+			long long	ms = parse_duration_ms(value);
+
+			if (ms < 100 || ms > 24LL * 3600 * 1000)
+				bad_flag(name, value, "want a duration from 100ms to 24h, e.g. 10m");
+			settings.maintenance_timeout_ms = (int) ms;
+		}
 		else if (strcmp(name, "retention-interval") == 0)
 		{
 			long long	ms = parse_duration_ms(value);
@@ -357,7 +368,7 @@ run_retention(void)
 		metrics_retention(false);
 		return;
 	}
-	res = db_exec(c, STMT_RETENTION, 0, NULL, NULL, NULL, 0, &err);
+	res = db_exec_maintenance(c, STMT_RETENTION, 0, NULL, &err);
 	db_release(c);
 	metrics_retention(res != NULL);
 	if (res == NULL)
@@ -396,7 +407,7 @@ run_rollups(void)
 			log_msg(LOG_WARN, "rollups skipped: %s", err.message);
 			return;
 		}
-		res = db_exec(c, STMT_REFRESH, 1, values, NULL, NULL, 0, &err);
+		res = db_exec_maintenance(c, STMT_REFRESH, 1, values, &err);
 		db_release(c);
 		if (res == NULL)
 		{
@@ -453,7 +464,7 @@ run_packing(void)
 			log_msg(LOG_WARN, "packing skipped: %s", err.message);
 			return;
 		}
-		res = db_exec(c, STMT_PACK, 1, values, NULL, NULL, 0, &err);
+		res = db_exec_maintenance(c, STMT_PACK, 1, values, &err);
 		db_release(c);
 		if (res == NULL)
 		{

@@ -22,6 +22,7 @@ typedef struct Settings
 	size_t		max_body;		/* -max-body bytes */
 	int			pool_size;		/* -db.pool connections */
 	int			timeout_ms;		/* -timeout: per request (DB statement, client idle) */
+	int			maintenance_timeout_ms; /* -maintenance-timeout: refresh, packing, retention statements */
 	int			retention_s;	/* -retention-interval seconds, 0 = off */
 	int			rollup_s;		/* -rollup-interval seconds, 0 = off */
 	int			max_conns;		/* -max-connections */
