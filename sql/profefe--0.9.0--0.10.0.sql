@@ -2,9 +2,11 @@
 -- late profile waited for its hour's rebuild, which a fleet's late saves kept running.
 \echo Use "ALTER EXTENSION profefe UPDATE TO '0.10.0'" to load this file. \quit
 
--- when a marker was made: refresh_rollups holds a rolled-up hour's rebuild
--- back until its oldest is profefe.rollup_rebuild_interval old
-ALTER TABLE rollup_dirty ADD COLUMN marked_at timestamptz NOT NULL DEFAULT now();
+-- when a marker was made (refresh_rollups holds a rolled-up hour's rebuild
+-- back until its oldest is profefe.rollup_rebuild_interval old), and the
+-- profiles it stands for (rollup_add_hour adds just them)
+ALTER TABLE rollup_dirty ADD COLUMN marked_at timestamptz NOT NULL DEFAULT now(),
+    ADD COLUMN profile_ids text[];
 
 -- markers deleted in the statement that merges the profiles
 CREATE OR REPLACE FUNCTION rollup_build_hour(hour timestamptz, service text DEFAULT NULL, type text DEFAULT NULL,
@@ -78,7 +80,59 @@ BEGIN
     RETURN n;
 END $$;
 
--- late profiles of rolled-up hours wait profefe.rollup_rebuild_interval
+-- late profiles added to their label sets' rollups
+CREATE FUNCTION rollup_add_hour(hour timestamptz, service text, type text, tenant text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
+#variable_conflict use_column
+DECLARE
+    h timestamptz := rollup_add_hour.hour;
+    sv text := rollup_add_hour.service;
+    ty text := rollup_add_hour.type;
+    tn text := rollup_add_hour.tenant;
+    n bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('profefe.rollups'), rollup_hour_lock(h));
+    IF NOT EXISTS (SELECT FROM rollups r WHERE r.tier = 'hour' AND r.bucket = h AND r.tenant = tn
+                      AND r.service = sv AND r.type = ty)
+       OR EXISTS (SELECT FROM rollup_dirty m WHERE m.tier = 'hour' AND m.hour = h AND m.tenant = tn
+                     AND m.service = sv AND m.type = ty AND (m.profile_ids IS NULL OR m.failed IS NOT NULL)) THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        WITH seen AS (
+            DELETE FROM rollup_dirty m WHERE m.tier = 'hour' AND m.hour = h AND m.tenant = tn AND m.service = sv
+               AND m.type = ty AND m.failed IS NULL AND m.profile_ids IS NOT NULL
+            RETURNING m.profile_ids),
+        ids AS (SELECT DISTINCT u.id FROM seen, unnest(seen.profile_ids) u(id)),
+        fresh AS (SELECT p.labels, p.profile, p.created_at, p.profile_id
+                    FROM profiles_in(tn, sv, ty, h, h + interval '1 hour') p JOIN ids ON ids.id = p.profile_id),
+        g AS (SELECT x.labels, pprof_merge(x.profile ORDER BY x.o, x.created_at, x.profile_id) AS merged,
+                     sum(x.k)::int AS k
+                FROM (SELECT r.labels, r.profile, 0 AS o, r.bucket AS created_at, '' AS profile_id, r.profiles AS k
+                        FROM rollups r
+                       WHERE r.tier = 'hour' AND r.bucket = h AND r.tenant = tn AND r.service = sv AND r.type = ty
+                         AND r.labels IN (SELECT f.labels FROM fresh f)
+                      UNION ALL
+                      SELECT f.labels, f.profile, 1, f.created_at, f.profile_id, 1 FROM fresh f) x
+               GROUP BY x.labels)
+        INSERT INTO rollups (tier, tenant, service, type, labels, bucket, profile, profiles, sample_types, totals,
+                             default_type)
+        SELECT 'hour', tn, sv, ty, g.labels, h, g.merged, g.k, f.sample_types, f.totals, f.default_type
+          FROM g, LATERAL pprof_facts(g.merged) f
+        ON CONFLICT (tier, tenant, service, type, bucket, labels) DO UPDATE
+           SET profile = EXCLUDED.profile, profiles = EXCLUDED.profiles, sample_types = EXCLUDED.sample_types,
+               totals = EXCLUDED.totals, default_type = EXCLUDED.default_type;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    EXCEPTION WHEN invalid_parameter_value OR invalid_binary_representation OR program_limit_exceeded
+                  OR numeric_value_out_of_range THEN
+        RETURN NULL;
+    END;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION rollup_add_hour(timestamptz, text, text, text) IS 'add the late profiles an hour''s markers list to its rollups (NULL: rebuild it)';
+REVOKE EXECUTE ON FUNCTION rollup_add_hour(timestamptz, text, text, text) FROM PUBLIC;
+
+-- late profiles of rolled-up hours added, after profefe.rollup_rebuild_interval
 CREATE OR REPLACE FUNCTION refresh_rollups(max_hours int DEFAULT 48) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
@@ -149,8 +203,11 @@ BEGIN
             -- arriving cost a rebuild an interval, not one a call; reads
             -- take the hour raw meanwhile
             CONTINUE WHEN rolled AND r.since > now() - rebuild_every;
-            -- (the build deletes the markers it sees, with the profiles)
-            n := n + rollup_build_hour(r.hour, r.service, r.type, r.tenant);
+            -- late profiles added to their label sets' rollups where the
+            -- markers list them (0.10.0), else rebuilt (the build and the
+            -- add delete the markers they see, with the profiles)
+            n := n + coalesce(CASE WHEN rolled THEN rollup_add_hour(r.hour, r.service, r.type, r.tenant) END,
+                              rollup_build_hour(r.hour, r.service, r.type, r.tenant));
             built := built + 1;                 -- (markers of hours not built yet cost nothing)
             -- profiles saved late into a packed hour join its packs (0.9.0)
             IF r.hour < coalesce((SELECT s.packed_to FROM pack_state s), '-infinity') THEN
@@ -211,7 +268,7 @@ BEGIN
     RETURN n;
 END $$;
 
--- its refresh rebuilds without that wait
+-- its refresh does not wait
 CREATE OR REPLACE FUNCTION apply_retention() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC'
     SET profefe.rollup_rebuild_interval = '0' AS $$
@@ -311,7 +368,7 @@ BEGIN
     RETURN removed;
 END $$;
 
--- the inserts' trigger: closed hours unlocked
+-- the inserts' trigger: closed hours unlocked, markers with their ids
 DROP TRIGGER rollup_track_inserts ON profiles;
 CREATE TRIGGER rollup_track_inserts AFTER INSERT ON profiles
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rollup_track_inserts('closed-unlocked');

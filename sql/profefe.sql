@@ -1676,7 +1676,8 @@ CREATE TABLE rollup_dirty (
     type    text        NOT NULL,
     hour    timestamptz NOT NULL, -- the hour (tier hour) or day (tier day) concerned
     failed  text,                 -- why it could not be rolled up (it stays raw), or NULL: changed
-    marked_at timestamptz NOT NULL DEFAULT now()               -- since 0.10.0
+    marked_at timestamptz NOT NULL DEFAULT now(),              -- since 0.10.0
+    profile_ids text[]            -- the profiles saved (0.10.0), NULL: unknown (a deletion): rebuild
 );
 CREATE INDEX rollup_dirty_hour ON rollup_dirty (tenant, service, type, hour);
 COMMENT ON TABLE rollup_dirty IS 'built hours whose profiles changed since (read raw until rebuilt), and hours that cannot be rolled up';
@@ -1847,6 +1848,66 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION rollup_build_hour(timestamptz, text, text, text) IS 'build the hourly rollups of one hour from its raw profiles';
 
+-- Adds the profiles that rollup_dirty markers of one tenant's service,
+-- type and hour list (saved late) to the hour's rollups: each label set
+-- they touch is merged again from its rollup and them (merging is
+-- associative: the same samples as a rebuild), the others are left as
+-- they are, so the cost is the late profiles', not the hour's. The markers
+-- go in the same statement that reads the profiles (one snapshot: see
+-- rollup_build_hour). NULL when only a rebuild will do: the stream-hour has
+-- no rollup, a marker does not list its profiles (a deletion) or failed, or
+-- the merge fails (rollup_build_hour then records why).
+-- Availability: 0.10.0
+CREATE FUNCTION rollup_add_hour(hour timestamptz, service text, type text, tenant text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
+#variable_conflict use_column
+DECLARE
+    h timestamptz := rollup_add_hour.hour;
+    sv text := rollup_add_hour.service;
+    ty text := rollup_add_hour.type;
+    tn text := rollup_add_hour.tenant;
+    n bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('profefe.rollups'), rollup_hour_lock(h));
+    IF NOT EXISTS (SELECT FROM rollups r WHERE r.tier = 'hour' AND r.bucket = h AND r.tenant = tn
+                      AND r.service = sv AND r.type = ty)
+       OR EXISTS (SELECT FROM rollup_dirty m WHERE m.tier = 'hour' AND m.hour = h AND m.tenant = tn
+                     AND m.service = sv AND m.type = ty AND (m.profile_ids IS NULL OR m.failed IS NOT NULL)) THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        WITH seen AS (
+            DELETE FROM rollup_dirty m WHERE m.tier = 'hour' AND m.hour = h AND m.tenant = tn AND m.service = sv
+               AND m.type = ty AND m.failed IS NULL AND m.profile_ids IS NOT NULL
+            RETURNING m.profile_ids),
+        ids AS (SELECT DISTINCT u.id FROM seen, unnest(seen.profile_ids) u(id)),
+        fresh AS (SELECT p.labels, p.profile, p.created_at, p.profile_id
+                    FROM profiles_in(tn, sv, ty, h, h + interval '1 hour') p JOIN ids ON ids.id = p.profile_id),
+        g AS (SELECT x.labels, pprof_merge(x.profile ORDER BY x.o, x.created_at, x.profile_id) AS merged,
+                     sum(x.k)::int AS k
+                FROM (SELECT r.labels, r.profile, 0 AS o, r.bucket AS created_at, '' AS profile_id, r.profiles AS k
+                        FROM rollups r
+                       WHERE r.tier = 'hour' AND r.bucket = h AND r.tenant = tn AND r.service = sv AND r.type = ty
+                         AND r.labels IN (SELECT f.labels FROM fresh f)
+                      UNION ALL
+                      SELECT f.labels, f.profile, 1, f.created_at, f.profile_id, 1 FROM fresh f) x
+               GROUP BY x.labels)
+        INSERT INTO rollups (tier, tenant, service, type, labels, bucket, profile, profiles, sample_types, totals,
+                             default_type)
+        SELECT 'hour', tn, sv, ty, g.labels, h, g.merged, g.k, f.sample_types, f.totals, f.default_type
+          FROM g, LATERAL pprof_facts(g.merged) f
+        ON CONFLICT (tier, tenant, service, type, bucket, labels) DO UPDATE
+           SET profile = EXCLUDED.profile, profiles = EXCLUDED.profiles, sample_types = EXCLUDED.sample_types,
+               totals = EXCLUDED.totals, default_type = EXCLUDED.default_type;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    EXCEPTION WHEN invalid_parameter_value OR invalid_binary_representation OR program_limit_exceeded
+                  OR numeric_value_out_of_range THEN
+        RETURN NULL;
+    END;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION rollup_add_hour(timestamptz, text, text, text) IS 'add the late profiles an hour''s markers list to its rollups (NULL: rebuild it)';
+
 -- (Re)builds the daily rollups of one UTC day from its hourly rollups, for a
 -- tenant, service and type (all when NULL). One with an hour of the day
 -- that is dirty or could not be rolled up gets no daily rollup (the day is
@@ -1997,8 +2058,11 @@ BEGIN
             -- arriving cost a rebuild an interval, not one a call; reads
             -- take the hour raw meanwhile
             CONTINUE WHEN rolled AND r.since > now() - rebuild_every;
-            -- (the build deletes the markers it sees, with the profiles)
-            n := n + rollup_build_hour(r.hour, r.service, r.type, r.tenant);
+            -- late profiles added to their label sets' rollups where the
+            -- markers list them (0.10.0), else rebuilt (the build and the
+            -- add delete the markers they see, with the profiles)
+            n := n + coalesce(CASE WHEN rolled THEN rollup_add_hour(r.hour, r.service, r.type, r.tenant) END,
+                              rollup_build_hour(r.hour, r.service, r.type, r.tenant));
             built := built + 1;                 -- (markers of hours not built yet cost nothing)
             -- profiles saved late into a packed hour join its packs (0.9.0)
             IF r.hour < coalesce((SELECT s.packed_to FROM pack_state s), '-infinity') THEN
@@ -2511,6 +2575,7 @@ REVOKE EXECUTE ON FUNCTION save_profile(text, text, bytea, jsonb, timestamptz, t
     claim_scrape_targets(text, int), record_scrape(bigint, timestamptz, interval, text, int) FROM PUBLIC;
 REVOKE ALL ON TABLE rollups, rollup_state, rollup_dirty FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION refresh_rollups(int), rollup_build_hour(timestamptz, text, text, text),
+    rollup_add_hour(timestamptz, text, text, text),
     rollup_build_day(timestamptz, text, text, text), ensure_rollup_partition(text, timestamptz),
     rollup_ranges(text, text, timestamptz, timestamptz, interval, timestamptz),
     merge_plan(text, text, timestamptz, timestamptz, jsonb),

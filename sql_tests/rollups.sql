@@ -202,3 +202,31 @@ SELECT count(*) FROM rollup_state;
 RESET ROLE;
 DROP ROLE rollup_reader;
 DROP ROLE rollup_writer;
+
+-- Late profiles whose markers list them are added to the rollups of the
+-- label sets they carry (0.10.0): the other label sets' rollups are not
+-- rewritten, and the result is what a rebuild gives. A deletion's marker
+-- lists none: that hour is rebuilt.
+SET profefe.rollup_rebuild_interval = '0';
+SELECT count(save_profile('inc', 'cpu', :'prof'::bytea, jsonb_build_object('zone', z), :'base'::timestamptz + t)) AS saved
+  FROM (VALUES ('a', interval '10 minutes'), ('b', '20 minutes')) v(z, t);
+SELECT refresh_rollups(NULL) >= 0 AS built;
+CREATE TEMP TABLE inc_before AS SELECT labels, xmin::text AS x FROM rollups WHERE service = 'inc' AND tier = 'hour';
+SELECT save_profile('inc', 'cpu', :'prof'::bytea, '{"zone": "a"}', :'base'::timestamptz + interval '30 minutes') IS NOT NULL AS late;
+SELECT cardinality(profile_ids) AS ids_listed FROM rollup_dirty WHERE service = 'inc';
+SELECT refresh_rollups() >= 0 AS refreshed;
+SELECT r.labels, r.profiles, r.xmin::text <> b.x AS rewritten
+  FROM rollups r JOIN inc_before b USING (labels) WHERE r.service = 'inc' AND r.tier = 'hour' ORDER BY r.labels::text;
+CREATE TEMP TABLE inc_added AS
+    SELECT labels, pg_temp.canon(profile) AS c, profiles, totals FROM rollups WHERE service = 'inc' AND tier = 'hour';
+SELECT rollup_build_hour(:'base', 'inc', 'cpu', 'default') AS rebuilt;
+SELECT count(*) AS differ_from_rebuild
+  FROM (SELECT labels, pg_temp.canon(profile) AS c, profiles, totals FROM rollups WHERE service = 'inc' AND tier = 'hour') r
+  FULL JOIN inc_added a ON a.labels = r.labels
+ WHERE r.c IS DISTINCT FROM a.c OR r.profiles IS DISTINCT FROM a.profiles OR r.totals IS DISTINCT FROM a.totals;
+SELECT delete_profiles(ARRAY(SELECT profile_id FROM profiles WHERE service = 'inc'
+                              AND created_at = :'base'::timestamptz + interval '30 minutes')) AS deleted;
+SELECT profile_ids IS NULL AS lists_none FROM rollup_dirty WHERE service = 'inc';
+SELECT refresh_rollups() >= 0 AS refreshed;
+SELECT labels, profiles FROM rollups WHERE service = 'inc' AND tier = 'hour' ORDER BY labels::text;
+SELECT count(*) AS dirty_left FROM rollup_dirty WHERE service = 'inc';

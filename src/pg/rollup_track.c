@@ -96,6 +96,12 @@ static const char *const mark_dirty =
 "SELECT DISTINCT n.tenant, n.service, n.type, date_trunc('hour', n.created_at, 'UTC') "
 "FROM new_rows n WHERE n.type <> 'trace' AND n.created_at < $1";
 
+/* 0.10.0's: the markers list the ids saved, so that rollup_add_hour can add just them */
+static const char *const mark_dirty_ids =
+"INSERT INTO profefe.rollup_dirty (tenant, service, type, hour, profile_ids) "
+"SELECT n.tenant, n.service, n.type, date_trunc('hour', n.created_at, 'UTC'), array_agg(n.profile_id) "
+"FROM new_rows n WHERE n.type <> 'trace' AND n.created_at < $1 GROUP BY 1, 2, 3, 4";
+
 /* rollup_track_inserts() RETURNS trigger: AFTER INSERT ... FOR EACH STATEMENT, NEW TABLE new_rows */
 Datum
 profefe_rollup_track_inserts(PG_FUNCTION_ARGS)
@@ -112,6 +118,7 @@ profefe_rollup_track_inserts(PG_FUNCTION_ARGS)
 				cap = 16;
 	TimestampTz oldest = DT_NOEND;
 	TimestampTz unlocked_before;
+	bool		unlocked;
 	Datum		lock_space;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
@@ -166,7 +173,8 @@ profefe_rollup_track_inserts(PG_FUNCTION_ARGS)
 	 * before this save commits.
 	 */
 	unlocked_before = DT_NOBEGIN;
-	if (td->tg_trigger->tgnargs > 0 && strcmp(td->tg_trigger->tgargs[0], "closed-unlocked") == 0)
+	unlocked = td->tg_trigger->tgnargs > 0 && strcmp(td->tg_trigger->tgargs[0], "closed-unlocked") == 0;
+	if (unlocked)
 		unlocked_before = rolled_up_before();
 
 	qsort(hours, n, sizeof(TimestampTz), cmp_ts);
@@ -192,7 +200,7 @@ profefe_rollup_track_inserts(PG_FUNCTION_ARGS)
 				elog(ERROR, "SPI_connect failed");
 			if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
 				elog(ERROR, "could not register the new rows");
-			rc = SPI_execute_with_args(mark_dirty, 1, argtypes, args, NULL, false, 0);
+			rc = SPI_execute_with_args(unlocked ? mark_dirty_ids : mark_dirty, 1, argtypes, args, NULL, false, 0);
 			if (rc != SPI_OK_INSERT)
 				elog(ERROR, "marking rolled-up hours dirty failed: %s", SPI_result_code_string(rc));
 			SPI_finish();
