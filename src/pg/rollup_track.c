@@ -16,7 +16,9 @@
  * table directly and the rare markers are written by one SPI statement.
  *
  * With the argument 'closed-unlocked' (0.10.0's trigger) hours that are
- * closed when it starts take no lock: see below.
+ * closed when it starts take no lock: see below; and each marker lists the
+ * ids it stands for (profile_ids), so that rollup_add_hour can add just
+ * those profiles to their label sets' rollups.
  *
  * src/pg/rollup_track.c
  *
