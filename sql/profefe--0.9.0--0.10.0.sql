@@ -368,6 +368,93 @@ BEGIN
     RETURN removed;
 END $$;
 
+-- packs the rows it locked, by id: late saves may commit while it runs
+CREATE OR REPLACE FUNCTION pack_hour(hour timestamptz, tenant text, service text, type text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
+DECLARE
+    h timestamptz := date_trunc('hour', pack_hour.hour, 'UTC');
+    max_n int := current_setting('profefe.pack_max_profiles')::int;
+    max_bytes bigint := pg_size_bytes(current_setting('profefe.pack_max_size'));
+    r record;
+    ids text[] := '{}';
+    ents pack_entry[] := '{}';
+    profs pprof[] := '{}';
+    bytes bigint := 0;
+    rows_n bigint;
+    locked text[];
+    small bigint;
+    n bigint := 0;
+BEGIN
+    IF pack_hour.type = 'trace' THEN
+        RETURN 0;                               -- traces are not pprof profiles
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('profefe.rollups'), rollup_hour_lock(h));
+    PERFORM set_config('profefe.packing_running', 'on', true);
+    -- the rows, locked: a delete_profiles that came first wins, one after
+    -- waits and then finds them packed. Only these are packed and deleted
+    -- below: a save into a closed hour takes no lock (0.10.0), so rows may
+    -- commit while this runs; they stay rows (and their hour is marked, so
+    -- the refresh that counts them packs them)
+    SELECT count(*), coalesce(array_agg(x.profile_id), '{}') INTO rows_n, locked FROM (
+        SELECT p.profile_id FROM profiles p
+         WHERE p.tenant = pack_hour.tenant AND p.service = pack_hour.service AND p.type = pack_hour.type
+           AND p.created_at >= h AND p.created_at < h + interval '1 hour'
+           FOR UPDATE) x;
+    IF rows_n = 0 THEN
+        PERFORM set_config('profefe.packing_running', 'off', true);
+        RETURN 0;
+    END IF;
+    -- profiles saved late into a packed hour join the hour's smallest pack
+    -- with room for them, so that late ones never leave packs of a few
+    SELECT q.pack_id INTO small FROM profile_packs q
+     WHERE q.tenant = pack_hour.tenant AND q.service = pack_hour.service AND q.type = pack_hour.type AND q.hour = h
+       AND cardinality(q.profile_ids) + rows_n <= max_n
+     ORDER BY cardinality(q.profile_ids), q.pack_id LIMIT 1 FOR UPDATE;
+    FOR r IN
+        SELECT p.profile_id, p.profile, p.size AS len,
+               ROW(p.instance_id, p.labels, p.created_at, p.size, p.sample_count, p.sample_types, p.totals,
+                   p.default_type)::pack_entry AS e, p.created_at
+          FROM profiles p JOIN unnest(locked) l(id) ON l.id = p.profile_id
+         WHERE p.tenant = pack_hour.tenant AND p.service = pack_hour.service AND p.type = pack_hour.type
+           AND p.created_at >= h AND p.created_at < h + interval '1 hour'
+        UNION ALL
+        SELECT e.profile_id, pprof_unpack_at(k.data, e.n::int), e.size,
+               ROW(e.instance_id, e.labels, e.created_at, e.size, e.sample_count, e.sample_types, e.totals,
+                   e.default_type)::pack_entry, e.created_at
+          FROM profile_packs k,
+               ROWS FROM (unnest(k.profile_ids), unnest(k.entries)) WITH ORDINALITY
+                   e(profile_id, instance_id, labels, created_at, size, sample_count, sample_types, totals, default_type, n)
+         WHERE k.pack_id = small
+         ORDER BY 5, 1                          -- created_at, the id
+    LOOP
+        -- (len: the size received, usually gzip; pprof_pack bounds the
+        -- protobufs' size itself)
+        IF cardinality(ids) >= max_n OR (cardinality(ids) > 0 AND bytes + r.len > max_bytes) THEN
+            PERFORM pack_write(pack_hour.tenant, pack_hour.service, pack_hour.type, h, ids, ents, profs);
+            n := n + cardinality(ids);
+            ids := '{}'; ents := '{}'; profs := '{}'; bytes := 0;
+        END IF;
+        ids := ids || r.profile_id;
+        ents := ents || r.e;
+        profs := profs || r.profile;
+        bytes := bytes + r.len;
+    END LOOP;
+    IF cardinality(ids) > 0 THEN
+        PERFORM pack_write(pack_hour.tenant, pack_hour.service, pack_hour.type, h, ids, ents, profs);
+        n := n + cardinality(ids);
+    END IF;
+    DELETE FROM profile_packs q WHERE q.pack_id = small;
+    -- the rows just packed, by id (0.10.0: late saves take no hour lock,
+    -- so the hour may hold rows saved since, which a delete of the whole
+    -- hour lost)
+    DELETE FROM profiles p USING unnest(locked) l(id)
+     WHERE l.id = p.profile_id
+       AND p.tenant = pack_hour.tenant AND p.service = pack_hour.service AND p.type = pack_hour.type
+       AND p.created_at >= h AND p.created_at < h + interval '1 hour';
+    PERFORM set_config('profefe.packing_running', 'off', true);
+    RETURN rows_n;
+END $$;
+
 -- the inserts' trigger: closed hours unlocked, markers with their ids
 DROP TRIGGER rollup_track_inserts ON profiles;
 CREATE TRIGGER rollup_track_inserts AFTER INSERT ON profiles

@@ -2131,8 +2131,9 @@ COMMENT ON FUNCTION refresh_rollups(int) IS 'roll up closed hours and days and r
 -- there). Rows saved late into an hour already packed join its smallest
 -- pack with room for them. Takes the hour's rollup lock, so a profile
 -- being saved into the hour is either packed or saved after (and packed
--- with the hour's rebuild). Returns the number of rows packed.
--- Availability: 0.9.0
+-- with the hour's rebuild). Since 0.10.0 late saves take no lock: it
+-- packs and deletes the rows it locked, by id. Returns the number of rows packed.
+-- Availability: 0.9.0; changed in 0.10.0 (the rows it locked, by id)
 CREATE FUNCTION pack_hour(hour timestamptz, tenant text, service text, type text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = profefe, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
@@ -2145,6 +2146,7 @@ DECLARE
     profs pprof[] := '{}';
     bytes bigint := 0;
     rows_n bigint;
+    locked text[];
     small bigint;
     n bigint := 0;
 BEGIN
@@ -2154,9 +2156,12 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('profefe.rollups'), rollup_hour_lock(h));
     PERFORM set_config('profefe.packing_running', 'on', true);
     -- the rows, locked: a delete_profiles that came first wins, one after
-    -- waits and then finds them packed
-    SELECT count(*) INTO rows_n FROM (
-        SELECT FROM profiles p
+    -- waits and then finds them packed. Only these are packed and deleted
+    -- below: a save into a closed hour takes no lock (0.10.0), so rows may
+    -- commit while this runs; they stay rows (and their hour is marked, so
+    -- the refresh that counts them packs them)
+    SELECT count(*), coalesce(array_agg(x.profile_id), '{}') INTO rows_n, locked FROM (
+        SELECT p.profile_id FROM profiles p
          WHERE p.tenant = pack_hour.tenant AND p.service = pack_hour.service AND p.type = pack_hour.type
            AND p.created_at >= h AND p.created_at < h + interval '1 hour'
            FOR UPDATE) x;
@@ -2174,7 +2179,7 @@ BEGIN
         SELECT p.profile_id, p.profile, p.size AS len,
                ROW(p.instance_id, p.labels, p.created_at, p.size, p.sample_count, p.sample_types, p.totals,
                    p.default_type)::pack_entry AS e, p.created_at
-          FROM profiles p
+          FROM profiles p JOIN unnest(locked) l(id) ON l.id = p.profile_id
          WHERE p.tenant = pack_hour.tenant AND p.service = pack_hour.service AND p.type = pack_hour.type
            AND p.created_at >= h AND p.created_at < h + interval '1 hour'
         UNION ALL
@@ -2204,9 +2209,12 @@ BEGIN
         n := n + cardinality(ids);
     END IF;
     DELETE FROM profile_packs q WHERE q.pack_id = small;
-    -- the rows just packed (the hour's lock keeps new ones out)
-    DELETE FROM profiles p
-     WHERE p.tenant = pack_hour.tenant AND p.service = pack_hour.service AND p.type = pack_hour.type
+    -- the rows just packed, by id (0.10.0: late saves take no hour lock,
+    -- so the hour may hold rows saved since, which a delete of the whole
+    -- hour lost)
+    DELETE FROM profiles p USING unnest(locked) l(id)
+     WHERE l.id = p.profile_id
+       AND p.tenant = pack_hour.tenant AND p.service = pack_hour.service AND p.type = pack_hour.type
        AND p.created_at >= h AND p.created_at < h + interval '1 hour';
     PERFORM set_config('profefe.packing_running', 'off', true);
     RETURN rows_n;
