@@ -233,6 +233,32 @@ else cat "$RW"/refresh-* "$RW"/pack-1 | grep -v '^[0-9]*$' | head -3
     fail "rollups: concurrent refreshes, packing and saves ($twice hours, $days days miscounted; $saved stored, want 479)"; fi
 all_merges "after concurrent refreshes and saves"
 
+echo "-- late saves while their hour is packed"
+# 1,500 rows of one closed hour packed one profile a pack (so
+# packing takes a while) while another session saves 200 more into that
+# hour, one a transaction: none may be lost (0.10.0: such saves take no
+# hour lock; a pack_hour that deleted the whole hour's rows once it had
+# packed lost those committed meanwhile)
+# (the profile's own time: hour 0 of the data above, under a service of its own)
+PH=$(ts "$(us BASE)")
+pr_data=$(od -An -v -tx1 "$RW/p/cpu-0.pb.gz" | tr -d ' \n')
+rq -q > "$RW/pr-first" 2>&1 <<SQL
+SELECT count(profefe.save_profile('pr', 'cpu', '\\x$pr_data'::bytea, jsonb_build_object('i', (i % 7)::text)))
+  FROM generate_series(1, 1500) i;
+SQL
+( rq -c "SELECT profefe.profefe_new_id(now()) IS NULL" -c "SET profefe.pack_max_profiles = 1" \
+      -c "SELECT profefe.pack_hour($PH, 'default', 'pr', 'cpu')" | tail -1 > "$RW/pr-pack" 2>&1 ) &
+pack_pid=$!
+for i in $(seq 1 200); do
+    echo "SELECT profefe.save_profile('pr', 'cpu', '\\x$pr_data'::bytea, '{\"i\": \"$i\"}');"
+done | rq -q > "$RW/pr-saves" 2>&1
+wait "$pack_pid"
+pr_stored=$(rq -c "SELECT count(*) FROM profefe.stored_profiles WHERE service = 'pr'")
+pr_packed=$(cat "$RW/pr-pack")
+if [ "$pr_stored" = 1700 ] && [ "$pr_packed" = 1500 ] && ! grep -q ERROR "$RW/pr-saves" "$RW/pr-first"; then pass
+    echo "200 late saves while packing $pr_packed rows of their hour: all 1,700 stored"
+else fail "rollups: late saves while their hour was packed ($pr_stored of 1700 stored; pack_hour: $(head -c 200 "$RW/pr-pack"); $(grep -h ERROR "$RW/pr-first" "$RW/pr-saves" | head -1))"; fi
+
 echo "-- a late save while its hour is being rebuilt"
 # One session builds hour 20 and holds its transaction (and the hour's
 # lock) open; a profile saved into that hour meanwhile commits at once
